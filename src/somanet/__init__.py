@@ -1,0 +1,22 @@
+"""somanet: a deep learning framework on NumPy (CPU) and CuPy (GPU).
+
+    >>> import somanet as sn
+    >>> x = sn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x ** 2).sum().backward()
+    >>> x.grad
+    tensor([2., 4., 6.])
+
+The layers, bottom up (see DESIGN.md): ``backend`` (devices, dtypes, RNG),
+``tensor`` / ``autograd`` / ``ops``, then the model layer and above.
+"""
+__version__ = "0.1.0"
+
+# tensor first: ops and autograd import the Tensor class from it.
+from .tensor import Tensor, from_dlpack
+from .backend import (Device, bool_, cpu, device, float16, float32, float64, get_default_dtype,
+                      get_rng_state, gpu, gpu_count, int8, int16, int32, int64, manual_seed,
+                      set_default_dtype, set_rng_state, uint8)
+from .autograd import (Function, GradcheckError, detect_anomaly, enable_grad, grad, gradcheck,
+                       is_grad_enabled, no_grad, set_grad_enabled)
+from .ops import *  # noqa: F401,F403  (the functional API: sn.exp, sn.matmul, sn.zeros...)
+from . import ops

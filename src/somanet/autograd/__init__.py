@@ -1,0 +1,11 @@
+"""Layer 1: reverse-mode automatic differentiation.
+
+``Function`` is the op contract; ``engine`` walks the graph backwards;
+``mode`` holds the switches (``no_grad``, ``detect_anomaly``); ``gradcheck``
+proves gradients against finite differences.
+"""
+from .anomaly import detect_anomaly
+from .engine import grad
+from .function import Function
+from .gradcheck import GradcheckError, gradcheck
+from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

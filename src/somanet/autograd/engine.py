@@ -1,0 +1,248 @@
+"""The backward engine: walk the graph once, in reverse topological order.
+
+``backward`` starts from one or more output tensors, sorts the nodes that
+produced them (iteratively: a 10,000-step chain is fine), then calls each
+node's ``backward`` exactly once, after every node that uses its output has
+passed its gradient back. Gradients meeting at a node are summed; gradients
+reaching a leaf are accumulated into ``leaf.grad``. Each node's saved arrays
+are released right after its backward runs, unless ``retain_graph=True``.
+
+Every gradient a Function returns is checked against its input (shape,
+dtype, device), and a wrong one raises an error naming that Function.
+"""
+from ..backend import as_array_like, device_of, same_device
+from ..tensor import Tensor
+from .function import FREED, LEAF
+from .mode import mode
+
+
+def backward(outputs, grads, retain_graph=False):
+    """Accumulate d(outputs)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+    Args:
+        outputs: a list of Tensors to differentiate.
+        grads: one gradient array per output (the "vector" of the
+            vector-Jacobian product), each with its output's shape.
+        retain_graph: keep the saved arrays so backward can run again.
+    """
+    _run(outputs, grads, retain_graph, capture=None)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``.
+
+    Args:
+        outputs: a Tensor or a sequence of Tensors.
+        inputs: a Tensor or a sequence of Tensors the outputs depend on.
+        grad_outputs: the gradient of each output (default: ones for a scalar).
+        retain_graph: keep the graph for another backward.
+        allow_unused: return ``None`` for an input the outputs do not depend on
+            instead of raising.
+
+    Returns:
+        A tuple of Tensors, one per input.
+
+        >>> import somanet as sn
+        >>> x = sn.tensor([1.0, 2.0], requires_grad=True)
+        >>> (g,) = sn.grad((x * x).sum(), x)
+        >>> g
+        tensor([2., 4.])
+    """
+    outputs = _as_list(outputs, "outputs")
+    inputs = _as_list(inputs, "inputs")
+    for tensor in inputs:
+        if not tensor.requires_grad:
+            raise ValueError(f"grad(): an input of shape {tensor.shape} does not require grad, "
+                             f"so no gradient can flow to it; create it with requires_grad=True")
+    grads = initial_grads(outputs, grad_outputs)
+    capture = {id(tensor): None for tensor in inputs}
+    _run(outputs, grads, retain_graph, capture, inputs)
+    results = []
+    for tensor in inputs:
+        found = capture[id(tensor)]
+        if found is None:
+            if not allow_unused:
+                raise ValueError(f"grad(): an input of shape {tensor.shape} is not used to "
+                                 f"compute the outputs; pass allow_unused=True to get None")
+            results.append(None)
+        else:
+            results.append(_wrap_grad(found))
+    return tuple(results)
+
+
+def initial_grads(outputs, grad_outputs):
+    """The gradients backward starts from: ones for a scalar output, else as given."""
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    grad_outputs = _as_list(grad_outputs, "grad_outputs", allow_none=True)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"got {len(grad_outputs)} gradient(s) for {len(outputs)} output(s)")
+    grads = []
+    for output, given in zip(outputs, grad_outputs):
+        if not output.requires_grad:
+            raise ValueError(f"backward(): a tensor of shape {output.shape} does not require "
+                             f"grad and has no graph; did a parameter miss requires_grad=True, "
+                             f"or was it computed under no_grad()?")
+        data = output.data
+        if given is None:
+            if data.size != 1:
+                raise ValueError(f"backward(): the output has shape {data.shape}, not a single "
+                                 f"value; pass grad= of that shape, or reduce it first "
+                                 f"(e.g. loss.sum() or loss.mean())")
+            grads.append(device_of(data).xp.ones_like(data))
+            continue
+        given = given.data if isinstance(given, Tensor) else device_of(data).asarray(given)
+        if given.shape != data.shape or given.dtype != data.dtype:
+            raise ValueError(f"backward(): grad has shape {given.shape} and dtype {given.dtype}"
+                             f", but the output has shape {data.shape} and dtype {data.dtype}")
+        grads.append(given)
+    return grads
+
+
+def _run(outputs, grads, retain_graph, capture, inputs=()):
+    pending = {}  # node -> gradient of its output (or a list, one per output)
+    roots = []
+    for output, gradient in zip(outputs, grads):
+        if output._node is None:  # a leaf: its gradient is the given one
+            _deliver((output, LEAF, output.shape, output.dtype), gradient, pending, capture)
+        else:
+            _accumulate(pending, output._node, output._index, gradient)
+            roots.append(output._node)
+    # Non-leaf inputs of grad() are captured when their node's turn comes.
+    captured_nodes = {}
+    for tensor in inputs:
+        if tensor._node is not None:
+            captured_nodes.setdefault(tensor._node, []).append(tensor)
+
+    for node in _topological_order(roots):
+        gradient = pending.pop(node, None)
+        if gradient is None:
+            continue
+        if node in captured_nodes:
+            for tensor in captured_nodes[node]:
+                part = gradient[tensor._index] if isinstance(gradient, list) else gradient
+                capture[id(tensor)] = part
+        if node.saved is FREED:
+            raise RuntimeError(f"backward through {type(node).__name__} a second time: its "
+                               f"saved arrays were freed by the first backward. Pass "
+                               f"retain_graph=True to the first backward() if you need two")
+        if isinstance(gradient, list):
+            gradient = _fill_missing(node, gradient)
+            input_grads = node.backward(*gradient)
+        else:
+            input_grads = node.backward(gradient)
+        if not retain_graph:
+            node.saved = FREED
+        if type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+        edges = node.parents
+        if len(input_grads) != len(edges):
+            raise ValueError(f"{type(node).__name__}.backward returned {len(input_grads)} "
+                             f"gradient(s) for {len(edges)} input(s)")
+        if mode.detect_anomaly:
+            from .anomaly import check_backward
+            check_backward(node, input_grads)
+        reference = gradient[0] if isinstance(gradient, (list, tuple)) else gradient
+        for edge, input_grad in zip(edges, input_grads):
+            if edge is None or input_grad is None:
+                continue
+            input_grad = _checked(node, edge, input_grad, reference)
+            if edge[1] == LEAF:
+                _deliver(edge, input_grad, pending, capture)
+            else:
+                _accumulate(pending, edge[0], edge[1], input_grad)
+
+
+def _topological_order(roots):
+    """Nodes reachable from ``roots``, each after every node that consumes its output.
+
+    Iterative depth-first search (no recursion limit), in a deterministic order.
+    """
+    visited = set()
+    post_order = []
+    for root in roots:
+        if root in visited:
+            continue
+        visited.add(root)
+        stack = [(root, iter(root.parents))]
+        while stack:
+            node, edges = stack[-1]
+            for edge in edges:
+                if edge is not None and edge[1] != LEAF and edge[0] not in visited:
+                    parent = edge[0]
+                    visited.add(parent)
+                    stack.append((parent, iter(parent.parents)))
+                    break
+            else:
+                stack.pop()
+                post_order.append(node)
+    post_order.reverse()
+    return post_order
+
+
+def _accumulate(pending, node, index, gradient):
+    outputs = getattr(node, "outputs", None)
+    if outputs is None:  # a single-output node
+        previous = pending.get(node)
+        pending[node] = gradient if previous is None else previous + gradient
+        return
+    slots = pending.get(node)
+    if slots is None:
+        slots = pending[node] = [None] * len(outputs)
+    slots[index] = gradient if slots[index] is None else slots[index] + gradient
+
+
+def _fill_missing(node, gradients):
+    """Zeros for the outputs of a multi-output node that received no gradient."""
+    reference = next(g for g in gradients if g is not None)
+    xp = device_of(reference).xp
+    return [xp.zeros(shape, dtype) if g is None else g
+            for g, (shape, dtype) in zip(gradients, node.outputs)]
+
+
+def _deliver(edge, gradient, pending, capture):
+    """A gradient reaching a leaf: captured for grad(), or accumulated into ``.grad``."""
+    leaf = edge[0]
+    if capture is not None:
+        key = id(leaf)
+        if key in capture:
+            previous = capture[key]
+            capture[key] = gradient if previous is None else previous + gradient
+        return
+    if leaf.grad is None:
+        leaf.grad = _wrap_grad(gradient)
+    else:
+        # Out of place: gradient arrays may be shared between tensors.
+        leaf.grad.data = leaf.grad.data + gradient
+
+
+def _checked(node, edge, gradient, reference):
+    """The gradient an op returned for one input, checked against that input."""
+    _, _, shape, dtype = edge
+    if type(gradient) is not type(reference):
+        gradient = as_array_like(gradient, reference)
+    if (getattr(gradient, "shape", None) != shape or gradient.dtype != dtype
+            or not same_device(gradient, reference)):
+        raise ValueError(
+            f"{type(node).__name__}.backward returned a gradient of shape "
+            f"{getattr(gradient, 'shape', None)}, dtype "
+            f"{getattr(gradient, 'dtype', type(gradient).__name__)} on {device_of(gradient)} "
+            f"for an input of shape {shape}, dtype {dtype} on {device_of(reference)}; "
+            f"a gradient must match its input exactly")
+    return gradient
+
+
+def _wrap_grad(array):
+    tensor = object.__new__(Tensor)
+    tensor.data = array
+    return tensor
+
+
+def _as_list(value, name, allow_none=False):
+    if isinstance(value, Tensor) or (allow_none and value is None):
+        return [value]
+    try:
+        return list(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a Tensor or a sequence of Tensors, "
+                        f"got {type(value).__name__}") from None

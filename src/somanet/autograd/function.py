@@ -1,0 +1,140 @@
+"""The op contract: a ``Function`` is a forward and a backward, side by side.
+
+Every differentiable op in somanet, and any op a user writes, is a subclass
+of ``Function`` with two methods:
+
+- ``forward(ctx, *arrays, **params) -> array`` (or a tuple of arrays) computes
+  on raw arrays of the inputs' device (``xp = get_array_module(a)``).
+  Keyword ``params`` are non-differentiable settings (an axis, a shape).
+- ``backward(ctx, grad) -> grads`` gets the gradient of the loss with respect
+  to the output (one argument per output) and returns one gradient per
+  input, each with that input's shape, dtype and device, or ``None`` for an
+  input that needs none (``ctx.needs_input_grad[i]`` says which do).
+
+``ctx`` is the Function instance itself, one per call: a node of the graph.
+Keep on it only what backward needs, and keep arrays in
+``ctx.save_for_backward(...)`` (read back as ``ctx.saved``) so the engine can
+free them as soon as backward has used them. Where the derivative is a
+function of the output (exp, sigmoid, tanh) save the output, not the input.
+
+Writing your own op::
+
+    import somanet as sn
+
+    class Cube(sn.Function):
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        def backward(ctx, grad):
+            (x,) = ctx.saved
+            return grad * 3 * x ** 2
+
+    x = sn.tensor([1.0, 2.0], requires_grad=True)
+    Cube.apply(x).sum().backward()
+    x.grad  # tensor([ 3., 12.])
+
+    sn.gradcheck(Cube.apply, [sn.tensor([0.5, -1.0], dtype="float64", requires_grad=True)])
+
+The engine checks every gradient a backward returns (shape, dtype, device)
+and names the Function when one is wrong.
+"""
+from ..backend import as_array_like, device_of, same_device
+from ..tensor import Tensor
+from .mode import mode
+
+LEAF = -1  # the output index an edge carries when it points at a leaf tensor
+FREED = None  # ctx.saved after backward has released the saved arrays
+
+
+class Function:
+    """Base class of every op. Subclass it, define ``forward`` and ``backward``,
+    and call ``YourOp.apply(*tensors, **params)``."""
+
+    saved = ()
+    needs_input_grad = ()
+
+    def forward(ctx, *arrays, **params):
+        raise NotImplementedError(f"{type(ctx).__name__} has no forward()")
+
+    def backward(ctx, *grads):
+        raise NotImplementedError(f"{type(ctx).__name__} has no backward(); it is not "
+                                  f"differentiable")
+
+    def save_for_backward(ctx, *arrays):
+        """Keep ``arrays`` for backward (read back as ``ctx.saved``); freed after use."""
+        ctx.saved = arrays
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the op on Tensors and, when any input requires grad, record it in the graph.
+
+        Returns:
+            A Tensor, or a tuple of Tensors when ``forward`` returns a tuple.
+        """
+        ctx = object.__new__(cls)
+        arrays = []
+        records = False
+        for tensor in inputs:
+            if type(tensor) is not Tensor and not isinstance(tensor, Tensor):
+                raise TypeError(f"{cls.__name__}.apply expects Tensors, got "
+                                f"{type(tensor).__name__}; wrap data with somanet.tensor()")
+            arrays.append(tensor.data)
+            records = records or tensor._requires_grad
+        if len(arrays) > 1:
+            _check_inputs_agree(cls, arrays)
+        out = ctx.forward(*arrays, **params)
+        if mode.detect_anomaly:
+            from .anomaly import check_forward
+            check_forward(cls, arrays, out)
+        if not (records and mode.grad_enabled):
+            if type(out) is tuple:
+                return tuple(_wrap(part, arrays[0]) for part in out)
+            return _wrap(out, arrays[0])
+        ctx.needs_input_grad = tuple(tensor._requires_grad for tensor in inputs)
+        ctx.parents = tuple(_edge(tensor) if tensor._requires_grad else None
+                            for tensor in inputs)
+        if type(out) is tuple:
+            ctx.outputs = tuple((part.shape, part.dtype) for part in out)
+            return tuple(_wrap(part, arrays[0], ctx, index) for index, part in enumerate(out))
+        return _wrap(out, arrays[0], ctx)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} backward>"
+
+
+def _edge(tensor):
+    """Where a gradient for ``tensor`` goes: its producing node and output index,
+    or the leaf itself; plus the shape and dtype the gradient must have."""
+    data = tensor.data
+    if tensor._node is None:
+        return (tensor, LEAF, data.shape, data.dtype)
+    return (tensor._node, tensor._index, data.shape, data.dtype)
+
+
+def _wrap(array, like, node=None, index=0):
+    """A Tensor around an op's output array (a NumPy scalar becomes a 0-d array)."""
+    if type(array) is not type(like):
+        array = as_array_like(array, like)
+    tensor = object.__new__(Tensor)
+    tensor.data = array
+    if node is not None:
+        tensor._node = node
+        tensor._index = index
+        tensor._requires_grad = True
+    return tensor
+
+
+def _check_inputs_agree(cls, arrays):
+    """Inputs of one op live on one device, and their float dtypes agree."""
+    first = arrays[0]
+    for other in arrays[1:]:
+        if not same_device(first, other):
+            raise ValueError(f"{cls.__name__}: inputs are on {device_of(first)} and "
+                             f"{device_of(other)}; move them to one device with .to()")
+        if other.dtype != first.dtype:
+            floats = sorted({str(array.dtype) for array in arrays if array.dtype.kind == "f"})
+            if len(floats) > 1:
+                raise TypeError(f"{cls.__name__}: inputs have dtypes {' and '.join(floats)}; "
+                                f"somanet never mixes float dtypes silently. Cast one with "
+                                f".astype()")

@@ -1,0 +1,59 @@
+"""How operands meet: Python scalars and raw arrays become Tensors, by the dtype policy.
+
+A Python scalar or an integer tensor combined with a float tensor takes the
+float tensor's dtype; an integer tensor combined with a Python float takes
+the default float dtype. Two float dtypes that differ are an error (raised
+by ``Function.apply``), never a silent upcast.
+"""
+from ..backend import common_float_dtype, get_default_dtype, xp_of
+from ..tensor import Tensor, as_array
+
+
+def as_tensor_operand(value, like):
+    """``value`` (Tensor, Python scalar, array or list) as a Tensor that can meet ``like``."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (bool, int, float)):
+        dtype = like.data.dtype
+        if dtype.kind != "f":
+            dtype = get_default_dtype() if isinstance(value, float) else \
+                xp_of(like.data).result_type(dtype, value)
+        wrapped = Tensor.__new__(Tensor)
+        wrapped.data = xp_of(like.data).asarray(value, dtype=dtype)
+        return wrapped
+    dtype = like.data.dtype if like.data.dtype.kind == "f" else None
+    wrapped = Tensor.__new__(Tensor)
+    wrapped.data = as_array(value, dtype=dtype, device=like.device)
+    return wrapped
+
+
+def binary_operands(a, b, name):
+    """``a`` and ``b`` as Tensors of one dtype (see the module docstring).
+
+    Raises:
+        TypeError: two different float dtypes (naming the op and both).
+    """
+    if type(a) is Tensor and type(b) is Tensor and a.data.dtype == b.data.dtype:
+        return a, b
+    if not isinstance(a, Tensor):
+        if not isinstance(b, Tensor):
+            raise TypeError(f"{name}: expected at least one Tensor, got {type(a).__name__} "
+                            f"and {type(b).__name__}")
+        a = as_tensor_operand(a, b)
+    else:
+        b = as_tensor_operand(b, a)
+    dtype = common_float_dtype(a.data.dtype, b.data.dtype, name)
+    if dtype is None:
+        return a, b
+    if a.data.dtype != dtype:
+        a = cast_integer(a, dtype)
+    if b.data.dtype != dtype:
+        b = cast_integer(b, dtype)
+    return a, b
+
+
+def cast_integer(tensor, dtype):
+    """An integer or bool tensor as ``dtype`` (it has no gradient to carry)."""
+    wrapped = Tensor.__new__(Tensor)
+    wrapped.data = tensor.data.astype(dtype)
+    return wrapped
