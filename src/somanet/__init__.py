@@ -20,3 +20,13 @@ from .autograd import (Function, GradcheckError, detect_anomaly, enable_grad, gr
                        is_grad_enabled, no_grad, set_grad_enabled)
 from .ops import *  # noqa: F401,F403  (the functional API: sn.exp, sn.matmul, sn.zeros...)
 from . import ops
+from . import nn  # layer 2: Module, layers, initialisers, loss classes
+from .nn import (GRU, LSTM, RNN, AvgPool2D, BatchNorm1D, BatchNorm2D, Conv1D, Conv2D,
+                 ConvTranspose2D, Dense, Dropout, ELU, Embedding, Flatten, GELU, GlobalAvgPool2D,
+                 Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2D, Module,
+                 ModuleDict, ModuleList, Parameter, ReLU, Reshape, Sequential, Sigmoid, Softmax,
+                 Softplus, Step, Tanh)
+from . import optim  # layer 2: optimisers, gradient clipping, learning-rate schedules
+from . import data, io  # layer 3: datasets and loaders; safetensors weights and checkpoints
+from .data import datasets  # somanet.datasets: mnist_small(), mnist(path), xor(), load_csv()...
+__import__("sys").modules[__name__ + ".datasets"] = datasets  # `from somanet.datasets import x`

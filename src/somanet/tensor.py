@@ -233,18 +233,24 @@ class Tensor:
     # -- operators ----------------------------------------------------------------------------
 
     def __add__(self, other):
+        if type(other) is Tensor and other.data.dtype is self.data.dtype:
+            return _Add.apply(self, other)  # the common case, without the operand checks
         return _ops.add(self, other)
 
     def __radd__(self, other):
         return _ops.add(other, self)
 
     def __sub__(self, other):
+        if type(other) is Tensor and other.data.dtype is self.data.dtype:
+            return _Sub.apply(self, other)
         return _ops.sub(self, other)
 
     def __rsub__(self, other):
         return _ops.sub(other, self)
 
     def __mul__(self, other):
+        if type(other) is Tensor and other.data.dtype is self.data.dtype:
+            return _Mul.apply(self, other)
         return _ops.mul(self, other)
 
     def __rmul__(self, other):
@@ -499,4 +505,5 @@ def from_dlpack(obj):
 # Imported last: ops and autograd build on the Tensor class defined above.
 from . import ops as _ops  # noqa: E402
 from .autograd import engine as _engine  # noqa: E402
+from .ops.elementwise import Add as _Add, Mul as _Mul, Sub as _Sub  # noqa: E402
 from .autograd.mode import mode as _mode  # noqa: E402

@@ -39,7 +39,7 @@ Writing your own op::
 The engine checks every gradient a backward returns (shape, dtype, device)
 and names the Function when one is wrong.
 """
-from ..backend import as_array_like, device_of, same_device
+from ..backend import CPU, as_array_like, device_of, same_device
 from ..tensor import Tensor
 from .mode import mode
 
@@ -65,6 +65,10 @@ class Function:
         """Keep ``arrays`` for backward (read back as ``ctx.saved``); freed after use."""
         ctx.saved = arrays
 
+    def input_shape(ctx, index):
+        """In backward: the shape of input ``index`` (one that needs a gradient)."""
+        return ctx.parents[index][2]
+
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on Tensors and, when any input requires grad, record it in the graph.
@@ -72,7 +76,7 @@ class Function:
         Returns:
             A Tensor, or a tuple of Tensors when ``forward`` returns a tuple.
         """
-        ctx = object.__new__(cls)
+        # This runs for every op of every step: it is written for speed.
         arrays = []
         records = False
         for tensor in inputs:
@@ -80,24 +84,42 @@ class Function:
                 raise TypeError(f"{cls.__name__}.apply expects Tensors, got "
                                 f"{type(tensor).__name__}; wrap data with somanet.tensor()")
             arrays.append(tensor.data)
-            records = records or tensor._requires_grad
+            if tensor._requires_grad:
+                records = True
+        first = arrays[0]
+        kind = type(first)
         if len(arrays) > 1:
-            _check_inputs_agree(cls, arrays)
-        out = ctx.forward(*arrays, **params)
+            dtype = first.dtype
+            for other in arrays:
+                if type(other) is not kind or other.dtype is not dtype or kind is not _HOST:
+                    _check_inputs_agree(cls, arrays)
+                    break
+        ctx = _new(cls)
+        try:
+            out = ctx.forward(*arrays, **params)
+        except (ValueError, TypeError, IndexError) as error:
+            raise _named(error, cls, arrays) from error
         if mode.detect_anomaly:
             from .anomaly import check_forward
             check_forward(cls, arrays, out)
-        if not (records and mode.grad_enabled):
-            if type(out) is tuple:
-                return tuple(_wrap(part, arrays[0]) for part in out)
-            return _wrap(out, arrays[0])
-        ctx.needs_input_grad = tuple(tensor._requires_grad for tensor in inputs)
-        ctx.parents = tuple(_edge(tensor) if tensor._requires_grad else None
-                            for tensor in inputs)
+        if records and mode.grad_enabled:
+            ctx.needs_input_grad = tuple([tensor._requires_grad for tensor in inputs])
+            ctx.parents = tuple([_edge(tensor) if tensor._requires_grad else None
+                                 for tensor in inputs])
+        else:
+            ctx = None
         if type(out) is tuple:
-            ctx.outputs = tuple((part.shape, part.dtype) for part in out)
-            return tuple(_wrap(part, arrays[0], ctx, index) for index, part in enumerate(out))
-        return _wrap(out, arrays[0], ctx)
+            if ctx is not None:
+                ctx.outputs = tuple([(part.shape, part.dtype) for part in out])
+            return tuple([_wrap(part, first, ctx, index) for index, part in enumerate(out)])
+        if type(out) is not kind:
+            out = as_array_like(out, first)
+        result = _new(Tensor)
+        result.data = out
+        if ctx is not None:
+            result._node = ctx
+            result._requires_grad = True
+        return result
 
     def __repr__(self):
         return f"<{type(self).__name__} backward>"
@@ -112,6 +134,10 @@ def _edge(tensor):
     return (tensor._node, tensor._index, data.shape, data.dtype)
 
 
+_new = object.__new__
+_HOST = CPU.array_type  # NumPy arrays: same type means same device
+
+
 def _wrap(array, like, node=None, index=0):
     """A Tensor around an op's output array (a NumPy scalar becomes a 0-d array)."""
     if type(array) is not type(like):
@@ -123,6 +149,20 @@ def _wrap(array, like, node=None, index=0):
         tensor._index = index
         tensor._requires_grad = True
     return tensor
+
+
+def _named(error, cls, arrays):
+    """``error`` from inside a forward, with the op's name and its inputs added (unless
+    the op's own message already names it)."""
+    message = str(error)
+    if message.lower().startswith(cls.__name__.lower()):
+        return error
+    inputs = ", ".join(f"{a.shape} {a.dtype}" for a in arrays)
+    message = f"{cls.__name__}: {message} (inputs: {inputs})"
+    try:
+        return type(error)(message)
+    except Exception:  # an exception type with an unusual constructor
+        return ValueError(message)
 
 
 def _check_inputs_agree(cls, arrays):

@@ -9,13 +9,21 @@ from .activation import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid, soft
                          step, tanh)
 from .comparison import equal, greater, greater_equal, less, less_equal, not_equal
 from .conversion import astype, to_device
+from .convolution import conv1d, conv2d, conv_transpose2d
 from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros,
                        zeros_like)
+from .dropout import dropout
 from .elementwise import (abs, add, clip, div, exp, log, maximum, minimum, mul, neg, pow, sqrt,
                           sub, where)
+from .embedding import embedding
 from .indexing import getitem
 from .linalg import dot, linear, matmul, outer
+from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber,
+                   mae, mse, nll, sse)
+from .normalization import batch_norm, layer_norm
+from .pooling import avg_pool2d, global_avg_pool2d, max_pool2d
+from .recurrent import gru_sequence, lstm_sequence, rnn_sequence
 from .reduction import argmax, argmin, logsumexp, max, mean, min, std, sum, var
 from .shape import (broadcast_to, concatenate, flatten, pad, permute, reshape, split, squeeze,
                     stack, swapaxes, transpose, unsqueeze)

@@ -33,7 +33,7 @@ def binary_operands(a, b, name):
     Raises:
         TypeError: two different float dtypes (naming the op and both).
     """
-    if type(a) is Tensor and type(b) is Tensor and a.data.dtype == b.data.dtype:
+    if type(a) is Tensor and type(b) is Tensor and a.data.dtype is b.data.dtype:
         return a, b
     if not isinstance(a, Tensor):
         if not isinstance(b, Tensor):

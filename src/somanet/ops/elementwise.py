@@ -12,26 +12,22 @@ from ._operands import binary_operands, cast_integer
 
 class Add(Function):
     def forward(ctx, a, b):
-        ctx.shapes = a.shape, b.shape
         return a + b
 
     def backward(ctx, grad):
-        a_shape, b_shape = ctx.shapes
         needs_a, needs_b = ctx.needs_input_grad
-        return (sum_to(grad, a_shape) if needs_a else None,
-                sum_to(grad, b_shape) if needs_b else None)
+        return (sum_to(grad, ctx.input_shape(0)) if needs_a else None,
+                sum_to(grad, ctx.input_shape(1)) if needs_b else None)
 
 
 class Sub(Function):
     def forward(ctx, a, b):
-        ctx.shapes = a.shape, b.shape
         return a - b
 
     def backward(ctx, grad):
-        a_shape, b_shape = ctx.shapes
         needs_a, needs_b = ctx.needs_input_grad
-        return (sum_to(grad, a_shape) if needs_a else None,
-                -sum_to(grad, b_shape) if needs_b else None)
+        return (sum_to(grad, ctx.input_shape(0)) if needs_a else None,
+                -sum_to(grad, ctx.input_shape(1)) if needs_b else None)
 
 
 class Mul(Function):

@@ -1,0 +1,156 @@
+"""Convolution and pooling speed, side by side with PyTorch (CPU, 2 threads) when installed.
+
+    python benchmarks/conv.py [--repeat 50] [--warmup 5] [--batch 64] [--threads 2]
+
+The LeNet workloads of the benchmarks issue, float32, batch 64:
+
+  conv1      Conv2D(1 -> 6, 5x5, pad 2) on (64, 1, 28, 28); the input is data, so
+             backward computes the weight and bias gradients only (LeNet's first layer)
+  conv1+dx   the same with the input gradient too
+  conv2      Conv2D(6 -> 16, 5x5) on (64, 6, 14, 14); input, weight and bias gradients
+  maxpool1   MaxPool2D(2) on (64, 6, 28, 28)
+  maxpool2   MaxPool2D(2) on (64, 16, 10, 10)
+
+Each case is forward then backward from a fixed output gradient (``fwd_bwd``),
+and forward alone without a graph (``forward``). Cases are timed ``--repeat`` times
+after ``--warmup`` untimed runs, the two frameworks taking turns run after run
+(the machine may be shared); the median is printed with the ratio
+torch_time / somanet_time (above 1 means somanet is faster). Both frameworks get
+the same data, and the outputs and gradients are compared before timing.
+``--threads`` sets both frameworks' threads (BLAS and PyTorch); 2 is the issue's
+setting, 1 gives steadier numbers on a machine other jobs share.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+
+def _threads():
+    """--threads, read before NumPy loads (BLAS fixes its thread count then)."""
+    for index, arg in enumerate(sys.argv):
+        if arg == "--threads" and index + 1 < len(sys.argv):
+            return sys.argv[index + 1]
+        if arg.startswith("--threads="):
+            return arg.split("=", 1)[1]
+    return "2"
+
+
+os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = _threads()
+
+import numpy as np  # noqa: E402
+
+import somanet as sn  # noqa: E402
+
+
+def workloads(batch):
+    """name -> (input shape, weight shape or None, keyword arguments, input needs grad)."""
+    return {
+        "conv1": ((batch, 1, 28, 28), (6, 1, 5, 5), dict(padding=2), False),
+        "conv1+dx": ((batch, 1, 28, 28), (6, 1, 5, 5), dict(padding=2), True),
+        "conv2": ((batch, 6, 14, 14), (16, 6, 5, 5), dict(), True),
+        "maxpool1": ((batch, 6, 28, 28), None, dict(kernel_size=2), True),
+        "maxpool2": ((batch, 16, 10, 10), None, dict(kernel_size=2), True),
+    }
+
+
+def make_case(framework, data, weight, kwargs, input_grad):
+    """(fwd_bwd, forward, gradients) closures for one framework on one workload."""
+    if framework == "torch":
+        import torch
+        as_tensor = torch.from_numpy
+        conv, pool, no_grad = torch.nn.functional.conv2d, torch.nn.functional.max_pool2d, \
+            torch.no_grad
+    else:
+        as_tensor, conv, pool, no_grad = sn.tensor, sn.conv2d, sn.max_pool2d, sn.no_grad
+    x = as_tensor(data["x"])
+    x.requires_grad = input_grad
+    leaves = [x] if input_grad else []
+    if weight is not None:
+        w, b = as_tensor(data["w"]), as_tensor(data["b"])
+        w.requires_grad = b.requires_grad = True
+        leaves += [w, b]
+        run = lambda: conv(x, w, b, **kwargs)  # noqa: E731
+    else:
+        run = lambda: pool(x, **kwargs)  # noqa: E731
+    grad_out = {}
+
+    def fwd_bwd():
+        for leaf in leaves:
+            leaf.grad = None
+        out = run()
+        if "g" not in grad_out:  # the same fixed output gradient for both frameworks
+            seed = np.random.default_rng(1).standard_normal(tuple(out.shape), np.float32)
+            grad_out["g"] = as_tensor(seed)
+        out.backward(grad_out["g"])
+
+    def forward():
+        with no_grad():
+            return run()
+
+    def gradients():
+        fwd_bwd()
+        return [np.asarray(leaf.grad.numpy()) for leaf in leaves]
+
+    return fwd_bwd, forward, gradients
+
+
+def milliseconds(functions, repeat, warmup):
+    """The median time of each function, in ms. The functions take turns, run after
+    run, so a machine that is busy in bursts slows them alike."""
+    for function in functions:
+        for _ in range(warmup):
+            function()
+    times = [[] for _ in functions]
+    for _ in range(repeat):
+        for function, found in zip(functions, times):
+            start = time.perf_counter()
+            function()
+            found.append(time.perf_counter() - start)
+    return [statistics.median(found) * 1e3 for found in times]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2, help="BLAS and PyTorch threads")
+    args = parser.parse_args()
+    try:
+        import torch
+        torch.set_num_threads(args.threads)
+        peer = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    except ImportError:
+        peer = None
+        print("PyTorch is not installed: pip install torch==2.13.0 to compare")
+    rng = np.random.default_rng(0)
+    print(f"float32, batch {args.batch}; median of {args.repeat} after {args.warmup} warm-up "
+          f"runs")
+    print(f"{'case':<10} {'pass':<8} {'somanet ms':>11} {'torch ms':>9} {'torch/somanet':>14}")
+    for name, (shape, weight, kwargs, input_grad) in workloads(args.batch).items():
+        data = {"x": rng.standard_normal(shape, np.float32)}
+        if weight is not None:
+            data["w"] = rng.standard_normal(weight, np.float32) * 0.2
+            data["b"] = rng.standard_normal(weight[:1], np.float32)
+        ours = make_case("somanet", data, weight, kwargs, input_grad)
+        theirs = make_case("torch", data, weight, kwargs, input_grad) if peer else None
+        if theirs:
+            np.testing.assert_allclose(ours[1]().numpy(), theirs[1]().numpy(), rtol=1e-4,
+                                       atol=1e-4)
+            for mine, other in zip(ours[2](), theirs[2]()):
+                np.testing.assert_allclose(mine, other, rtol=1e-3, atol=1e-3)
+        for label, index in (("fwd_bwd", 0), ("forward", 1)):
+            if theirs:
+                mine, other = milliseconds([ours[index], theirs[index]], args.repeat,
+                                           args.warmup)
+                print(f"{name:<10} {label:<8} {mine:>11.3f} {other:>9.3f} {other / mine:>14.2f}")
+            else:
+                (mine,) = milliseconds([ours[index]], args.repeat, args.warmup)
+                print(f"{name:<10} {label:<8} {mine:>11.3f}")
+    print(f"somanet {sn.__version__}, numpy {np.__version__}" + (f", {peer}" if peer else ""))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""LSTM speed, side by side with PyTorch (CPU, 2 threads) when it is installed.
+
+    python benchmarks/lstm.py [--repeat 30] [--warmup 5] [--steps 28] [--batch 64]
+
+The workload of the benchmarks issue (W4): the 28 rows of an MNIST image as a
+sequence of 28 features, ``LSTM(28 -> 128)`` over 28 steps on a batch of 64.
+Each case is timed ``--repeat`` times after ``--warmup`` untimed runs, the two
+frameworks taking turns run after run (the machine may be shared); the
+median is printed, with the ratio torch_time / somanet_time (above 1 means
+somanet is faster):
+
+  fwd_bwd   forward, then backward from the last hidden state (h_n.sum()), as a
+            classifier on the last state does; the input needs no gradient
+  fwd_seq   forward and backward from the whole output sequence (out.sum())
+  forward   forward only, without a graph (inference)
+
+Both frameworks start from the same weights (somanet's are PyTorch's,
+transposed, with one bias b_ih + b_hh); the outputs are compared before timing.
+"""
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+
+import numpy as np  # noqa: E402
+
+import somanet as sn  # noqa: E402
+from somanet import nn  # noqa: E402
+
+FEATURES, HIDDEN = 28, 128
+
+
+def somanet_cases(x, weights):
+    lstm = nn.LSTM(FEATURES, HIDDEN)
+    if weights is not None:
+        for name, value in weights.items():
+            getattr(lstm, name).data[...] = value
+    inputs = sn.tensor(x)
+
+    def fwd_bwd():
+        _, (h_n, _) = lstm(inputs)
+        h_n.sum().backward()
+
+    def fwd_seq():
+        out, _ = lstm(inputs)
+        out.sum().backward()
+
+    def forward():
+        with sn.no_grad():
+            return lstm(inputs)
+
+    return lstm, {"fwd_bwd": fwd_bwd, "fwd_seq": fwd_seq, "forward": forward}
+
+
+def torch_cases(x):
+    import torch
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(FEATURES, HIDDEN)
+    inputs = torch.from_numpy(x)
+
+    def fwd_bwd():
+        _, (h_n, _) = lstm(inputs)
+        h_n.sum().backward()
+
+    def fwd_seq():
+        out, _ = lstm(inputs)
+        out.sum().backward()
+
+    def forward():
+        with torch.no_grad():
+            return lstm(inputs)
+
+    weights = {"weight_ih_l0": lstm.weight_ih_l0.detach().numpy().T,
+               "weight_hh_l0": lstm.weight_hh_l0.detach().numpy().T,
+               "bias_l0": (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach().numpy()}
+    return weights, {"fwd_bwd": fwd_bwd, "fwd_seq": fwd_seq, "forward": forward}
+
+
+def milliseconds(functions, repeat, warmup):
+    """The median time of each function, in ms. The functions take turns, run after
+    run, so a machine that is busy in bursts slows them alike."""
+    for function in functions:
+        for _ in range(warmup):
+            function()
+    times = [[] for _ in functions]
+    for _ in range(repeat):
+        for function, found in zip(functions, times):
+            start = time.perf_counter()
+            function()
+            found.append(time.perf_counter() - start)
+    return [statistics.median(found) * 1e3 for found in times]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=28)
+    parser.add_argument("--batch", type=int, default=64)
+    args = parser.parse_args()
+    x = np.random.default_rng(0).standard_normal((args.steps, args.batch, FEATURES),
+                                                 dtype=np.float32)
+    try:
+        weights, theirs = torch_cases(x)
+        import torch
+        peer = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    except ImportError:
+        weights, theirs, peer = None, {}, None
+        print("PyTorch is not installed: pip install torch==2.13.0 to compare")
+    lstm, ours = somanet_cases(x, weights)
+    if theirs:
+        mine, other = ours["forward"]()[0].numpy(), theirs["forward"]()[0].numpy()
+        np.testing.assert_allclose(mine, other, rtol=1e-4, atol=1e-5)
+    print(f"LSTM({FEATURES} -> {HIDDEN}), {args.steps} steps, batch {args.batch}, float32; "
+          f"median of {args.repeat}")
+    print(f"{'case':<9} {'somanet ms':>11} {'torch ms':>9} {'torch/somanet':>14}")
+    for name, function in ours.items():
+        if name in theirs:
+            mine, other = milliseconds([function, theirs[name]], args.repeat, args.warmup)
+            print(f"{name:<9} {mine:>11.2f} {other:>9.2f} {other / mine:>14.2f}")
+        else:
+            (mine,) = milliseconds([function], args.repeat, args.warmup)
+            print(f"{name:<9} {mine:>11.2f}")
+    print(f"somanet {sn.__version__}, numpy {np.__version__}" + (f", {peer}" if peer else ""))
+
+
+if __name__ == "__main__":
+    main()

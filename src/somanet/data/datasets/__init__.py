@@ -1,0 +1,20 @@
+"""Ready-made datasets, exposed as ``somanet.datasets``.
+
+- ``mnist_small()``: 5,000 real MNIST digits shipped inside somanet (no download).
+- ``mnist(path)``, ``fashion_mnist(path)``: the full datasets from the standard IDX
+  files in a folder (``download=True`` fetches them, checking checksums).
+- ``xor()``, ``three_bit_images()``: the seed articles' tiny examples.
+- ``load_csv(path, target=...)``: tabular data, one-hot categories, standardised numbers.
+- ``read_idx`` / ``write_idx``: the IDX file format.
+
+Each returns NumPy arrays; wrap them in ``somanet.data.TensorDataset`` to batch them.
+"""
+from .idx import read_idx, write_idx
+from .vision import (FASHION_MNIST_CLASSES, MNIST_SMALL_SHA256, fashion_mnist, mnist,
+                    mnist_small)
+from .tabular import TabularData, TabularEncoder, load_csv
+from .toy import three_bit_images, xor
+
+__all__ = ["FASHION_MNIST_CLASSES", "MNIST_SMALL_SHA256", "TabularData", "TabularEncoder",
+           "fashion_mnist", "load_csv", "mnist", "mnist_small", "read_idx",
+           "three_bit_images", "write_idx", "xor"]

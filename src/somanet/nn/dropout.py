@@ -1,0 +1,34 @@
+"""``Dropout``: inverted dropout in training, the identity in eval mode."""
+import numbers
+
+from .. import ops
+from .module import Module
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` in training and scale the rest by
+    ``1 / (1 - p)`` (inverted dropout, so evaluation needs no rescaling); in eval
+    mode (``model.eval()``) return the input unchanged. Seed 003 uses p = 0.5,
+    seed 004's MNIST model 0.2.
+
+    Args:
+        p: the drop probability, in [0, 1) (Keras's ``rate``).
+
+    Shape:
+        any -> the same.
+    """
+
+    def __init__(self, p=0.5, *, rate=None):
+        super().__init__()
+        p = p if rate is None else rate
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
+        self.p = float(p)
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        return ops.dropout(x, self.p, True)
+
+    def extra_repr(self):
+        return f"p={self.p}"

@@ -1,0 +1,510 @@
+"""Recurrent ops: a whole sequence through one RNN, LSTM or GRU layer, as one Function.
+
+Each op runs one layer in one direction over all time steps. Unrolling the
+cell into per-step ops would record about a dozen graph nodes a step; one
+fused Function records one node for the whole sequence and does the work in
+few, large array operations:
+
+- forward: the input projection of every step in ONE matrix product up front
+  (``X (T*B, in) @ W_ih (in, G*H)``), then a loop over time with one
+  ``(B, H) @ (H, G*H)`` product a step for the recurrent part (the G gates
+  fused into one product), and the gate arithmetic done in place in
+  preallocated buffers;
+- backward: back-propagation through time in one reverse loop (one
+  ``(B, G*H) @ (G*H, H)`` product a step), stacking the gradients of the
+  gate pre-activations; ``dW_hh``, ``dW_ih``, the bias gradients and ``dx``
+  are then each ONE matrix product (or sum) over all steps.
+
+Layout (time-major; the layers in ``somanet.nn`` handle ``batch_first``):
+x (T, B, in), states (B, H), ``weight_ih`` (in, G*H), ``weight_hh`` (H, G*H),
+so ``gates = x_t @ weight_ih + h_{t-1} @ weight_hh + bias``, the ``(in, out)``
+weight convention of ``linear``. The G blocks of H columns are the gates, in
+PyTorch's order:
+
+    RNN  (G=1)     h_t = act(x_t W_ih + h_{t-1} W_hh + b)          act = tanh or relu
+
+    LSTM (G=4)     i, f, g, o = split(x_t W_ih + h_{t-1} W_hh + b)
+                   i = sigmoid(i), f = sigmoid(f), g = tanh(g), o = sigmoid(o)
+                   c_t = f * c_{t-1} + i * g
+                   h_t = o * tanh(c_t)
+
+    GRU  (G=3)     r, z, n columns; a = x_t W_ih + b_ih, u = h_{t-1} W_hh + b_hh
+                   r = sigmoid(a_r + u_r), z = sigmoid(a_z + u_z)
+                   n = tanh(a_n + r * u_n)                 (reset applied after W_hn)
+                   h_t = (1 - z) * n + z * h_{t-1}
+
+RNN and LSTM take one bias of G*H (Keras' choice; PyTorch's ``b_ih + b_hh``
+is the same thing in two pieces). GRU takes two, ``bias_ih`` and ``bias_hh``
+of 3*H each, because ``b_hn`` sits inside ``r * (h W_hn + b_hn)``.
+
+The sigmoids are computed as ``0.5 * tanh(0.5 * x) + 0.5`` (the same function):
+the 0.5 is folded into a scaled copy of the weights once per sequence, so
+each step applies ONE ``tanh`` to all G*H gate columns and one multiply-add
+turns the sigmoid columns into ``sigmoid``.
+"""
+from ..autograd.function import Function
+from ..backend import xp_of
+from ..tensor import Tensor
+
+# How many gate blocks each cell has, and the order they are laid out in.
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+GATE_ORDER = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
+
+
+def _sigmoid_affine(xp, kind, hidden, dtype):
+    """``scale`` and ``shift`` over the G*H gate columns: the pre-activations are
+    multiplied by ``scale`` before one tanh, and ``tanh * scale + shift`` then is
+    the sigmoid on sigmoid columns (scale 0.5, shift 0.5) and tanh on tanh
+    columns (scale 1, shift 0)."""
+    scale = xp.full(GATES[kind] * hidden, 0.5, dtype=dtype)
+    shift = xp.full(GATES[kind] * hidden, 0.5, dtype=dtype)
+    tanh_columns = slice(2 * hidden, 3 * hidden)  # LSTM's g, GRU's n
+    scale[tanh_columns] = 1
+    shift[tanh_columns] = 0
+    return scale, shift
+
+
+def _flip(array):
+    return array[::-1]
+
+
+def _input_projection(x, weight_ih, bias, scale=None):
+    """``x @ weight_ih + bias`` for all T*B rows in one product, as (T, B, G*H),
+    optionally multiplied column-wise by ``scale``."""
+    steps, batch, features = x.shape
+    projected = x.reshape(steps * batch, features) @ weight_ih
+    if bias is not None:
+        projected += bias
+    if scale is not None:
+        projected *= scale
+    return projected.reshape(steps, batch, weight_ih.shape[1])
+
+
+def _weight_grads(ctx, first_weight, x, weight_ih, grad_gates, hidden_before,
+                  grad_hidden_gates=None):
+    """dx, dW_ih, dW_hh and the bias gradient(s) from the stacked gate gradients,
+    each one product (or sum) over all steps.
+
+    ``first_weight`` is the position of weight_ih among the op's inputs (the
+    weights and biases follow it); ``hidden_before`` (T, B, H) are h_0..h_{T-1};
+    ``grad_hidden_gates`` (GRU only) is the gradient of the hidden-side
+    pre-activations where it differs from the input side's.
+    """
+    steps, batch, features = x.shape
+    hidden, width = hidden_before.shape[2], grad_gates.shape[2]
+    needs = ctx.needs_input_grad
+    rows = grad_gates.reshape(steps * batch, width)
+    hidden_rows = rows if grad_hidden_gates is None else \
+        grad_hidden_gates.reshape(steps * batch, width)
+    grad_x = grad_w_ih = grad_w_hh = None
+    if needs[0]:
+        grad_x = (rows @ weight_ih.T).reshape(steps, batch, features)
+        if ctx.reverse:
+            grad_x = _flip(grad_x)
+    if needs[first_weight]:
+        grad_w_ih = x.reshape(steps * batch, features).T @ rows
+    if needs[first_weight + 1]:
+        grad_w_hh = hidden_before.reshape(steps * batch, hidden).T @ hidden_rows
+    bias_rows = (rows, hidden_rows)[:len(needs) - first_weight - 2]
+    biases = tuple(part.sum(axis=0) if needs[first_weight + 2 + k] else None
+                   for k, part in enumerate(bias_rows))
+    return grad_x, grad_w_ih, grad_w_hh, biases
+
+
+class RNNSequence(Function):
+    """The Elman RNN over a sequence: ``h_t = act(x_t W_ih + h_{t-1} W_hh + b)``.
+
+    Inputs x (T, B, in), h0 (B, H), weight_ih (in, H), weight_hh (H, H), bias (H,)
+    (optional). Outputs the hidden sequence (T, B, H) and h_T (B, H).
+    Backward: dpre_t = (dh_t + dout_t) * act'(h_t), dh_{t-1} = dpre_t W_hh^T.
+    """
+
+    def forward(ctx, x, h0, weight_ih, weight_hh, bias=None, nonlinearity="tanh",
+                reverse=False):
+        xp = xp_of(x)
+        if reverse:
+            x = _flip(x)
+        steps, batch, _ = x.shape
+        hidden = h0.shape[1]
+        projected = _input_projection(x, weight_ih, bias)
+        states = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)
+        states[0] = h0
+        for t in range(steps):
+            h = states[t + 1]
+            xp.matmul(states[t], weight_hh, out=h)
+            h += projected[t]
+            if nonlinearity == "tanh":
+                xp.tanh(h, out=h)
+            else:
+                xp.maximum(h, 0, out=h)
+        ctx.save_for_backward(x, weight_ih, weight_hh, states)
+        ctx.nonlinearity, ctx.reverse = nonlinearity, reverse
+        out = states[1:]
+        return (_flip(out) if reverse else out), states[steps].copy()
+
+    def backward(ctx, grad_out, grad_h_n):
+        x, weight_ih, weight_hh, states = ctx.saved
+        xp = xp_of(x)
+        if ctx.reverse:
+            grad_out = _flip(grad_out)
+        outputs = states[1:]
+        if ctx.nonlinearity == "tanh":
+            slope = outputs * outputs
+            xp.subtract(1, slope, out=slope)
+        else:
+            slope = (outputs > 0).astype(outputs.dtype)
+        weight_hh_t = xp.ascontiguousarray(weight_hh.T)  # a faster GEMM operand than .T
+        grad_pre = xp.empty_like(outputs)
+        grad_h = grad_h_n.copy()
+        for t in range(x.shape[0] - 1, -1, -1):
+            grad_h += grad_out[t]
+            xp.multiply(grad_h, slope[t], out=grad_pre[t])
+            xp.matmul(grad_pre[t], weight_hh_t, out=grad_h)
+        grad_x, grad_w_ih, grad_w_hh, biases = _weight_grads(ctx, 2, x, weight_ih, grad_pre,
+                                                             states[:-1])
+        grad_h0 = grad_h if ctx.needs_input_grad[1] else None
+        return (grad_x, grad_h0, grad_w_ih, grad_w_hh) + biases
+
+
+class LSTMSequence(Function):
+    """The LSTM over a sequence, gates i, f, g, o (see the module docstring).
+
+    Inputs x (T, B, in), h0 (B, H), c0 (B, H), weight_ih (in, 4H),
+    weight_hh (H, 4H), bias (4H,) (optional). Outputs the hidden sequence
+    (T, B, H), h_T and c_T (B, H).
+
+    Saved for BPTT: the gate activations (T, B, 4H), the cell states
+    c_0..c_T, tanh(c_t) and the hidden states h_0..h_T. Backward, a step:
+    dc_t += dh_t * o * (1 - tanh(c_t)^2); d(i, f, g, o) = (dc_t g, dc_t c_{t-1},
+    dc_t i, dh_t tanh(c_t)) times the activation slopes; dc_{t-1} = dc_t f;
+    dh_{t-1} = dgates W_hh^T.
+    """
+
+    def forward(ctx, x, h0, c0, weight_ih, weight_hh, bias=None, reverse=False):
+        xp = xp_of(x)
+        if reverse:
+            x = _flip(x)
+        steps, batch, _ = x.shape
+        hidden = h0.shape[1]
+        scale, shift = _sigmoid_affine(xp, "lstm", hidden, x.dtype)
+        # The gate buffer starts as the (scaled) input projection of every step.
+        gates = _input_projection(x, weight_ih * scale, None if bias is None else bias * scale)
+        scaled_weight_hh = weight_hh * scale
+        states = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)
+        cells = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)
+        tanh_cells = xp.empty((steps, batch, hidden), dtype=x.dtype)
+        recurrent = xp.empty((batch, 4 * hidden), dtype=x.dtype)
+        input_times_g = xp.empty((batch, hidden), dtype=x.dtype)
+        states[0] = h0
+        cells[0] = c0
+        i, f, g, o = (slice(k * hidden, (k + 1) * hidden) for k in range(4))
+        for t in range(steps):
+            act = gates[t]
+            xp.matmul(states[t], scaled_weight_hh, out=recurrent)
+            act += recurrent
+            xp.tanh(act, out=act)
+            act *= scale
+            act += shift  # now sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
+            c = cells[t + 1]
+            xp.multiply(act[:, f], cells[t], out=c)
+            xp.multiply(act[:, i], act[:, g], out=input_times_g)
+            c += input_times_g
+            xp.tanh(c, out=tanh_cells[t])
+            xp.multiply(act[:, o], tanh_cells[t], out=states[t + 1])
+        ctx.save_for_backward(x, weight_ih, weight_hh, states, cells, gates, tanh_cells)
+        ctx.reverse = reverse
+        out = states[1:]
+        return (_flip(out) if reverse else out), states[steps].copy(), cells[steps].copy()
+
+    def backward(ctx, grad_out, grad_h_n, grad_c_n):
+        x, weight_ih, weight_hh, states, cells, gates, tanh_cells = ctx.saved
+        xp = xp_of(x)
+        if ctx.reverse:
+            grad_out = _flip(grad_out)
+        steps, batch, _ = x.shape
+        hidden = states.shape[2]
+        i, f, g, o = (slice(k * hidden, (k + 1) * hidden) for k in range(4))
+        # The slope of every activation s is (1 - s) (s + tanh_offset): s (1 - s) for the
+        # sigmoids, (1 - g)(1 + g) = 1 - g^2 for the tanh. Everything is done step by
+        # step on (B, 4H) blocks that stay in cache, not over all steps at once.
+        tanh_offset = xp.zeros(4 * hidden, dtype=x.dtype)
+        tanh_offset[g] = 1
+        weight_hh_t = xp.ascontiguousarray(weight_hh.T)  # a faster GEMM operand than .T
+        grad_gates = xp.empty_like(gates)
+        grad_h = grad_h_n.copy()
+        grad_c = grad_c_n.copy()
+        through_h = xp.empty((batch, hidden), dtype=x.dtype)
+        slope = xp.empty((batch, 4 * hidden), dtype=x.dtype)
+        slope_part = xp.empty((batch, 4 * hidden), dtype=x.dtype)
+        for t in range(steps - 1, -1, -1):
+            act, grad, tanh_c = gates[t], grad_gates[t], tanh_cells[t]
+            grad_h += grad_out[t]
+            xp.multiply(tanh_c, tanh_c, out=through_h)  # dc += dh o (1 - tanh(c)^2)
+            xp.subtract(1, through_h, out=through_h)
+            through_h *= act[:, o]
+            through_h *= grad_h
+            grad_c += through_h
+            xp.multiply(grad_c, act[:, g], out=grad[:, i])
+            xp.multiply(grad_c, cells[t], out=grad[:, f])
+            xp.multiply(grad_c, act[:, i], out=grad[:, g])
+            xp.multiply(grad_h, tanh_c, out=grad[:, o])
+            xp.subtract(1, act, out=slope)
+            xp.add(act, tanh_offset, out=slope_part)
+            grad *= slope
+            grad *= slope_part
+            grad_c *= act[:, f]
+            xp.matmul(grad, weight_hh_t, out=grad_h)
+        grad_x, grad_w_ih, grad_w_hh, biases = _weight_grads(ctx, 3, x, weight_ih, grad_gates,
+                                                             states[:-1])
+        needs = ctx.needs_input_grad
+        return (grad_x, grad_h if needs[1] else None, grad_c if needs[2] else None,
+                grad_w_ih, grad_w_hh) + biases
+
+
+class GRUSequence(Function):
+    """The GRU over a sequence, gates r, z, n, PyTorch's formulation (the reset
+    gate multiplies ``h W_hn + b_hn``; see the module docstring).
+
+    Inputs x (T, B, in), h0 (B, H), weight_ih (in, 3H), weight_hh (H, 3H),
+    bias_ih (3H,) and bias_hh (3H,) (optional, both or neither). Outputs the
+    hidden sequence (T, B, H) and h_T (B, H).
+
+    Saved for BPTT: the gate activations (T, B, 3H), u_n = h W_hn + b_hn
+    (T, B, H) and the hidden states. Backward, a step:
+    dn = dh (1 - z) (1 - n^2), dz = dh (h_{t-1} - n) z (1 - z), dr = dn u_n r (1 - r);
+    the input side gets (dr, dz, dn), the hidden side (dr, dz, dn * r);
+    dh_{t-1} = dh z + d(hidden side) W_hh^T.
+    """
+
+    def forward(ctx, x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
+        xp = xp_of(x)
+        if reverse:
+            x = _flip(x)
+        steps, batch, _ = x.shape
+        hidden = h0.shape[1]
+        scale, _ = _sigmoid_affine(xp, "gru", hidden, x.dtype)
+        rz, r, z, n = (slice(0, 2 * hidden), slice(0, hidden), slice(hidden, 2 * hidden),
+                       slice(2 * hidden, 3 * hidden))
+        # r and z are sigmoids: their columns are pre-scaled by 0.5 (see the module
+        # docstring); n's columns are not, so u_n = h W_hn + b_hn comes out exactly.
+        gates = _input_projection(x, weight_ih * scale,
+                                  None if bias_ih is None else bias_ih * scale)
+        scaled_weight_hh = weight_hh * scale
+        scaled_bias_hh = None if bias_hh is None else bias_hh * scale
+        states = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)
+        hidden_n = xp.empty((steps, batch, hidden), dtype=x.dtype)
+        recurrent = xp.empty((batch, 3 * hidden), dtype=x.dtype)
+        reset_times_u = xp.empty((batch, hidden), dtype=x.dtype)
+        states[0] = h0
+        for t in range(steps):
+            act, h_before = gates[t], states[t]
+            gate_rz, gate_n = act[:, rz], act[:, n]
+            xp.matmul(h_before, scaled_weight_hh, out=recurrent)
+            if scaled_bias_hh is not None:
+                recurrent += scaled_bias_hh
+            gate_rz += recurrent[:, rz]
+            xp.tanh(gate_rz, out=gate_rz)
+            gate_rz *= 0.5
+            gate_rz += 0.5  # sigmoid(r), sigmoid(z)
+            hidden_n[t] = recurrent[:, n]
+            xp.multiply(act[:, r], hidden_n[t], out=reset_times_u)
+            gate_n += reset_times_u
+            xp.tanh(gate_n, out=gate_n)
+            h = states[t + 1]
+            xp.subtract(h_before, gate_n, out=h)
+            h *= act[:, z]
+            h += gate_n  # n + z (h_{t-1} - n) = (1 - z) n + z h_{t-1}
+        ctx.save_for_backward(x, weight_ih, weight_hh, states, gates, hidden_n)
+        ctx.reverse = reverse
+        out = states[1:]
+        return (_flip(out) if reverse else out), states[steps].copy()
+
+    def backward(ctx, grad_out, grad_h_n):
+        x, weight_ih, weight_hh, states, gates, hidden_n = ctx.saved
+        xp = xp_of(x)
+        if ctx.reverse:
+            grad_out = _flip(grad_out)
+        steps, batch, _ = x.shape
+        hidden = states.shape[2]
+        r, z, n = (slice(k * hidden, (k + 1) * hidden) for k in range(3))
+        weight_hh_t = xp.ascontiguousarray(weight_hh.T)
+        grad_input_side = xp.empty_like(gates)
+        grad_hidden_side = xp.empty_like(gates)
+        grad_h = grad_h_n.copy()
+        one_minus_z = xp.empty((batch, hidden), dtype=x.dtype)
+        slope = xp.empty((batch, hidden), dtype=x.dtype)
+        recurrent = xp.empty((batch, hidden), dtype=x.dtype)
+        for t in range(steps - 1, -1, -1):
+            act, grad_in, grad_u = gates[t], grad_input_side[t], grad_hidden_side[t]
+            gate_r, gate_z, gate_n = act[:, r], act[:, z], act[:, n]
+            grad_n, grad_z, grad_r = grad_in[:, n], grad_u[:, z], grad_u[:, r]
+            grad_h += grad_out[t]
+            xp.subtract(1, gate_z, out=one_minus_z)
+            xp.multiply(gate_n, gate_n, out=slope)
+            xp.subtract(1, slope, out=slope)
+            xp.multiply(grad_h, one_minus_z, out=grad_n)
+            grad_n *= slope  # dn = dh (1 - z) (1 - n^2)
+            xp.subtract(states[t], gate_n, out=grad_z)
+            grad_z *= grad_h
+            grad_z *= gate_z
+            grad_z *= one_minus_z  # dz = dh (h_{t-1} - n) z (1 - z)
+            xp.subtract(1, gate_r, out=grad_r)
+            grad_r *= gate_r
+            grad_r *= hidden_n[t]
+            grad_r *= grad_n  # dr = dn u_n r (1 - r)
+            xp.multiply(grad_n, gate_r, out=grad_u[:, n])
+            xp.matmul(grad_u, weight_hh_t, out=recurrent)
+            grad_h *= gate_z
+            grad_h += recurrent
+        grad_input_side[:, :, :2 * hidden] = grad_hidden_side[:, :, :2 * hidden]
+        grad_x, grad_w_ih, grad_w_hh, biases = _weight_grads(
+            ctx, 2, x, weight_ih, grad_input_side, states[:-1], grad_hidden_side)
+        grad_h0 = grad_h if ctx.needs_input_grad[1] else None
+        return (grad_x, grad_h0, grad_w_ih, grad_w_hh) + biases
+
+
+# -- the public functions ------------------------------------------------------------------
+
+
+def rnn_sequence(x, h0, weight_ih, weight_hh, bias=None, nonlinearity="tanh", reverse=False):
+    """An Elman RNN layer over a whole sequence, fused: ``h_t = act(x_t W_ih + h_{t-1} W_hh + b)``.
+
+    Args:
+        x: the inputs, time-major.
+        h0: the initial hidden state.
+        weight_ih, weight_hh: the input and recurrent weights, ``(in, out)`` layout.
+        bias: optional, one bias (PyTorch's ``b_ih + b_hh``).
+        nonlinearity: ``"tanh"`` or ``"relu"``.
+        reverse: run from the last step to the first (the backward direction of a
+            bidirectional layer); the output stays in time order.
+
+    Shape: x (T, B, in), h0 (B, H), weight_ih (in, H), weight_hh (H, H), bias (H,)
+        -> output (T, B, H), h_n (B, H).
+
+    Returns:
+        ``(output, h_n)``: every step's hidden state, and the last one.
+
+        >>> import somanet as sn
+        >>> out, h_n = sn.rnn_sequence(sn.ones(5, 2, 3), sn.zeros(2, 4), sn.ones(3, 4) * 0.1,
+        ...                            sn.zeros(4, 4))
+        >>> out.shape, h_n.shape
+        ((5, 2, 4), (2, 4))
+    """
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"rnn_sequence: nonlinearity must be 'tanh' or 'relu', "
+                         f"got {nonlinearity!r}")
+    hidden = _check("rnn_sequence", "rnn", x, weight_ih, weight_hh, h0=h0)
+    _check_bias("rnn_sequence", "bias", bias, hidden)
+    biases = () if bias is None else (bias,)
+    return RNNSequence.apply(x, h0, weight_ih, weight_hh, *biases,
+                             nonlinearity=nonlinearity, reverse=bool(reverse))
+
+
+def lstm_sequence(x, h0, c0, weight_ih, weight_hh, bias=None, reverse=False):
+    """An LSTM layer over a whole sequence, fused (gates i, f, g, o):
+
+        i, f, g, o = split(x_t W_ih + h_{t-1} W_hh + b)
+        c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g)
+        h_t = sigmoid(o) * tanh(c_t)
+
+    Args:
+        x: the inputs, time-major.
+        h0, c0: the initial hidden and cell states.
+        weight_ih, weight_hh: ``(in, 4H)`` and ``(H, 4H)``, column blocks i, f, g, o.
+        bias: optional, one bias of 4H (PyTorch's ``b_ih + b_hh``).
+        reverse: run from the last step to the first; the output stays in time order.
+
+    Shape: x (T, B, in), h0 and c0 (B, H), weight_ih (in, 4H), weight_hh (H, 4H),
+        bias (4H,) -> output (T, B, H), h_n (B, H), c_n (B, H).
+
+    Returns:
+        ``(output, h_n, c_n)``.
+
+        >>> import somanet as sn
+        >>> out, h_n, c_n = sn.lstm_sequence(sn.ones(5, 2, 3), sn.zeros(2, 4), sn.zeros(2, 4),
+        ...                                  sn.ones(3, 16) * 0.1, sn.zeros(4, 16))
+        >>> out.shape, h_n.shape, c_n.shape
+        ((5, 2, 4), (2, 4), (2, 4))
+    """
+    hidden = _check("lstm_sequence", "lstm", x, weight_ih, weight_hh, h0=h0, c0=c0)
+    _check_bias("lstm_sequence", "bias", bias, 4 * hidden)
+    biases = () if bias is None else (bias,)
+    return LSTMSequence.apply(x, h0, c0, weight_ih, weight_hh, *biases, reverse=bool(reverse))
+
+
+def gru_sequence(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
+    """A GRU layer over a whole sequence, fused (gates r, z, n, PyTorch's formulation):
+
+        a = x_t W_ih + b_ih,  u = h_{t-1} W_hh + b_hh      (column blocks r, z, n)
+        r = sigmoid(a_r + u_r),  z = sigmoid(a_z + u_z)
+        n = tanh(a_n + r * u_n)
+        h_t = (1 - z) * n + z * h_{t-1}
+
+    Args:
+        x: the inputs, time-major.
+        h0: the initial hidden state.
+        weight_ih, weight_hh: ``(in, 3H)`` and ``(H, 3H)``, column blocks r, z, n.
+        bias_ih, bias_hh: optional (both or neither), 3H each; two biases because
+            ``b_hn`` is inside the reset gate's product.
+        reverse: run from the last step to the first; the output stays in time order.
+
+    Shape: x (T, B, in), h0 (B, H), weight_ih (in, 3H), weight_hh (H, 3H),
+        bias_ih and bias_hh (3H,) -> output (T, B, H), h_n (B, H).
+
+    Returns:
+        ``(output, h_n)``.
+
+        >>> import somanet as sn
+        >>> out, h_n = sn.gru_sequence(sn.ones(5, 2, 3), sn.zeros(2, 4), sn.ones(3, 12) * 0.1,
+        ...                            sn.zeros(4, 12))
+        >>> out.shape, h_n.shape
+        ((5, 2, 4), (2, 4))
+    """
+    hidden = _check("gru_sequence", "gru", x, weight_ih, weight_hh, h0=h0)
+    if (bias_ih is None) != (bias_hh is None):
+        raise ValueError("gru_sequence: give both bias_ih and bias_hh, or neither; got only "
+                         f"{'bias_ih' if bias_hh is None else 'bias_hh'}")
+    _check_bias("gru_sequence", "bias_ih", bias_ih, 3 * hidden)
+    _check_bias("gru_sequence", "bias_hh", bias_hh, 3 * hidden)
+    biases = () if bias_ih is None else (bias_ih, bias_hh)
+    return GRUSequence.apply(x, h0, weight_ih, weight_hh, *biases, reverse=bool(reverse))
+
+
+def _check(op, kind, x, weight_ih, weight_hh, **states):
+    """Validate the shapes of a recurrent op's inputs; returns the hidden size H."""
+    for name, value in (("x", x), ("weight_ih", weight_ih), ("weight_hh", weight_hh),
+                        *states.items()):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(value).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: x must hold floats, got dtype {x.dtype}; cast it with "
+                        f".astype('float32')")
+    if x.ndim != 3:
+        raise ValueError(f"{op}: x must be 3-D, time-major (T, B, features), got shape "
+                         f"{x.shape}")
+    gates = GATES[kind]
+    blocks = "".join(GATE_ORDER[kind]) if gates > 1 else ""
+    if weight_hh.ndim != 2 or weight_hh.shape[1] != gates * weight_hh.shape[0]:
+        raise ValueError(f"{op}: weight_hh must have shape (H, {gates}*H)"
+                         f"{' (blocks ' + blocks + ')' if blocks else ''}, got "
+                         f"{weight_hh.shape}")
+    hidden = weight_hh.shape[0]
+    if weight_ih.shape != (x.shape[2], gates * hidden):
+        raise ValueError(f"{op}: weight_ih must have shape (features, {gates}*H) = "
+                         f"({x.shape[2]}, {gates * hidden}) for x of shape {x.shape} and "
+                         f"weight_hh of shape {weight_hh.shape}, got {weight_ih.shape}")
+    for name, state in states.items():
+        if state.shape != (x.shape[1], hidden):
+            raise ValueError(f"{op}: {name} must have shape (B, H) = ({x.shape[1]}, {hidden}) "
+                             f"for x of shape {x.shape} and weight_hh of shape "
+                             f"{weight_hh.shape}, got {state.shape}")
+    return hidden
+
+
+def _check_bias(op, name, bias, size):
+    if bias is None:
+        return
+    if not isinstance(bias, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor or None, got {type(bias).__name__}")
+    if bias.shape != (size,):
+        raise ValueError(f"{op}: {name} must have shape ({size},), got {bias.shape}")

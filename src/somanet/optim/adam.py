@@ -1,0 +1,128 @@
+"""Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay."""
+import math
+
+from ..backend import xp_of
+from .optimizer import Optimizer, check_lr, check_number, check_pair
+
+
+def adam_update(param, grad, state, scratch, *, lr, betas, eps, weight_decay):
+    """One Adam step on raw arrays, in place (see ``Adam`` for the formula).
+
+    ``state`` holds ``"step"`` (already counting this step), ``"exp_avg"`` (m) and
+    ``"exp_avg_sq"`` (v); ``scratch`` two arrays shaped like ``param``.
+    """
+    _adam(param, grad, state, scratch, lr, betas, eps, weight_decay)
+
+
+def adamw_update(param, grad, state, scratch, *, lr, betas, eps, weight_decay):
+    """One AdamW step on raw arrays, in place: decay the weights, then an Adam step."""
+    if weight_decay:
+        param *= 1 - lr * weight_decay
+    _adam(param, grad, state, scratch, lr, betas, eps, 0.0)
+
+
+def _adam(param, grad, state, scratch, lr, betas, eps, l2):
+    xp = xp_of(param)
+    first, second = scratch
+    beta1, beta2 = betas
+    step = state["step"]
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    if l2:
+        xp.multiply(param, l2, out=first)
+        first += grad  # g + wd w
+        grad = first
+    exp_avg *= beta1
+    xp.multiply(grad, 1 - beta1, out=second)
+    exp_avg += second  # m = b1 m + (1 - b1) g
+    exp_avg_sq *= beta2
+    xp.multiply(grad, grad, out=second)
+    second *= 1 - beta2
+    exp_avg_sq += second  # v = b2 v + (1 - b2) g^2
+    correction1 = 1 - beta1 ** step
+    correction2 = 1 - beta2 ** step
+    xp.sqrt(exp_avg_sq, out=first)  # grad (if it was first) is no longer needed
+    first /= math.sqrt(correction2)
+    first += eps  # sqrt(v_hat) + eps
+    xp.divide(exp_avg, first, out=first)
+    first *= lr / correction1  # lr m_hat / (sqrt(v_hat) + eps)
+    param -= first
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015): each weight's step is scaled by running estimates of
+    the mean and uncentred variance of its gradient.
+
+    With gradient ``g`` at step ``t`` (counting from 1)::
+
+        g <- g + wd * w                          (if weight_decay > 0: L2 penalty)
+        m <- b1 * m + (1 - b1) * g               (m, v start at 0)
+        v <- b2 * v + (1 - b2) * g^2
+        m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)
+        w <- w - lr * m_hat / (sqrt(v_hat) + eps)
+
+    Args:
+        params: Parameters or parameter groups (dicts).
+        lr: the learning rate (step size), >= 0.
+        betas: ``(b1, b2)``, the decay rates of the two averages, each in [0, 1).
+        eps: added to the denominator for numerical stability, >= 0.
+        weight_decay: L2 penalty added to the gradient (use ``AdamW`` for decoupled
+            weight decay, which usually works better with Adam).
+
+        >>> import somanet as sn
+        >>> from somanet.nn.parameter import Parameter
+        >>> w = Parameter(sn.tensor([1.0, -1.0]))
+        >>> optimizer = sn.optim.Adam([w], lr=0.1)
+        >>> w.grad = sn.tensor([3.0, -0.5]); optimizer.step()
+        >>> [round(value, 4) for value in w.tolist()]  # the first step is lr * sign(g)
+        [0.9, -0.9]
+    """
+
+    update = staticmethod(adam_update)
+    scratch_count = 2
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 **unknown):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps,
+                                  "weight_decay": weight_decay}, unknown)
+
+    def check_hyper(self, hyper):
+        return {
+            "lr": check_lr(self, hyper["lr"]),
+            "betas": check_pair(self, "betas", hyper["betas"], _check_beta),
+            "eps": check_number(self, "eps", hyper["eps"], what="a non-negative number"),
+            "weight_decay": check_number(self, "weight_decay", hyper["weight_decay"],
+                                         what="a non-negative weight decay"),
+        }
+
+    def init_state(self, param, hyper):
+        xp = xp_of(param)
+        return {"exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
+
+
+class AdamW(Adam):
+    r"""AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay.
+
+    The weights shrink by ``lr * wd`` before the Adam step, instead of an L2 term
+    being added to the gradient (where Adam's scaling would weaken it)::
+
+        w <- w * (1 - lr * wd)
+        then the Adam step of ``Adam`` with weight_decay = 0
+
+    Args:
+        params: Parameters or parameter groups (dicts).
+        lr: the learning rate, >= 0.
+        betas: ``(b1, b2)``, each in [0, 1).
+        eps: added to the denominator, >= 0.
+        weight_decay: the decoupled decay ``wd`` >= 0 (default 0.01).
+    """
+
+    update = staticmethod(adamw_update)
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 **unknown):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         **unknown)
+
+
+def _check_beta(owner, name, value):
+    return check_number(owner, name, value, 0.0, 1.0, what="a decay rate")

@@ -1,0 +1,36 @@
+"""Manhattan propagation: a fixed step against the sign of the gradient."""
+from ..backend import xp_of
+from .optimizer import Optimizer, check_lr
+
+
+def manhattan_update(param, grad, state, scratch, *, lr):
+    """One Manhattan step on raw arrays, in place: ``param -= lr * sign(grad)``."""
+    (step,) = scratch
+    xp_of(param).sign(grad, out=step)
+    step *= lr
+    param -= step
+
+
+class Manhattan(Optimizer):
+    r"""Manhattan propagation, seed 004's "Manhattan propagation": every weight moves by
+    the same amount ``lr``, in the direction that lowers the error; the gradient's size
+    is ignored (useful when gradients are badly scaled)::
+
+        w <- w - lr * sign(dE/dw)          (no step where the gradient is exactly 0)
+
+    Args:
+        params: Parameters or parameter groups (dicts).
+        lr: the size of every step, >= 0.
+
+    It keeps no state but the step count. ``Rprop`` is the adaptive version: one step
+    size per weight, grown and shrunk by the gradient's sign.
+    """
+
+    update = staticmethod(manhattan_update)
+    scratch_count = 1
+
+    def __init__(self, params, lr=0.01, **unknown):
+        super().__init__(params, {"lr": lr}, unknown)
+
+    def check_hyper(self, hyper):
+        return {"lr": check_lr(self, hyper["lr"])}

@@ -1,0 +1,253 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+import somanet as sn
+from somanet import nn
+from somanet.data import DataLoader, TensorDataset
+from somanet.io import load_checkpoint, save_checkpoint
+
+
+def _model(seed=0):
+    sn.manual_seed(seed)
+    return nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    return TensorDataset(rng.random((20, 3)).astype(np.float32), np.arange(20) % 2)
+
+
+def _values(model):
+    return {name: tensor.numpy().copy() for name, tensor in model.state_dict().items()}
+
+
+def _same(a, b):
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def _train_step(model, optimizer, x):
+    optimizer.zero_grad()
+    loss = (model(x) ** 2).mean()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _batches(loader):
+    """Batches across epochs, as a training loop sees them."""
+    while True:
+        for batch in loader:
+            yield batch
+
+
+def _steps(model, optimizer, batches, count):
+    return [_train_step(model, optimizer, next(batches)[0]) for _ in range(count)]
+
+
+def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path):
+    model = _model(0)
+    optimizer = sn.optim.Adam(model.parameters(), lr=0.05)
+    loader = DataLoader(_data(), batch_size=5, shuffle=True, seed=7)  # 4 batches an epoch
+    batches = _batches(loader)
+    reference = _steps(model, optimizer, batches, 6)  # stop mid epoch 1, at position 2
+    folder = tmp_path / "ckpt"
+    save_checkpoint(folder, model, optimizer, loader, epoch=loader.epoch, step=6,
+                    history={"loss": reference})
+    continued = _steps(model, optimizer, batches, 5)  # the rest of epoch 1, then epoch 2
+
+    fresh_model = _model(123)
+    fresh_optimizer = sn.optim.Adam(fresh_model.parameters(), lr=0.9)
+    fresh_loader = DataLoader(_data(), batch_size=5, shuffle=True, seed=1)
+    sn.manual_seed(999)
+    info = load_checkpoint(folder, fresh_model, fresh_optimizer, fresh_loader)
+    assert info["step"] == 6 and info["epoch"] == 1 and info["loader_position"] == 2
+    assert info["history"]["loss"] == pytest.approx(reference)
+    assert fresh_optimizer.param_groups[0]["lr"] == 0.05
+    resumed = _steps(fresh_model, fresh_optimizer, _batches(fresh_loader), 5)
+    assert resumed == continued
+    assert _same(_values(fresh_model), _values(model))
+
+
+def test_rng_state_is_restored(tmp_path):
+    model = _model(0)
+    sn.manual_seed(5)
+    sn.randn(3)
+    save_checkpoint(tmp_path / "c", model)
+    expected = sn.randn(4).numpy()
+    sn.manual_seed(77)
+    load_checkpoint(tmp_path / "c", model)
+    assert np.array_equal(sn.randn(4).numpy(), expected)
+    sn.manual_seed(77)
+    load_checkpoint(tmp_path / "c", model, restore_rng=False)
+    sn.manual_seed(77)
+    after = sn.randn(4).numpy()
+    sn.manual_seed(77)
+    load_checkpoint(tmp_path / "c", model, restore_rng=False)
+    assert np.array_equal(sn.randn(4).numpy(), after)
+
+
+def test_folder_layout_json_and_overwrite(tmp_path):
+    folder = tmp_path / "c"
+    model = _model(0)
+    optimizer = sn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    _train_step(model, optimizer, sn.ones(2, 3))
+    save_checkpoint(folder, model, optimizer, epoch=1, step=10,
+                    history={"loss": [np.float32(0.5), 0.25]}, extra={"note": "first"})
+    index = json.loads((folder / "checkpoint.json").read_text())
+    assert index["format"] == "somanet-checkpoint" and index["optimizer"]["type"] == "SGD"
+    assert index["history"] == {"loss": [0.5, 0.25]}
+    first_files = set(os.listdir(folder))
+    assert len(first_files) == 3
+    save_checkpoint(folder, model, optimizer, epoch=2, step=20, extra={"note": "second"})
+    files = set(os.listdir(folder))
+    assert len(files) == 3 and files != first_files  # the old files were removed
+    assert load_checkpoint(folder, None)["extra"] == {"note": "second"}
+    assert load_checkpoint(folder / "checkpoint.json")["epoch"] == 2
+
+
+def test_interrupted_save_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    folder = tmp_path / "c"
+    model = _model(0)
+    save_checkpoint(folder, model, epoch=1)
+    from somanet.io import checkpoint as module
+
+    def crash(path, text):
+        raise KeyboardInterrupt("power cut")
+
+    monkeypatch.setattr(module, "atomic_write_text", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(folder, _model(5), epoch=2)
+    monkeypatch.undo()
+    other = _model(9)
+    assert load_checkpoint(folder, other)["epoch"] == 1
+    assert _same(_values(other), _values(model))
+
+
+def test_bad_values_fail_before_writing(tmp_path):
+    with pytest.raises(TypeError, match=r"extra\['f'\] is a builtin_function.*JSON cannot hold"):
+        save_checkpoint(tmp_path / "c", _model(), extra={"f": print})
+    with pytest.raises(ValueError, match="epoch must be a non-negative int"):
+        save_checkpoint(tmp_path / "c", _model(), epoch=-1)
+    with pytest.raises(TypeError, match=r"history\['loss'\] is a tensor of shape \(2,\)"):
+        save_checkpoint(tmp_path / "c", _model(), history={"loss": sn.ones(2)})
+    assert not (tmp_path / "c").exists()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FileExistsError, match="is a file"):
+        save_checkpoint(tmp_path / "file", _model())
+
+
+@pytest.fixture
+def saved(tmp_path):
+    model = _model(0)
+    optimizer = sn.optim.Adam(model.parameters(), lr=0.01)
+    loader = DataLoader(_data(), batch_size=5, shuffle=True, seed=3)
+    iterator = iter(loader)
+    _train_step(model, optimizer, next(iterator)[0])
+    folder = tmp_path / "c"
+    save_checkpoint(folder, model, optimizer, loader, epoch=0, step=1)
+    return folder
+
+
+def _fresh():
+    model = _model(4)
+    optimizer = sn.optim.Adam(model.parameters(), lr=0.5)
+    _train_step(model, optimizer, sn.ones(2, 3))
+    loader = DataLoader(_data(), batch_size=5, shuffle=True, seed=3)
+    return model, optimizer, loader
+
+
+def _assert_load_fails_unchanged(folder, match, exception=ValueError, make=_fresh):
+    model, optimizer, loader = make()
+    before = (_values(model), optimizer.state_dict(), loader.state_dict())
+    with pytest.raises(exception, match=match):
+        load_checkpoint(folder, model, optimizer, loader)
+    after = (_values(model), optimizer.state_dict(), loader.state_dict())
+    assert _same(before[0], after[0])
+    assert before[1]["param_groups"] == after[1]["param_groups"]
+    assert _same(before[1]["arrays"], after[1]["arrays"])
+    assert before[2]["position"] == after[2]["position"] and before[2]["order"] is None \
+        and after[2]["order"] is None
+
+
+def _file(folder, prefix):
+    (name,) = [name for name in os.listdir(folder) if name.startswith(prefix)]
+    return folder / name
+
+
+def test_truncated_weights(saved):
+    path = _file(saved, "model-")
+    path.write_bytes(path.read_bytes()[:-7])
+    _assert_load_fails_unchanged(saved, f"{path.name} is not a readable safetensors file")
+
+
+def test_truncated_state(saved):
+    path = _file(saved, "state-")
+    path.write_bytes(path.read_bytes()[:100])
+    _assert_load_fails_unchanged(saved, f"{path.name} is not a readable safetensors file")
+
+
+def test_damaged_index(saved):
+    (saved / "checkpoint.json").write_text('{"format": "somanet-checkpoint", "vers')
+    _assert_load_fails_unchanged(saved, "checkpoint.json is not valid JSON")
+    (saved / "checkpoint.json").write_text('{"format": "keras"}')
+    _assert_load_fails_unchanged(saved, "not a somanet checkpoint index")
+
+
+def test_wrong_format_weights(saved):
+    path = _file(saved, "model-")
+    path.write_text("just text")
+    _assert_load_fails_unchanged(saved, "not a readable safetensors file")
+
+
+def test_weights_that_do_not_fit_the_model(saved):
+    def wider():
+        model = nn.Sequential(nn.Linear(3, 6), nn.ReLU(), nn.Linear(6, 2))
+        optimizer = sn.optim.Adam(model.parameters(), lr=0.5)
+        return model, optimizer, DataLoader(_data(), batch_size=5, shuffle=True, seed=3)
+
+    _assert_load_fails_unchanged(saved, r"model-.*does not fit the model.*shape", make=wider)
+
+
+def test_optimizer_that_does_not_fit_rolls_back_the_model(saved):
+    def other_optimizer():
+        model = _model(4)
+        return model, sn.optim.SGD(model.parameters(), lr=0.5), \
+            DataLoader(_data(), batch_size=5, shuffle=True, seed=3)
+
+    _assert_load_fails_unchanged(saved, "saved by Adam, not SGD", make=other_optimizer)
+
+
+def test_loader_that_does_not_fit(saved):
+    def other_loader():
+        model = _model(4)
+        return model, sn.optim.Adam(model.parameters(), lr=0.5), \
+            DataLoader(_data(), batch_size=4, shuffle=True, seed=3)
+
+    _assert_load_fails_unchanged(saved, "batch_size=5.*this loader has batch_size=4",
+                                 make=other_loader)
+
+
+def test_missing_parts(saved, tmp_path):
+    model = _model(0)
+    save_checkpoint(tmp_path / "bare", model)
+    with pytest.raises(ValueError, match="no optimizer state"):
+        load_checkpoint(tmp_path / "bare", model, sn.optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(ValueError, match="no data loader state"):
+        load_checkpoint(tmp_path / "bare", model, loader=DataLoader(_data()))
+    with pytest.raises(FileNotFoundError, match="no checkpoint folder"):
+        load_checkpoint(tmp_path / "nowhere", model)
+    os.mkdir(tmp_path / "emptydir")
+    with pytest.raises(FileNotFoundError, match="has no checkpoint.json"):
+        load_checkpoint(tmp_path / "emptydir", model)
+    os.remove(_file(saved, "model-"))
+    _assert_load_fails_unchanged(saved, "no file", exception=FileNotFoundError)
+
+
+def test_damaged_rng_state(saved):
+    index = json.loads((saved / "checkpoint.json").read_text())
+    index["rng"]["cpu"]["bit_generator"] = "seed"
+    (saved / "checkpoint.json").write_text(json.dumps(index))
+    _assert_load_fails_unchanged(saved, "damaged RNG state")

@@ -1,0 +1,105 @@
+"""Linear / Dense: both constructor forms, lazy building, activation, errors."""
+import numpy as np
+import pytest
+
+import somanet as sn
+from somanet import nn
+
+
+def test_pytorch_form_builds_at_once():
+    layer = nn.Linear(784, 128)
+    assert layer.weight.shape == (784, 128) and layer.bias.shape == (128,)
+    assert layer.in_features == 784 and layer.out_features == 128 and layer.is_built
+
+
+def test_keras_form_infers_input_size_on_first_call():
+    layer = nn.Dense(128)
+    assert layer.weight is None and not layer.is_built
+    out = layer(sn.ones(4, 20))
+    assert out.shape == (4, 128) and layer.weight.shape == (20, 128)
+    assert layer.in_features == 20
+    assert layer(sn.ones(2, 3, 20)).shape == (2, 3, 128)  # leading axes broadcast
+    with pytest.raises(ValueError, match=r"^Linear: expected input of shape \(\.\.\., 20\), "
+                                         r"got shape \(4, 21\)"):
+        layer(sn.ones(4, 21))
+
+
+def test_keras_keywords():
+    assert nn.Dense(units=8).out_features == 8
+    assert nn.Dense(8, input_dim=3).weight.shape == (3, 8)
+    assert nn.Dense(8, input_shape=(5,)).weight.shape == (5, 8)
+    layer = nn.Dense(4, "relu")  # Keras's positional activation
+    assert layer.activation is sn.ops.relu and layer.in_features is None
+    assert nn.Dense(4, use_bias=False).use_bias is False
+    with pytest.raises(TypeError, match="needs the number of output units"):
+        nn.Linear()
+    with pytest.raises(ValueError, match="out_features must be a positive int, got 0"):
+        nn.Linear(3, 0)
+
+
+def test_computes_x_w_plus_b_then_activation():
+    layer = nn.Linear(3, 2, activation="sigmoid")
+    x = sn.randn(5, 3)
+    expected = 1 / (1 + np.exp(-(x.numpy() @ layer.weight.numpy() + layer.bias.numpy())))
+    np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-6)
+    assert layer(x).dtype == np.float32
+
+
+def test_seed_travel_perceptron_with_step_activation():
+    # Seed 000: weights 6, 2, 2 and threshold 5, as a bias of -5 on a step unit.
+    unit = nn.Linear(3, 1, activation="step")
+    with sn.no_grad():
+        unit.weight[...] = [[6.0], [2.0], [2.0]]
+        unit.bias[...] = [-5.0]
+    decisions = unit(sn.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [1.0, 1.0, 1.0]]))
+    assert decisions.numpy().ravel().tolist() == [1.0, 0.0, 1.0]
+
+
+def test_without_bias():
+    layer = nn.Linear(3, 2, bias=False)
+    assert layer.bias is None and [n for n, _ in layer.named_parameters()] == ["weight"]
+    assert "bias=False" in repr(layer)
+    np.testing.assert_allclose(layer(sn.ones(1, 3)).numpy(), layer.weight.numpy().sum(0,
+                               keepdims=True), rtol=1e-6)
+
+
+def test_gradients_flow_to_weight_bias_and_input():
+    layer = nn.Linear(3, 2)
+    x = sn.randn(4, 3, requires_grad=True)
+    layer(x).sum().backward()
+    np.testing.assert_allclose(layer.weight.grad.numpy(), np.repeat(
+        x.numpy().sum(0)[:, None], 2, axis=1), rtol=1e-5)
+    np.testing.assert_allclose(layer.bias.grad.numpy(), [4.0, 4.0])
+    assert x.grad.shape == (4, 3)
+
+
+def test_lazy_layer_builds_in_the_input_dtype():
+    layer = nn.Dense(2)
+    layer(sn.ones(1, 3, dtype="float64"))
+    assert layer.weight.dtype == np.float64 and layer.bias.dtype == np.float64
+
+
+def test_activation_module_is_registered_and_unknown_names_listed():
+    layer = nn.Dense(2, activation=nn.LeakyReLU(0.2))
+    assert [name for name, _ in layer.named_modules()] == ["", "activation"]
+    with pytest.raises(ValueError, match=r"unknown activation 'rleu'; known: .*relu.*sigmoid"):
+        nn.Dense(2, activation="rleu")
+
+
+def test_repr_before_and_after_building():
+    layer = nn.Dense(8, activation="relu")
+    assert repr(layer) == "Linear(in_features=None, out_features=8, activation=relu)"
+    layer(sn.ones(1, 3))
+    assert repr(layer) == "Linear(in_features=3, out_features=8, activation=relu)"
+
+
+def test_call_overhead_is_small():
+    import timeit
+    layer = nn.Linear(16, 16)
+    x = sn.ones(4, 16)
+    weight, bias = layer.weight, layer.bias
+    number = 2000
+    bare = min(timeit.repeat(lambda: sn.ops.linear(x, weight, bias), number=number, repeat=5))
+    wrapped = min(timeit.repeat(lambda: layer(x), number=number, repeat=5))
+    # under ~2 us per call extra; the bound is generous for a busy test machine
+    assert (wrapped - bare) / number < 10e-6

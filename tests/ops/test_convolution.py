@@ -1,0 +1,408 @@
+"""Convolution and pooling: plain loop-by-loop NumPy references (also used by the
+registry entries in ``cases_convolution.py``), PyTorch comparisons, and the error paths."""
+import numpy as np
+import pytest
+
+import somanet as sn
+from somanet.ops import convolution as conv_module
+
+
+# -- loop-by-loop references -----------------------------------------------------------------
+# Written from the definitions, one output element at a time, in float64; nothing
+# here shares code with somanet.ops.convolution / pooling.
+
+def _pairs(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def _reference_padding(padding, size_hw, kernel_hw, stride, dilation):
+    """(top, bottom, left, right) for an int, pair, 'valid' or 'same' (TensorFlow's rule)."""
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding == "same":
+        sides = []
+        for size, k, s, d in zip(size_hw, kernel_hw, stride, dilation):
+            out = -(-size // s)
+            total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
+            sides += [total // 2, total - total // 2]
+        return tuple(sides)
+    ph, pw = _pairs(padding)
+    return (ph, ph, pw, pw)
+
+
+def reference_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """out[n, o, i, j] = b[o] + sum_{c,p,q} w[o, c, p, q] x_pad[n, c0 + c, i*s + p*d, j*s + q*d],
+    c0 the first input channel of o's group."""
+    stride, dilation = _pairs(stride), _pairs(dilation)
+    n_batch, channels, h, w = x.shape
+    c_out, c_group, kh, kw = weight.shape
+    top, bottom, left, right = _reference_padding(padding, (h, w), (kh, kw), stride, dilation)
+    padded = np.zeros((n_batch, channels, h + top + bottom, w + left + right))
+    padded[:, :, top:top + h, left:left + w] = x
+    ho = (h + top + bottom - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    wo = (w + left + right - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    out = np.zeros((n_batch, c_out, ho, wo))
+    out_per_group = c_out // groups
+    for n in range(n_batch):
+        for o in range(c_out):
+            first = (o // out_per_group) * c_group
+            for i in range(ho):
+                for j in range(wo):
+                    total = 0.0 if bias is None else float(bias[o])
+                    for c in range(c_group):
+                        for p in range(kh):
+                            for q in range(kw):
+                                total += weight[o, c, p, q] * padded[
+                                    n, first + c, i * stride[0] + p * dilation[0],
+                                    j * stride[1] + q * dilation[1]]
+                    out[n, o, i, j] = total
+    return out.astype(x.dtype)
+
+
+def reference_conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """out[n, o, i] = b[o] + sum_{c,q} w[o, c, q] x_pad[n, g*C/g + c, i*s + q*d]."""
+    n_batch, channels, length = x.shape
+    c_out, c_group, k = weight.shape
+    left, right = _reference_padding(padding, (1, length), (1, k), (1, stride),
+                                     (1, dilation))[2:]
+    padded = np.zeros((n_batch, channels, length + left + right))
+    padded[:, :, left:left + length] = x
+    lo = (length + left + right - dilation * (k - 1) - 1) // stride + 1
+    out = np.zeros((n_batch, c_out, lo))
+    for n in range(n_batch):
+        for o in range(c_out):
+            first = (o // (c_out // groups)) * c_group
+            for i in range(lo):
+                total = 0.0 if bias is None else float(bias[o])
+                for c in range(c_group):
+                    for q in range(k):
+                        total += weight[o, c, q] * padded[n, first + c, i * stride + q * dilation]
+                out[n, o, i] = total
+    return out.astype(x.dtype)
+
+
+def reference_conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0,
+                               groups=1, dilation=1):
+    """Every input element scatters ``x[n, c, i, j] * w[c, o, p, q]`` to output
+    ``(i*s + p*d - pad, j*s + q*d - pad)``; what falls outside the output is dropped."""
+    stride, padding = _pairs(stride), _pairs(padding)
+    extra, dilation = _pairs(output_padding), _pairs(dilation)
+    n_batch, c_in, h, w = x.shape
+    _, c_group, kh, kw = weight.shape
+    ho = (h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + extra[0] + 1
+    wo = (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + extra[1] + 1
+    out = np.zeros((n_batch, c_group * groups, ho, wo))
+    in_per_group = c_in // groups
+    for n in range(n_batch):
+        for c in range(c_in):
+            first = (c // in_per_group) * c_group
+            for i in range(h):
+                for j in range(w):
+                    for o in range(c_group):
+                        for p in range(kh):
+                            for q in range(kw):
+                                r = i * stride[0] + p * dilation[0] - padding[0]
+                                s = j * stride[1] + q * dilation[1] - padding[1]
+                                if 0 <= r < ho and 0 <= s < wo:
+                                    out[n, first + o, r, s] += x[n, c, i, j] * weight[c, o, p, q]
+    if bias is not None:
+        out += np.asarray(bias, np.float64).reshape(-1, 1, 1)
+    return out.astype(x.dtype)
+
+
+def _reference_pool(x, kernel_size, stride, padding, reduce, fill):
+    kh, kw = _pairs(kernel_size)
+    sh, sw = _pairs(kernel_size if stride is None else stride)
+    ph, pw = _pairs(padding)
+    n_batch, channels, h, w = x.shape
+    padded = np.full((n_batch, channels, h + 2 * ph, w + 2 * pw), fill)
+    padded[:, :, ph:ph + h, pw:pw + w] = x
+    ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    out = np.zeros((n_batch, channels, ho, wo))
+    for n in range(n_batch):
+        for c in range(channels):
+            for i in range(ho):
+                for j in range(wo):
+                    out[n, c, i, j] = reduce(padded[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw])
+    return out.astype(x.dtype)
+
+
+def reference_max_pool2d(x, kernel_size, stride=None, padding=0):
+    return _reference_pool(x, kernel_size, stride, padding, np.max, -np.inf)
+
+
+def reference_avg_pool2d(x, kernel_size, stride=None, padding=0):
+    return _reference_pool(x, kernel_size, stride, padding, lambda window: window.sum() /
+                           window.size, 0.0)
+
+
+def reference_global_avg_pool2d(x):
+    n_batch, channels = x.shape[:2]
+    out = np.zeros((n_batch, channels))
+    for n in range(n_batch):
+        for c in range(channels):
+            out[n, c] = x[n, c].sum() / x[n, c].size
+    return out.astype(x.dtype)
+
+
+# -- forward against the references ----------------------------------------------------------
+
+RNG = np.random.default_rng(0)
+
+
+def _data(*shape):
+    return RNG.uniform(-2, 2, shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(), dict(stride=2, padding=1), dict(stride=(2, 1), padding=(0, 2)),
+    dict(padding="same"), dict(padding="same", stride=2), dict(padding="same", dilation=2),
+    dict(padding="valid"), dict(dilation=(2, 1), padding=1), dict(groups=2),
+    dict(groups=2, stride=2, padding=(1, 2), dilation=(1, 2)),
+], ids=str)
+def test_conv2d_matches_loop_reference(kwargs):
+    x, w, b = _data(2, 4, 7, 8), _data(6, 4 // kwargs.get("groups", 1), 3, 2), _data(6)
+    got = sn.conv2d(sn.tensor(x), sn.tensor(w), sn.tensor(b), **kwargs)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got.numpy(), reference_conv2d(x, w, b, **kwargs), atol=1e-4)
+
+
+def test_same_padding_keeps_the_size_and_pads_odd_totals_at_the_end():
+    x = sn.tensor(_data(1, 1, 6, 6))
+    for kernel in (1, 2, 3, 4, 5):
+        w = sn.tensor(_data(1, 1, kernel, kernel))
+        assert sn.conv2d(x, w, padding="same").shape == (1, 1, 6, 6)
+    for stride, size in ((2, 3), (3, 2), (4, 2)):
+        w = sn.tensor(_data(1, 1, 3, 3))
+        assert sn.conv2d(x, w, padding="same", stride=stride).shape == (1, 1, size, size)
+    # A 2x2 kernel of ones: total padding 1, put after the input (bottom/right), so the
+    # last output row/column sees only the last input row/column.
+    ones = sn.tensor(np.ones((1, 1, 2, 2), np.float32))
+    plane = sn.arange(16.0).reshape(1, 1, 4, 4)
+    out = sn.conv2d(plane, ones, padding="same").numpy()[0, 0]
+    assert out[0, 0] == 0 + 1 + 4 + 5 and out[3, 3] == 15
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(stride=2, padding=1), dict(padding="same"),
+                                    dict(dilation=2, groups=2), dict(padding="valid")], ids=str)
+def test_conv1d_matches_loop_reference(kwargs):
+    x, w, b = _data(2, 4, 11), _data(6, 4 // kwargs.get("groups", 1), 3), _data(6)
+    got = sn.conv1d(sn.tensor(x), sn.tensor(w), sn.tensor(b), **kwargs)
+    np.testing.assert_allclose(got.numpy(), reference_conv1d(x, w, b, **kwargs), atol=1e-4)
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(stride=2, padding=1, output_padding=1),
+                                    dict(stride=(2, 3), output_padding=(1, 2), dilation=2),
+                                    dict(groups=2, stride=2, padding=(0, 1))], ids=str)
+def test_conv_transpose2d_matches_loop_reference(kwargs):
+    groups = kwargs.get("groups", 1)
+    x, w, b = _data(2, 4, 3, 4), _data(4, 3, 3, 2), _data(3 * groups)
+    got = sn.conv_transpose2d(sn.tensor(x), sn.tensor(w), sn.tensor(b), **kwargs)
+    want = reference_conv_transpose2d(x, w, b, **kwargs)
+    np.testing.assert_allclose(got.numpy(), want, atol=1e-4)
+
+
+def test_conv_transpose2d_is_the_adjoint_of_conv2d():
+    """<conv2d(x, w), y> == <x, conv_transpose2d(y, w)> for the same stride and padding."""
+    x, w = _data(2, 3, 9, 8), _data(5, 3, 3, 3)
+    for stride, padding, dilation in ((1, 0, 1), (2, 1, 1), ((2, 3), (1, 0), (1, 2))):
+        y_shape = sn.conv2d(sn.tensor(x), sn.tensor(w), stride=stride, padding=padding,
+                            dilation=dilation).shape
+        y = _data(*y_shape)
+        forward = sn.conv2d(sn.tensor(x), sn.tensor(w), stride=stride, padding=padding,
+                            dilation=dilation).numpy()
+        sizes = [(h - 1) * s - 2 * p + d * 2 + 1 for h, s, p, d in
+                 zip(y_shape[2:], _pairs(stride), _pairs(padding), _pairs(dilation))]
+        extra = tuple(full - got for full, got in zip((9, 8), sizes))
+        back = sn.conv_transpose2d(sn.tensor(y), sn.tensor(w), stride=stride, padding=padding,
+                                   output_padding=extra, dilation=dilation).numpy()
+        np.testing.assert_allclose((forward * y).sum(), (x * back).sum(), rtol=1e-4)
+
+
+@pytest.mark.parametrize("args", [(2,), (3, 2), (3, 1, 1), ((3, 2), (2, 1), (1, 0)), (2, 3),
+                                  (3, 3, 1)], ids=str)
+@pytest.mark.parametrize("op", ["max", "avg"])
+def test_pooling_matches_loop_reference(op, args):
+    x = _data(2, 3, 7, 9)
+    ours = sn.max_pool2d if op == "max" else sn.avg_pool2d
+    reference = reference_max_pool2d if op == "max" else reference_avg_pool2d
+    got = ours(sn.tensor(x), *args)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got.numpy(), reference(x, *args), atol=1e-6)
+
+
+def test_global_avg_pool2d_matches_loop_reference():
+    x = _data(2, 3, 5, 4)
+    got = sn.global_avg_pool2d(sn.tensor(x))
+    np.testing.assert_allclose(got.numpy(), reference_global_avg_pool2d(x), atol=1e-6)
+
+
+# -- gradients: cases the registry's random inputs do not reach -------------------------------
+
+def test_max_pool_sends_a_tied_gradient_to_the_first_maximum_only():
+    # After ReLU whole windows are 0: the gradient must go to one element, not all four.
+    x = sn.tensor(np.zeros((1, 1, 4, 4), np.float32), requires_grad=True)
+    sn.max_pool2d(x, 2).sum().backward()
+    expected = np.zeros((4, 4), np.float32)
+    expected[::2, ::2] = 1
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], expected)
+    x.grad = None
+    sn.max_pool2d(x, 3, 1).sum().backward()  # overlapping: the top-left of each window
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[1, 1, 0, 0], [1, 1, 0, 0],
+                                                         [0, 0, 0, 0], [0, 0, 0, 0]])
+
+
+def test_conv2d_weight_gradient_when_columns_are_rebuilt_in_backward(monkeypatch):
+    """Large im2col buffers are not kept; backward rebuilds them from the input."""
+    x = sn.tensor(_data(2, 3, 5, 6), dtype="float64", requires_grad=True)
+    w = sn.tensor(_data(4, 3, 3, 3), dtype="float64", requires_grad=True)
+    b = sn.tensor(_data(4), dtype="float64", requires_grad=True)
+    monkeypatch.setattr(conv_module, "KEEP_COLUMNS_BYTES", 0)
+    assert sn.gradcheck(lambda *t: sn.conv2d(*t, stride=2, padding=1), [x, w, b])
+
+
+def test_conv2d_accepts_non_contiguous_inputs():
+    x = _data(2, 3, 6, 5)
+    view = sn.tensor(x.transpose(0, 1, 3, 2).copy()).transpose((0, 1, 3, 2))
+    w = _data(2, 3, 3, 3)
+    got = sn.conv2d(view, sn.tensor(w), padding=1)
+    np.testing.assert_allclose(got.numpy(), reference_conv2d(x, w, padding=1), atol=1e-4)
+
+
+def test_only_the_needed_gradients_are_computed():
+    x = sn.tensor(_data(1, 2, 5, 5))  # data: no gradient wanted
+    w = sn.tensor(_data(3, 2, 3, 3), requires_grad=True)
+    sn.conv2d(x, w).sum().backward()
+    assert x.grad is None and w.grad.shape == (3, 2, 3, 3)
+
+
+# -- against PyTorch -------------------------------------------------------------------------
+
+def _torch_grads(fn, arrays):
+    torch = pytest.importorskip("torch")
+    tensors = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    out = fn(*tensors)
+    seed = np.random.default_rng(1).standard_normal(tuple(out.shape))
+    out.backward(torch.tensor(seed))
+    return out.detach().numpy(), [t.grad.numpy() for t in tensors], seed
+
+
+def _our_grads(fn, arrays, seed):
+    tensors = [sn.tensor(a, dtype="float64", requires_grad=True) for a in arrays]
+    out = fn(*tensors)
+    out.backward(sn.tensor(seed, dtype="float64"))
+    return out.numpy(), [t.grad.numpy() for t in tensors]
+
+
+TORCH_CASES = [
+    ("conv2d", dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2),
+     [(2, 4, 7, 8), (6, 2, 3, 3), (6,)]),
+    ("conv1d", dict(stride=2, padding=1, dilation=2), [(2, 3, 12), (4, 3, 3), (4,)]),
+    ("conv_transpose2d", dict(stride=2, padding=1, output_padding=1, groups=2),
+     [(2, 4, 4, 5), (4, 3, 3, 3), (6,)]),
+    ("max_pool2d", dict(kernel_size=3, stride=2, padding=1), [(2, 3, 7, 8)]),
+    ("avg_pool2d", dict(kernel_size=(3, 2), stride=(1, 2), padding=(1, 0)), [(2, 3, 7, 8)]),
+]
+
+
+@pytest.mark.parametrize("name,kwargs,shapes", TORCH_CASES, ids=[c[0] for c in TORCH_CASES])
+def test_forward_and_gradients_match_torch(name, kwargs, shapes):
+    torch = pytest.importorskip("torch")
+    arrays = [RNG.standard_normal(shape) for shape in shapes]
+    want, want_grads, seed = _torch_grads(
+        lambda *t: getattr(torch.nn.functional, name)(*t, **kwargs), arrays)
+    got, got_grads = _our_grads(lambda *t: getattr(sn, name)(*t, **kwargs), arrays, seed)
+    np.testing.assert_allclose(got, want, atol=1e-10)
+    for ours, theirs in zip(got_grads, want_grads):
+        np.testing.assert_allclose(ours, theirs, atol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+def test_same_padding_matches_torch_for_stride_one():
+    torch = pytest.importorskip("torch")
+    x, w = RNG.standard_normal((1, 2, 7, 6)), RNG.standard_normal((3, 2, 4, 3))
+    want = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), padding="same",
+                                      dilation=(1, 2)).numpy()
+    got = sn.conv2d(sn.tensor(x, dtype="float64"), sn.tensor(w, dtype="float64"),
+                    padding="same", dilation=(1, 2)).numpy()
+    # PyTorch puts the odd extra row at the bottom too.
+    np.testing.assert_allclose(got, want, atol=1e-10)
+
+
+# -- error paths -----------------------------------------------------------------------------
+
+def _t(*shape):
+    return sn.tensor(np.zeros(shape, np.float32))
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda: sn.conv2d(_t(3, 8, 8), _t(4, 3, 3, 3)), ValueError,
+     r"conv2d: expected a 4-D input \(N, C, H, W\), got shape \(3, 8, 8\)"),
+    (lambda: sn.conv2d(_t(1, 3, 8, 8), _t(4, 3, 3)), ValueError,
+     r"conv2d: expected a 4-D weight, got shape \(4, 3, 3\)"),
+    (lambda: sn.conv1d(_t(2, 3, 8, 8), _t(4, 3, 3)), ValueError,
+     r"conv1d: expected a 3-D input \(N, C, L\), got shape \(2, 3, 8, 8\)"),
+    (lambda: sn.conv2d(_t(2, 3, 8, 8), _t(4, 5, 3, 3)), ValueError,
+     r"conv2d: input of shape \(2, 3, 8, 8\) has 3 channels, but weight of shape "
+     r"\(4, 5, 3, 3\) with groups=1 expects 5 input channels"),
+    (lambda: sn.conv1d(_t(2, 3, 8), _t(4, 2, 3), groups=2), ValueError,
+     r"conv1d: input of shape \(2, 3, 8\) has 3 channels, but weight of shape \(4, 2, 3\) "
+     r"with groups=2 expects 4 input channels"),
+    (lambda: sn.conv_transpose2d(_t(2, 3, 8, 8), _t(4, 2, 3, 3)), ValueError,
+     r"conv_transpose2d: input of shape \(2, 3, 8, 8\) has 3 channels, but weight of shape "
+     r"\(4, 2, 3, 3\) expects 4 input channels"),
+    (lambda: sn.conv2d(_t(1, 3, 4, 4), _t(2, 3, 5, 5)), ValueError,
+     r"conv2d: the kernel \(size \(5, 5\).*larger than the padded input \(\(4, 4\)\).*"
+     r"\(1, 3, 4, 4\).*\(2, 3, 5, 5\)"),
+    (lambda: sn.conv2d(_t(1, 3, 6, 6), _t(2, 3, 3, 3), dilation=3), ValueError,
+     r"conv2d: the kernel .*\(7, 7\) with dilation\) is larger than the padded input"),
+    (lambda: sn.conv1d(_t(1, 3, 4), _t(2, 3, 5), padding=0), ValueError,
+     r"conv1d: the kernel \(size 5, 5 with dilation\) is larger than the padded input \(4\)"),
+    (lambda: sn.conv2d(_t(1, 4, 6, 6), _t(3, 2, 3, 3), groups=2), ValueError,
+     r"conv2d: groups=2 does not divide the 3 output channels"),
+    (lambda: sn.conv2d(_t(1, 6, 6, 6), _t(4, 2, 3, 3), groups=4), ValueError,
+     r"conv2d: input of shape \(1, 6, 6, 6\) has 6 channels, but .* expects 8"),
+    (lambda: sn.conv_transpose2d(_t(1, 3, 6, 6), _t(3, 2, 3, 3), groups=2), ValueError,
+     r"conv_transpose2d: groups=2 does not divide the 3 input channels"),
+    (lambda: sn.conv2d(_t(1, 3, 6, 6), _t(2, 3, 3, 3), groups=0), ValueError,
+     r"conv2d: groups must be a positive int, got 0"),
+    (lambda: sn.conv2d(_t(1, 3, 6, 6), _t(2, 3, 3, 3), padding="full"), ValueError,
+     r"conv2d: padding must be an int, a pair of ints, 'same' or 'valid', got 'full'"),
+    (lambda: sn.conv1d(_t(1, 3, 6), _t(2, 3, 3), padding="SAME"), ValueError,
+     r"conv1d: padding must be .*'same' or 'valid', got 'SAME'"),
+    (lambda: sn.conv_transpose2d(_t(1, 3, 6, 6), _t(3, 2, 3, 3), padding="same"), ValueError,
+     r"conv_transpose2d: padding must be an int or a pair of ints, got 'same'"),
+    (lambda: sn.conv2d(_t(1, 3, 6, 6), _t(2, 3, 3, 3), padding=-1), ValueError,
+     r"conv2d: padding must be at least 0, got -1"),
+    (lambda: sn.conv2d(_t(1, 3, 6, 6), _t(2, 3, 3, 3), stride=(1, 0)), ValueError,
+     r"conv2d: stride must be at least 1, got \(1, 0\)"),
+    (lambda: sn.conv2d(_t(1, 3, 6, 6), _t(2, 3, 3, 3), stride=(1, 2, 3)), TypeError,
+     r"conv2d: stride must be an int or a pair of ints, got \(1, 2, 3\)"),
+    (lambda: sn.conv1d(_t(1, 3, 6), _t(2, 3, 3), stride=(2, 2)), TypeError,
+     r"conv1d: stride must be an int, got \(2, 2\)"),
+    (lambda: sn.conv2d(_t(1, 3, 6, 6), _t(2, 3, 3, 3), _t(3)), ValueError,
+     r"conv2d: bias of shape \(3,\) does not fit weight of shape \(2, 3, 3, 3\): expected "
+     r"\(2,\)"),
+    (lambda: sn.conv2d(sn.tensor(np.zeros((1, 3, 6, 6), np.int64)), _t(2, 3, 3, 3)), TypeError,
+     r"conv2d: the input must be a float tensor, got dtype int64"),
+    (lambda: sn.conv_transpose2d(_t(1, 3, 6, 6), _t(3, 2, 3, 3), stride=2, output_padding=2),
+     ValueError, r"conv_transpose2d: output_padding 2 must be smaller than the stride \(2, 2\)"),
+    (lambda: sn.conv_transpose2d(_t(1, 3, 2, 2), _t(3, 2, 3, 3), padding=3), ValueError,
+     r"conv_transpose2d: padding 3 crops the whole output"),
+    (lambda: sn.max_pool2d(_t(3, 8, 8), 2), ValueError,
+     r"max_pool2d: expected a 4-D input \(N, C, H, W\), got shape \(3, 8, 8\)"),
+    (lambda: sn.avg_pool2d(_t(1, 1, 8, 8), 2, padding=2), ValueError,
+     r"avg_pool2d: padding \(2, 2\) must be at most half the kernel size \(2, 2\)"),
+    (lambda: sn.max_pool2d(_t(1, 1, 3, 8), 4), ValueError,
+     r"max_pool2d: kernel size \(4, 4\) is larger than the padded input \(3, 8\) for input "
+     r"shape \(1, 1, 3, 8\)"),
+    (lambda: sn.max_pool2d(_t(1, 1, 8, 8), 0), ValueError,
+     r"max_pool2d: kernel_size must be at least 1, got 0"),
+    (lambda: sn.avg_pool2d(_t(1, 1, 8, 8), 2, stride="2"), TypeError,
+     r"avg_pool2d: stride must be an int or a pair of ints, got '2'"),
+    (lambda: sn.global_avg_pool2d(_t(2, 3)), ValueError,
+     r"global_avg_pool2d: expected a 4-D input \(N, C, H, W\), got shape \(2, 3\)"),
+], ids=lambda v: "" if callable(v) or isinstance(v, type) else v[:40])
+def test_errors_name_the_op_and_what_was_expected(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
