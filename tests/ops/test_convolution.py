@@ -252,13 +252,35 @@ def test_max_pool_sends_a_tied_gradient_to_the_first_maximum_only():
                                                          [0, 0, 0, 0], [0, 0, 0, 0]])
 
 
-def test_conv2d_weight_gradient_when_columns_are_rebuilt_in_backward(monkeypatch):
-    """Large im2col buffers are not kept; backward rebuilds them from the input."""
-    x = sn.tensor(_data(2, 3, 5, 6), dtype="float64", requires_grad=True)
-    w = sn.tensor(_data(4, 3, 3, 3), dtype="float64", requires_grad=True)
-    b = sn.tensor(_data(4), dtype="float64", requires_grad=True)
+def test_large_columns_are_made_a_few_samples_at_a_time(monkeypatch):
+    """Large im2col buffers are not kept: forward and backward make them a sample or a
+    few at a time, and the input gradient's columns always are."""
     monkeypatch.setattr(conv_module, "KEEP_COLUMNS_BYTES", 0)
-    assert sn.gradcheck(lambda *t: sn.conv2d(*t, stride=2, padding=1), [x, w, b])
+    monkeypatch.setattr(conv_module, "CHUNK_ELEMENTS", 1)  # one sample per batch
+    x, w, b = _data(3, 4, 5, 6), _data(4, 2, 3, 3), _data(4)
+    got = sn.conv2d(sn.tensor(x), sn.tensor(w), sn.tensor(b), stride=2, padding=1, groups=2)
+    want = reference_conv2d(x, w, b, stride=2, padding=1, groups=2)
+    np.testing.assert_allclose(got.numpy(), want, atol=1e-4)
+    inputs = [sn.tensor(a, dtype="float64", requires_grad=True) for a in (x, w, b)]
+    assert sn.gradcheck(lambda *t: sn.conv2d(*t, stride=2, padding=1, groups=2), inputs)
+    inputs = [sn.tensor(a, dtype="float64", requires_grad=True)
+              for a in (_data(3, 4, 3, 2), _data(4, 2, 3, 3), _data(4))]
+    assert sn.gradcheck(lambda *t: sn.conv_transpose2d(*t, stride=2, groups=2), inputs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(stride=2, padding=(1, 0)), dict(dilation=2, groups=2)],
+                         ids=str)
+def test_gradients_without_the_numba_kernels(monkeypatch, kwargs):
+    """The plain-array im2col/col2im (used on GPUs and without numba) through autograd."""
+    from somanet.backend import kernels_conv
+    monkeypatch.setattr(kernels_conv, "_KERNELS", False)
+    groups = kwargs.get("groups", 1)
+    x = sn.tensor(_data(2, 4, 6, 5), dtype="float64", requires_grad=True)
+    w = sn.tensor(_data(4, 4 // groups, 3, 2), dtype="float64", requires_grad=True)
+    assert sn.gradcheck(lambda *t: sn.conv2d(*t, **kwargs), [x, w])
+    y = sn.tensor(_data(2, 4, 3, 4), dtype="float64", requires_grad=True)
+    w_t = sn.tensor(_data(4, 4 // groups, 3, 2), dtype="float64", requires_grad=True)
+    assert sn.gradcheck(lambda *t: sn.conv_transpose2d(*t, **kwargs), [y, w_t])
 
 
 def test_conv2d_accepts_non_contiguous_inputs():
@@ -406,3 +428,17 @@ def _t(*shape):
 def test_errors_name_the_op_and_what_was_expected(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_an_empty_batch_gives_empty_outputs_and_zero_parameter_gradients():
+    for fn, x_shape, w_shape in ((sn.conv2d, (0, 3, 5, 5), (2, 3, 3, 3)),
+                                 (sn.conv1d, (0, 3, 5), (2, 3, 3)),
+                                 (sn.conv_transpose2d, (0, 3, 5, 5), (3, 2, 3, 3))):
+        x = sn.zeros(x_shape, requires_grad=True)
+        w, b = sn.ones(w_shape, requires_grad=True), sn.ones((2,), requires_grad=True)
+        y = fn(x, w, b)
+        assert y.shape[:2] == (0, 2)
+        y.sum().backward()
+        assert x.grad.shape == x_shape and not w.grad.numpy().any() and not b.grad.numpy().any()
+    for fn in (sn.max_pool2d, sn.avg_pool2d):
+        assert fn(sn.zeros((0, 2, 4, 4)), 2).shape == (0, 2, 2, 2)

@@ -107,7 +107,8 @@ def test_forward_and_backward_match_torch(kind, bias, reverse):
     elif bias:
         inputs += [ours(param("bias_ih") + param("bias_hh"))]
     results = OPS[kind][0](*inputs, reverse=reverse)
-    ours_loss = (results[0] * sn.tensor(weights.numpy(), dtype="float64")).sum() + (results[1] ** 2).sum()
+    ours_loss = (results[0] * sn.tensor(weights.numpy(), dtype="float64")).sum()
+    ours_loss = ours_loss + (results[1] ** 2).sum()
     if kind == "lstm":
         ours_loss = ours_loss + (results[2] ** 3).sum()
     ours_loss.backward()
@@ -221,6 +222,27 @@ def test_a_non_contiguous_input_works():
     np.testing.assert_allclose(out.numpy(), gru_reference(*arrays)[0], rtol=1e-4, atol=1e-5)
     out.sum().backward()
     assert x.grad.shape == batch_major.shape
+
+
+def test_lstm_without_numba_gives_the_same_values_and_gradients(monkeypatch):
+    """The plain array path of the per-step kernels (what runs without numba, or on a GPU)."""
+    from somanet.backend import kernels_recurrent
+    arrays = _inputs("lstm", np.random.default_rng(11), dtype=np.float64)
+    results = []
+    for compiled in (kernels_recurrent._compiled, lambda array: None):
+        monkeypatch.setattr(kernels_recurrent, "_compiled", compiled)
+        tensors = [sn.tensor(a, dtype="float64", requires_grad=True) for a in arrays]
+        out, h_n, c_n = sn.lstm_sequence(*tensors)
+        (out.sum() + (h_n * c_n).sum()).backward()
+        results.append([out.numpy(), h_n.numpy()] + [t.grad.numpy() for t in tensors])
+    np.testing.assert_allclose(results[0][0], lstm_reference(*arrays)[0], rtol=1e-12)
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    rng = np.random.default_rng(12)  # still without numba: a finite-difference check
+    shapes = [(3, 2, 2), (2, 3), (2, 3), (2, 12), (3, 12), (12,)]
+    small = [sn.tensor(rng.uniform(-0.8, 0.8, shape), dtype="float64", requires_grad=True)
+             for shape in shapes]
+    assert sn.gradcheck(sn.lstm_sequence, small)
 
 
 def test_no_graph_under_no_grad():

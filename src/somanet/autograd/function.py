@@ -76,16 +76,19 @@ class Function:
         Returns:
             A Tensor, or a tuple of Tensors when ``forward`` returns a tuple.
         """
-        # This runs for every op of every step: it is written for speed.
+        # This runs for every op of every step: it is written for speed. A non-Tensor
+        # input (a number, a raw array) has no _requires_grad and lands in the except.
         arrays = []
         records = False
-        for tensor in inputs:
-            if type(tensor) is not Tensor and not isinstance(tensor, Tensor):
-                raise TypeError(f"{cls.__name__}.apply expects Tensors, got "
-                                f"{type(tensor).__name__}; wrap data with somanet.tensor()")
-            arrays.append(tensor.data)
-            if tensor._requires_grad:
-                records = True
+        try:
+            for tensor in inputs:
+                arrays.append(tensor.data)
+                if tensor._requires_grad:
+                    records = True
+        except AttributeError:
+            raise TypeError(f"{cls.__name__}.apply expects Tensors, got "
+                            f"{[type(t).__name__ for t in inputs]}; wrap data with "
+                            f"somanet.tensor()") from None
         first = arrays[0]
         kind = type(first)
         if len(arrays) > 1:

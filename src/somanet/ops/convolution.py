@@ -4,34 +4,40 @@ A 2-D convolution (a cross-correlation, as in every framework) computes
 
     out[n, o, i, j] = b[o] + sum_{c, p, q} w[o, c, p, q] * x[n, c, i*s + p*d, j*s + q*d]
 
-over the zero-padded input. It runs as a GEMM over an *im2col* buffer: the
-padded input is viewed (``as_strided``, no copy) as every window at once,
-``(N, C, kh, kw, Ho, Wo)``, copied once into ``cols`` of shape
-``(N, C*kh*kw, Ho*Wo)``, and multiplied by the weight as a ``(C_out, C*kh*kw)``
-matrix, one GEMM per sample, giving ``(N, C_out, Ho*Wo)``: NCHW with no transpose.
+over the zero-padded input. It runs as a GEMM over an *im2col* buffer: every
+window of the input, copied once into ``cols`` of shape ``(N, C*kh*kw, Ho*Wo)``
+(``backend.kernels_conv.im2col``: a numba loop, or a copy of an ``as_strided``
+view), multiplied by the weight as a ``(C_out, C*kh*kw)`` matrix, one GEMM per
+sample, giving ``(N, C_out, Ho*Wo)``: NCHW with no transpose.
 
-The backward is two more GEMMs. The weight gradient is ``grad @ cols^T``
-summed over the batch. The input gradient is the transposed GEMM
-``w^T @ grad`` (gradient columns), added back into the windows they came from
-(*col2im*): one strided ``+=`` per kernel offset (kh*kw of them), never a
-Python loop over pixels. col2im runs with the batch as the last axis
-(``(C, H, W, N)``) so that each ``+=`` moves long contiguous runs.
+The backward is two more GEMMs. The weight gradient is ``cols @ grad^T`` summed
+over the batch. The input gradient is ``w^T @ grad`` (gradient columns), added
+back into the windows they came from (*col2im*, the adjoint of im2col).
 
-The transposed convolution is the same three kernels in another order: its
-forward is the input gradient of a convolution, its input gradient is a
-convolution, and the weight gradient swaps the roles of input and gradient.
-Measured on the LeNet shapes (``benchmarks/conv.py``): per-sample batched
-GEMMs beat one big GEMM and ``einsum``/``tensordot`` (which copy) by 1.5-30x;
-batch-last col2im beats NCHW col2im by 2-3x.
+The transposed convolution is the same kernels in another order: its forward
+is the input gradient of a convolution, its input gradient is a convolution,
+and its weight gradient is a convolution's with input and gradient swapped.
+
+Measured (float32, one thread) on LeNet's two layers and a 32->64 3x3 layer:
+per-sample GEMMs beat one GEMM over the whole batch by 1.2-3.5x, and
+``einsum``/``tensordot`` (which copy their operands) by 1.2-100x; for the weight
+gradient ``cols @ grad^T`` beats ``grad @ cols^T`` by 15-50%. See
+``benchmarks/conv.py`` for the comparison with PyTorch.
 """
 from ..autograd.function import Function
 from ..backend import xp_of
+from ..backend.kernels_conv import col2im, im2col, output_size
 from .shape import reshape
 
-# im2col buffers up to this size are kept from forward for the weight gradient;
-# larger ones (many channels, where the GEMMs dominate anyway) are rebuilt in
-# backward from the saved input, so memory stays proportional to the activations.
+# im2col buffers up to this size are kept from forward for the weight gradient.
+# Larger ones (many channels, where the GEMMs dominate anyway) are made a few
+# samples at a time in forward and again in backward, from the saved input, so
+# memory stays proportional to the activations.
 KEEP_COLUMNS_BYTES = 32 * 2 ** 20
+# Temporary columns are made about this many elements at a time (1 MB in float32):
+# a buffer that size stays in cache, and the allocator reuses it instead of
+# mapping fresh pages (which cost more than the arithmetic on LeNet's layers).
+CHUNK_ELEMENTS = 2 ** 18
 
 
 class Geometry:
@@ -49,46 +55,31 @@ class Geometry:
 
     def output_size(self, in_hw, kernel_hw):
         """(Ho, Wo) of a convolution over an ``in_hw`` input with a ``kernel_hw`` kernel."""
-        sizes = []
-        for axis in (0, 1):
-            padded = in_hw[axis] + self.padding[2 * axis] + self.padding[2 * axis + 1]
-            span = self.dilation[axis] * (kernel_hw[axis] - 1) + 1
-            sizes.append((padded - span) // self.stride[axis] + 1)
-        return tuple(sizes)
+        return output_size(in_hw, kernel_hw, self.stride, self.padding, self.dilation)
 
     def __repr__(self):
         return f"Geometry(stride={self.stride}, padding={self.padding}, " \
                f"dilation={self.dilation})"
 
 
-# -- the three kernels every convolution here is made of -------------------------------------
+def _batches(n, per_sample):
+    """(start, stop) ranges of samples holding about CHUNK_ELEMENTS elements each."""
+    step = max(1, CHUNK_ELEMENTS // max(per_sample, 1))
+    return [(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+# -- the GEMMs every convolution here is made of ---------------------------------------------
 
 def unfold(x, kernel_hw, geometry):
     """im2col: every window of the padded ``x`` as a column.
 
     Shape: x (N, C, H, W) -> cols (N, C*kh*kw, Ho*Wo), C-major then kernel row, column.
     """
-    xp = xp_of(x)
-    n, c, h, w = x.shape
-    kh, kw = kernel_hw
-    top, bottom, left, right = geometry.padding
-    if top or bottom or left or right:
-        padded = xp.zeros((n, c, h + top + bottom, w + left + right), x.dtype)
-        padded[:, :, top:top + h, left:left + w] = x
-    else:
-        padded = x
-    ho, wo = geometry.output_size((h, w), kernel_hw)
-    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
-    s = padded.strides
-    windows = xp.lib.stride_tricks.as_strided(
-        padded, (n, c, kh, kw, ho, wo), (s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw))
-    return xp.ascontiguousarray(windows).reshape(n, c * kh * kw, ho * wo)
+    return im2col(x, kernel_hw, geometry.stride, geometry.padding, geometry.dilation)
 
 
 def columns_times_weight(cols, weight, groups):
     """The forward GEMM: ``weight (C_out, C/g, kh, kw)`` times ``cols (N, C*kh*kw, L)``.
-
-    One small GEMM per sample and group beats one large one on CNN shapes.
 
     Shape: -> (N, C_out, L).
     """
@@ -99,7 +90,8 @@ def columns_times_weight(cols, weight, groups):
 
 
 def weight_gradient(cols, grad, weight_shape, groups):
-    """dL/dw = sum over the batch of ``grad (C_out, L) @ cols^T (L, C*kh*kw)``, per group.
+    """dL/dw = sum over the batch of ``grad (C_out, L) @ cols^T (L, C*kh*kw)``, per group
+    (computed as ``cols @ grad^T``, then transposed: faster, the large operand read row-wise).
 
     Shape: cols (N, C*kh*kw, L), grad (N, C_out, L) -> weight_shape.
     """
@@ -107,42 +99,36 @@ def weight_gradient(cols, grad, weight_shape, groups):
     c_out = grad.shape[1]
     cols = cols.reshape(n, groups, rows // groups, length)
     grad = grad.reshape(n, groups, c_out // groups, length)
-    # (cols @ grad^T) then a transpose of the small result is faster than grad @ cols^T
-    # (the large operand is read row-wise).
-    per_sample = cols @ grad.swapaxes(-1, -2)  # (N, g, C/g*kh*kw, C_out/g)
-    return per_sample.sum(axis=0).swapaxes(-1, -2).reshape(weight_shape)
+    total = xp_of(cols).zeros((groups, rows // groups, c_out // groups), cols.dtype)
+    for start, stop in _batches(n, rows * c_out // groups):  # bounds the per-sample products
+        total += (cols[start:stop] @ grad[start:stop].swapaxes(-1, -2)).sum(axis=0)
+    return total.swapaxes(-1, -2).reshape(weight_shape)
 
 
 def input_gradient(grad, weight, in_hw, geometry, groups):
-    """dL/dx of a convolution: gradient columns ``w^T @ grad``, folded back (col2im).
+    """dL/dx of a convolution: gradient columns ``w^T @ grad``, folded back (col2im),
+    a few samples at a time (the columns are kh*kw times the input's size).
 
     Shape: grad (N, C_out, Ho, Wo), weight (C_out, C/g, kh, kw) -> (N, C, H, W)
     with ``(H, W) = in_hw``.
     """
-    xp = xp_of(grad)
     n, c_out, ho, wo = grad.shape
     _, c_per_group, kh, kw = weight.shape
-    channels = c_per_group * groups
-    # Batch last: each col2im += below then moves runs of wo*n contiguous values.
-    grad_t = xp.ascontiguousarray(grad.transpose(1, 2, 3, 0))
-    grad_t = grad_t.reshape(groups, c_out // groups, ho * wo * n)
-    w_t = weight.reshape(groups, c_out // groups, c_per_group * kh * kw).swapaxes(-1, -2)
-    grad_cols = (w_t @ grad_t).reshape(channels, kh, kw, ho, wo, n)
-
-    h, w = in_hw
-    top, bottom, left, right = geometry.padding
-    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
-    folded = xp.zeros((channels, h + top + bottom, w + left + right, n), grad.dtype)
-    for p in range(kh):
-        rows = slice(p * dh, p * dh + sh * (ho - 1) + 1, sh)
-        for q in range(kw):
-            folded[:, rows, q * dw:q * dw + sw * (wo - 1) + 1:sw] += grad_cols[:, p, q]
-    return xp.ascontiguousarray(folded[:, top:top + h, left:left + w].transpose(3, 0, 1, 2))
+    rows = c_per_group * kh * kw
+    w_t = weight.reshape(groups, c_out // groups, rows).swapaxes(-1, -2)
+    grad = grad.reshape(n, groups, c_out // groups, ho * wo)
+    x_shape = (n, c_per_group * groups) + tuple(in_hw)
+    out = xp_of(grad).empty(x_shape, grad.dtype)
+    for start, stop in _batches(n, groups * rows * ho * wo):
+        grad_cols = (w_t @ grad[start:stop]).reshape(stop - start, groups * rows, ho * wo)
+        col2im(grad_cols, (stop - start,) + x_shape[1:], (kh, kw), geometry.stride,
+               geometry.padding, geometry.dilation, out=out[start:stop])
+    return out
 
 
 def _bias_gradient(grad):
-    n, c = grad.shape[:2]
-    return grad.reshape(n, c, -1).sum(axis=2).sum(axis=0)
+    n, c, h, w = grad.shape
+    return grad.reshape(n, c, h * w).sum(axis=2).sum(axis=0)
 
 
 # -- the ops ---------------------------------------------------------------------------------
@@ -154,14 +140,23 @@ class Conv2d(Function):
     """
 
     def forward(ctx, x, weight, bias=None, geometry=None, groups=1):
-        kernel_hw = weight.shape[2:]
-        cols = unfold(x, kernel_hw, geometry)
+        n, kernel_hw = x.shape[0], weight.shape[2:]
         ho, wo = geometry.output_size(x.shape[2:], kernel_hw)
-        out = columns_times_weight(cols, weight, groups).reshape(x.shape[0], -1, ho, wo)
+        ctx.geometry, ctx.groups, ctx.in_hw = geometry, groups, x.shape[2:]
+        per_sample = x.shape[1] * kernel_hw[0] * kernel_hw[1] * ho * wo
+        if n * per_sample * x.itemsize <= KEEP_COLUMNS_BYTES:
+            cols = unfold(x, kernel_hw, geometry)
+            out = columns_times_weight(cols, weight, groups)
+            ctx.save_for_backward(cols, weight)
+        else:  # large columns: made a few samples at a time, here and in backward
+            out = xp_of(x).empty((n, weight.shape[0], ho * wo), x.dtype)
+            for start, stop in _batches(n, per_sample):
+                out[start:stop] = columns_times_weight(
+                    unfold(x[start:stop], kernel_hw, geometry), weight, groups)
+            ctx.save_for_backward(x, weight)
+        out = out.reshape(n, weight.shape[0], ho, wo)
         if bias is not None:
             out += bias.reshape(-1, 1, 1)
-        ctx.geometry, ctx.groups, ctx.in_hw = geometry, groups, x.shape[2:]
-        ctx.save_for_backward(cols if cols.nbytes <= KEEP_COLUMNS_BYTES else x, weight)
         return out
 
     def backward(ctx, grad):
@@ -171,12 +166,17 @@ class Conv2d(Function):
         if needs[0]:
             grad_x = input_gradient(grad, weight, ctx.in_hw, ctx.geometry, ctx.groups)
         if needs[1]:
-            cols = cols_or_x
-            if cols.ndim == 4:  # the input was saved instead of its (large) columns
-                cols = unfold(cols_or_x, weight.shape[2:], ctx.geometry)
-            n, c_out = grad.shape[:2]
-            grad_weight = weight_gradient(cols, grad.reshape(n, c_out, -1), weight.shape,
-                                          ctx.groups)
+            n, c_out, ho, wo = grad.shape
+            flat = grad.reshape(n, c_out, ho * wo)
+            if cols_or_x.ndim == 3:  # the columns, kept from forward
+                grad_weight = weight_gradient(cols_or_x, flat, weight.shape, ctx.groups)
+            else:  # the input: rebuild its columns a few samples at a time
+                grad_weight = xp_of(grad).zeros(weight.shape, grad.dtype)
+                per_sample = weight[0].size * ctx.groups * ho * wo
+                for start, stop in _batches(n, per_sample):
+                    cols = unfold(cols_or_x[start:stop], weight.shape[2:], ctx.geometry)
+                    grad_weight += weight_gradient(cols, flat[start:stop], weight.shape,
+                                                   ctx.groups)
         if len(needs) > 2 and needs[2]:
             grad_bias = _bias_gradient(grad)
         return (grad_x, grad_weight) + ((grad_bias,) if len(needs) > 2 else ())
@@ -202,13 +202,20 @@ class ConvTranspose2d(Function):
         needs = ctx.needs_input_grad
         grad_x = grad_weight = grad_bias = None
         if needs[0] or needs[1]:
-            cols = unfold(grad, weight.shape[2:], ctx.geometry)  # (N, C_out*kh*kw, H*W)
-            n, c_in = x.shape[:2]
-            if needs[0]:
-                grad_x = columns_times_weight(cols, weight, ctx.groups).reshape(x.shape)
-            if needs[1]:
-                grad_weight = weight_gradient(cols, x.reshape(n, c_in, -1), weight.shape,
-                                              ctx.groups)
+            xp = xp_of(grad)
+            n, c_in, h, w = x.shape
+            x_flat = x.reshape(n, c_in, h * w)
+            grad_x = xp.empty(x_flat.shape, x.dtype) if needs[0] else None
+            grad_weight = xp.zeros(weight.shape, x.dtype) if needs[1] else None
+            # The columns of grad are conv2d's of its input: a few samples at a time.
+            for start, stop in _batches(n, weight[0].size * ctx.groups * h * w):
+                cols = unfold(grad[start:stop], weight.shape[2:], ctx.geometry)
+                if needs[0]:
+                    grad_x[start:stop] = columns_times_weight(cols, weight, ctx.groups)
+                if needs[1]:
+                    grad_weight += weight_gradient(cols, x_flat[start:stop], weight.shape,
+                                                   ctx.groups)
+            grad_x = grad_x.reshape(x.shape) if needs[0] else None
         if len(needs) > 2 and needs[2]:
             grad_bias = _bias_gradient(grad)
         return (grad_x, grad_weight) + ((grad_bias,) if len(needs) > 2 else ())

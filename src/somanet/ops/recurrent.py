@@ -37,13 +37,18 @@ RNN and LSTM take one bias of G*H (Keras' choice; PyTorch's ``b_ih + b_hh``
 is the same thing in two pieces). GRU takes two, ``bias_ih`` and ``bias_hh``
 of 3*H each, because ``b_hn`` sits inside ``r * (h W_hn + b_hn)``.
 
-The sigmoids are computed as ``0.5 * tanh(0.5 * x) + 0.5`` (the same function):
-the 0.5 is folded into a scaled copy of the weights once per sequence, so
-each step applies ONE ``tanh`` to all G*H gate columns and one multiply-add
-turns the sigmoid columns into ``sigmoid``.
+Speed notes. The sigmoids are computed as ``0.5 * tanh(0.5 * x) + 0.5`` (the
+same function): the 0.5 is folded into a scaled copy of the weights once per
+sequence, so each step applies ONE ``tanh`` to all G*H gate columns and one
+multiply-add turns the sigmoid columns into ``sigmoid``. An input-side bias
+rides along in the projection's product as an extra row of the weight (and
+an extra column of ones in x), so it costs no pass over the (T, B, G*H)
+gates. The LSTM's per-step gate arithmetic is ``backend.kernels_recurrent``
+(a numba kernel on the CPU, NumPy calls elsewhere).
 """
 from ..autograd.function import Function
 from ..backend import xp_of
+from ..backend.kernels_recurrent import lstm_cell_backward, lstm_cell_forward
 from ..tensor import Tensor
 
 # How many gate blocks each cell has, and the order they are laid out in.
@@ -68,46 +73,65 @@ def _flip(array):
     return array[::-1]
 
 
-def _input_projection(x, weight_ih, bias, scale=None):
-    """``x @ weight_ih + bias`` for all T*B rows in one product, as (T, B, G*H),
-    optionally multiplied column-wise by ``scale``."""
+def _input_rows(x, bias):
+    """``x`` as (T*B, in) rows, with a column of ones appended when there is an input-side
+    bias: the bias then rides along in the projection's product (a row of the weight),
+    and its gradient in dW_ih's (a row of the result), with no pass of its own."""
     steps, batch, features = x.shape
-    projected = x.reshape(steps * batch, features) @ weight_ih
-    if bias is not None:
-        projected += bias
+    rows = x.reshape(steps * batch, features)
+    if bias is None:
+        return rows
+    augmented = xp_of(x).empty((steps * batch, features + 1), dtype=x.dtype)
+    augmented[:, :features] = rows
+    augmented[:, features] = 1
+    return augmented
+
+
+def _input_projection(rows, weight_ih, bias, x_shape, scale=None):
+    """``x @ weight_ih + bias`` for all T*B rows in one product, as (T, B, G*H),
+    with its columns multiplied by ``scale`` when given."""
+    weight = weight_ih if bias is None else xp_of(rows).concatenate([weight_ih, bias[None]])
     if scale is not None:
-        projected *= scale
-    return projected.reshape(steps, batch, weight_ih.shape[1])
+        weight = weight * scale
+    return (rows @ weight).reshape(x_shape[0], x_shape[1], weight.shape[1])
 
 
-def _weight_grads(ctx, first_weight, x, weight_ih, grad_gates, hidden_before,
+def _weight_grads(ctx, first_weight, rows, weight_ih, grad_gates, hidden_before,
                   grad_hidden_gates=None):
     """dx, dW_ih, dW_hh and the bias gradient(s) from the stacked gate gradients,
-    each one product (or sum) over all steps.
+    each one product over all steps.
 
     ``first_weight`` is the position of weight_ih among the op's inputs (the
-    weights and biases follow it); ``hidden_before`` (T, B, H) are h_0..h_{T-1};
-    ``grad_hidden_gates`` (GRU only) is the gradient of the hidden-side
-    pre-activations where it differs from the input side's.
+    weights and biases follow it); ``rows`` are the inputs from ``_input_rows``;
+    ``hidden_before`` (T, B, H) are h_0..h_{T-1}; ``grad_hidden_gates`` (GRU
+    only) is the gradient of the hidden-side pre-activations where it differs
+    from the input side's.
     """
-    steps, batch, features = x.shape
-    hidden, width = hidden_before.shape[2], grad_gates.shape[2]
+    steps, batch, hidden = hidden_before.shape
+    features, width = weight_ih.shape[0], grad_gates.shape[2]
     needs = ctx.needs_input_grad
-    rows = grad_gates.reshape(steps * batch, width)
-    hidden_rows = rows if grad_hidden_gates is None else \
+    has_bias = len(needs) > first_weight + 2
+    grad_rows = grad_gates.reshape(steps * batch, width)
+    hidden_rows = grad_rows if grad_hidden_gates is None else \
         grad_hidden_gates.reshape(steps * batch, width)
-    grad_x = grad_w_ih = grad_w_hh = None
+    grad_x = grad_w_ih = grad_w_hh = grad_b = None
     if needs[0]:
-        grad_x = (rows @ weight_ih.T).reshape(steps, batch, features)
+        grad_x = (grad_rows @ weight_ih.T).reshape(steps, batch, features)
         if ctx.reverse:
             grad_x = _flip(grad_x)
     if needs[first_weight]:
-        grad_w_ih = x.reshape(steps * batch, features).T @ rows
+        both = rows.T @ grad_rows  # dW_ih, and the bias's gradient as the last row
+        grad_w_ih = both[:features]
+        grad_b = both[features] if has_bias else None
+    elif has_bias and needs[first_weight + 2]:
+        grad_b = grad_rows.sum(axis=0)
     if needs[first_weight + 1]:
         grad_w_hh = hidden_before.reshape(steps * batch, hidden).T @ hidden_rows
-    bias_rows = (rows, hidden_rows)[:len(needs) - first_weight - 2]
-    biases = tuple(part.sum(axis=0) if needs[first_weight + 2 + k] else None
-                   for k, part in enumerate(bias_rows))
+    biases = ()
+    if has_bias:
+        biases = (grad_b if needs[first_weight + 2] else None,)
+    if len(needs) > first_weight + 3:  # the GRU's hidden-side bias
+        biases += (hidden_rows.sum(axis=0) if needs[first_weight + 3] else None,)
     return grad_x, grad_w_ih, grad_w_hh, biases
 
 
@@ -126,7 +150,8 @@ class RNNSequence(Function):
             x = _flip(x)
         steps, batch, _ = x.shape
         hidden = h0.shape[1]
-        projected = _input_projection(x, weight_ih, bias)
+        rows = _input_rows(x, bias)
+        projected = _input_projection(rows, weight_ih, bias, x.shape)
         states = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)
         states[0] = h0
         for t in range(steps):
@@ -137,14 +162,14 @@ class RNNSequence(Function):
                 xp.tanh(h, out=h)
             else:
                 xp.maximum(h, 0, out=h)
-        ctx.save_for_backward(x, weight_ih, weight_hh, states)
+        ctx.save_for_backward(rows, weight_ih, weight_hh, states)
         ctx.nonlinearity, ctx.reverse = nonlinearity, reverse
         out = states[1:]
         return (_flip(out) if reverse else out), states[steps].copy()
 
     def backward(ctx, grad_out, grad_h_n):
-        x, weight_ih, weight_hh, states = ctx.saved
-        xp = xp_of(x)
+        rows, weight_ih, weight_hh, states = ctx.saved
+        xp = xp_of(states)
         if ctx.reverse:
             grad_out = _flip(grad_out)
         outputs = states[1:]
@@ -156,11 +181,11 @@ class RNNSequence(Function):
         weight_hh_t = xp.ascontiguousarray(weight_hh.T)  # a faster GEMM operand than .T
         grad_pre = xp.empty_like(outputs)
         grad_h = grad_h_n.copy()
-        for t in range(x.shape[0] - 1, -1, -1):
+        for t in range(states.shape[0] - 2, -1, -1):
             grad_h += grad_out[t]
             xp.multiply(grad_h, slope[t], out=grad_pre[t])
             xp.matmul(grad_pre[t], weight_hh_t, out=grad_h)
-        grad_x, grad_w_ih, grad_w_hh, biases = _weight_grads(ctx, 2, x, weight_ih, grad_pre,
+        grad_x, grad_w_ih, grad_w_hh, biases = _weight_grads(ctx, 2, rows, weight_ih, grad_pre,
                                                              states[:-1])
         grad_h0 = grad_h if ctx.needs_input_grad[1] else None
         return (grad_x, grad_h0, grad_w_ih, grad_w_hh) + biases
@@ -188,73 +213,47 @@ class LSTMSequence(Function):
         hidden = h0.shape[1]
         scale, shift = _sigmoid_affine(xp, "lstm", hidden, x.dtype)
         # The gate buffer starts as the (scaled) input projection of every step.
-        gates = _input_projection(x, weight_ih * scale, None if bias is None else bias * scale)
+        rows = _input_rows(x, bias)
+        gates = _input_projection(rows, weight_ih, bias, x.shape, scale)
         scaled_weight_hh = weight_hh * scale
         states = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)
         cells = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)
         tanh_cells = xp.empty((steps, batch, hidden), dtype=x.dtype)
         recurrent = xp.empty((batch, 4 * hidden), dtype=x.dtype)
-        input_times_g = xp.empty((batch, hidden), dtype=x.dtype)
         states[0] = h0
         cells[0] = c0
-        i, f, g, o = (slice(k * hidden, (k + 1) * hidden) for k in range(4))
+        o = slice(3 * hidden, 4 * hidden)
         for t in range(steps):
             act = gates[t]
             xp.matmul(states[t], scaled_weight_hh, out=recurrent)
             act += recurrent
             xp.tanh(act, out=act)
-            act *= scale
-            act += shift  # now sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
-            c = cells[t + 1]
-            xp.multiply(act[:, f], cells[t], out=c)
-            xp.multiply(act[:, i], act[:, g], out=input_times_g)
-            c += input_times_g
-            xp.tanh(c, out=tanh_cells[t])
+            # act -> sigmoid(i), sigmoid(f), tanh(g), sigmoid(o); c_t = f c_{t-1} + i g
+            lstm_cell_forward(act, cells[t], cells[t + 1], scale, shift)
+            xp.tanh(cells[t + 1], out=tanh_cells[t])
             xp.multiply(act[:, o], tanh_cells[t], out=states[t + 1])
-        ctx.save_for_backward(x, weight_ih, weight_hh, states, cells, gates, tanh_cells)
+        ctx.save_for_backward(rows, weight_ih, weight_hh, states, cells, gates, tanh_cells)
         ctx.reverse = reverse
         out = states[1:]
         return (_flip(out) if reverse else out), states[steps].copy(), cells[steps].copy()
 
     def backward(ctx, grad_out, grad_h_n, grad_c_n):
-        x, weight_ih, weight_hh, states, cells, gates, tanh_cells = ctx.saved
-        xp = xp_of(x)
+        rows, weight_ih, weight_hh, states, cells, gates, tanh_cells = ctx.saved
+        xp = xp_of(states)
         if ctx.reverse:
             grad_out = _flip(grad_out)
-        steps, batch, _ = x.shape
-        hidden = states.shape[2]
-        i, f, g, o = (slice(k * hidden, (k + 1) * hidden) for k in range(4))
-        # The slope of every activation s is (1 - s) (s + tanh_offset): s (1 - s) for the
-        # sigmoids, (1 - g)(1 + g) = 1 - g^2 for the tanh. Everything is done step by
-        # step on (B, 4H) blocks that stay in cache, not over all steps at once.
-        tanh_offset = xp.zeros(4 * hidden, dtype=x.dtype)
-        tanh_offset[g] = 1
+        steps = gates.shape[0]
         weight_hh_t = xp.ascontiguousarray(weight_hh.T)  # a faster GEMM operand than .T
         grad_gates = xp.empty_like(gates)
         grad_h = grad_h_n.copy()
         grad_c = grad_c_n.copy()
-        through_h = xp.empty((batch, hidden), dtype=x.dtype)
-        slope = xp.empty((batch, 4 * hidden), dtype=x.dtype)
-        slope_part = xp.empty((batch, 4 * hidden), dtype=x.dtype)
         for t in range(steps - 1, -1, -1):
-            act, grad, tanh_c = gates[t], grad_gates[t], tanh_cells[t]
-            grad_h += grad_out[t]
-            xp.multiply(tanh_c, tanh_c, out=through_h)  # dc += dh o (1 - tanh(c)^2)
-            xp.subtract(1, through_h, out=through_h)
-            through_h *= act[:, o]
-            through_h *= grad_h
-            grad_c += through_h
-            xp.multiply(grad_c, act[:, g], out=grad[:, i])
-            xp.multiply(grad_c, cells[t], out=grad[:, f])
-            xp.multiply(grad_c, act[:, i], out=grad[:, g])
-            xp.multiply(grad_h, tanh_c, out=grad[:, o])
-            xp.subtract(1, act, out=slope)
-            xp.add(act, tanh_offset, out=slope_part)
-            grad *= slope
-            grad *= slope_part
-            grad_c *= act[:, f]
-            xp.matmul(grad, weight_hh_t, out=grad_h)
-        grad_x, grad_w_ih, grad_w_hh, biases = _weight_grads(ctx, 3, x, weight_ih, grad_gates,
+            # grad_h += dout_t; dc_t += dh o (1 - tanh(c_t)^2); the gate gradients;
+            # grad_c -> dc_{t-1}
+            lstm_cell_backward(gates[t], tanh_cells[t], cells[t], grad_out[t], grad_h, grad_c,
+                               grad_gates[t])
+            xp.matmul(grad_gates[t], weight_hh_t, out=grad_h)
+        grad_x, grad_w_ih, grad_w_hh, biases = _weight_grads(ctx, 3, rows, weight_ih, grad_gates,
                                                              states[:-1])
         needs = ctx.needs_input_grad
         return (grad_x, grad_h if needs[1] else None, grad_c if needs[2] else None,
@@ -287,8 +286,8 @@ class GRUSequence(Function):
                        slice(2 * hidden, 3 * hidden))
         # r and z are sigmoids: their columns are pre-scaled by 0.5 (see the module
         # docstring); n's columns are not, so u_n = h W_hn + b_hn comes out exactly.
-        gates = _input_projection(x, weight_ih * scale,
-                                  None if bias_ih is None else bias_ih * scale)
+        rows = _input_rows(x, bias_ih)
+        gates = _input_projection(rows, weight_ih, bias_ih, x.shape, scale)
         scaled_weight_hh = weight_hh * scale
         scaled_bias_hh = None if bias_hh is None else bias_hh * scale
         states = xp.empty((steps + 1, batch, hidden), dtype=x.dtype)
@@ -314,26 +313,25 @@ class GRUSequence(Function):
             xp.subtract(h_before, gate_n, out=h)
             h *= act[:, z]
             h += gate_n  # n + z (h_{t-1} - n) = (1 - z) n + z h_{t-1}
-        ctx.save_for_backward(x, weight_ih, weight_hh, states, gates, hidden_n)
+        ctx.save_for_backward(rows, weight_ih, weight_hh, states, gates, hidden_n)
         ctx.reverse = reverse
         out = states[1:]
         return (_flip(out) if reverse else out), states[steps].copy()
 
     def backward(ctx, grad_out, grad_h_n):
-        x, weight_ih, weight_hh, states, gates, hidden_n = ctx.saved
-        xp = xp_of(x)
+        rows, weight_ih, weight_hh, states, gates, hidden_n = ctx.saved
+        xp = xp_of(states)
         if ctx.reverse:
             grad_out = _flip(grad_out)
-        steps, batch, _ = x.shape
-        hidden = states.shape[2]
+        steps, batch, hidden = hidden_n.shape
         r, z, n = (slice(k * hidden, (k + 1) * hidden) for k in range(3))
         weight_hh_t = xp.ascontiguousarray(weight_hh.T)
         grad_input_side = xp.empty_like(gates)
         grad_hidden_side = xp.empty_like(gates)
         grad_h = grad_h_n.copy()
-        one_minus_z = xp.empty((batch, hidden), dtype=x.dtype)
-        slope = xp.empty((batch, hidden), dtype=x.dtype)
-        recurrent = xp.empty((batch, hidden), dtype=x.dtype)
+        one_minus_z = xp.empty((batch, hidden), dtype=states.dtype)
+        slope = xp.empty_like(one_minus_z)
+        recurrent = xp.empty_like(one_minus_z)
         for t in range(steps - 1, -1, -1):
             act, grad_in, grad_u = gates[t], grad_input_side[t], grad_hidden_side[t]
             gate_r, gate_z, gate_n = act[:, r], act[:, z], act[:, n]
@@ -358,7 +356,7 @@ class GRUSequence(Function):
             grad_h += recurrent
         grad_input_side[:, :, :2 * hidden] = grad_hidden_side[:, :, :2 * hidden]
         grad_x, grad_w_ih, grad_w_hh, biases = _weight_grads(
-            ctx, 2, x, weight_ih, grad_input_side, states[:-1], grad_hidden_side)
+            ctx, 2, rows, weight_ih, grad_input_side, states[:-1], grad_hidden_side)
         grad_h0 = grad_h if ctx.needs_input_grad[1] else None
         return (grad_x, grad_h0, grad_w_ih, grad_w_hh) + biases
 
