@@ -46,6 +46,20 @@ _EMPTY = types.MappingProxyType({})  # the registries of a Module whose __init__
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
+class Symbolic:
+    """Base class of placeholders that stand for tensors not computed yet (the functional
+    API's ``Input`` in ``somanet.train`` and what layers make from it).
+
+    Calling a Module with a placeholder as the first argument (or as the first item of a
+    list/tuple first argument, for layers that take a list) does not run ``forward``: it
+    returns ``placeholder.symbolic_call(module, args, kwargs)``, which records the call
+    and returns new placeholders. This is the only hook the functional API needs here.
+    """
+
+    def symbolic_call(self, module, args, kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define symbolic_call")
+
+
 class Module:
     """Base class of layers and models: subclass it, assign parameters and
     sub-modules in ``__init__``, compute in ``forward``, call the instance.
@@ -81,6 +95,13 @@ class Module:
                                   f"forward(self, x) in the subclass")
 
     def __call__(self, *args, **kwargs):
+        if args and type(args[0]) is not Tensor:  # (the common case costs one test)
+            first = args[0]
+            if isinstance(first, Symbolic) or (type(first) in (list, tuple) and first
+                                               and isinstance(first[0], Symbolic)):
+                # A placeholder of the functional API (somanet.train.Input): record it.
+                placeholder = first if isinstance(first, Symbolic) else first[0]
+                return placeholder.symbolic_call(self, args, kwargs)
         try:
             out = self.forward(*args, **kwargs)
         except Exception as error:

@@ -1,0 +1,321 @@
+"""Losses under the names Keras users type, called Keras's way: ``loss(y_true, y_pred)``.
+
+Each class wraps the fused loss function of ``somanet.ops`` (``ops/loss.py``),
+which takes PyTorch's order ``(prediction, target)``; the classes here only
+swap the arguments, line up shapes the way Keras does, and translate Keras's
+options. Seed 004's quickstart::
+
+    >>> import somanet as sn
+    >>> from somanet.train import losses
+    >>> loss_fn = losses.SparseCategoricalCrossentropy(from_logits=True)
+    >>> round(float(loss_fn([3], sn.zeros(1, 10))), 4)    # untrained: -log(1/10)
+    2.3026
+
+Shapes are lined up as in Keras: a target of shape ``(N,)`` against predictions
+of shape ``(N, 1)`` (a one-unit regression or sigmoid output) is reshaped to
+``(N, 1)`` rather than broadcast to ``(N, N)``; sparse labels of shape ``(N, 1)``
+are flattened. Integer targets of a regression or binary loss are cast to the
+predictions' dtype.
+
+``reduction``: ``"sum_over_batch_size"`` (Keras's name for the mean, the
+default; ``"mean"`` is accepted too), ``"sum"``, or ``"none"`` / ``None`` (one
+loss per sample: regression losses average over the last axis, as Keras).
+
+``get(identifier)`` turns the strings ``compile(loss=...)`` accepts into these
+objects: ``"mse"``, ``"mae"``, ``"sse"``, ``"huber"``, ``"binary_crossentropy"``,
+``"categorical_crossentropy"``, ``"sparse_categorical_crossentropy"`` and the
+long Keras spellings (``"mean_squared_error"``...). As in Keras, the
+cross-entropy strings expect probabilities (``from_logits=False``); for a model
+that outputs logits use the class with ``from_logits=True``.
+"""
+import difflib
+import numbers
+
+from .. import ops
+from ..tensor import Tensor
+
+_REDUCTIONS = {"sum_over_batch_size": "mean", "mean": "mean", "sum": "sum", "none": "none",
+               None: "none"}
+
+
+def _check_reduction(owner, reduction):
+    try:
+        return _REDUCTIONS[reduction]
+    except (KeyError, TypeError):
+        raise ValueError(f"{owner}: reduction must be 'sum_over_batch_size' (the mean), 'sum' "
+                         f"or 'none', got {reduction!r}") from None
+
+
+def _as_tensor(value):
+    return value if isinstance(value, Tensor) else Tensor(value)
+
+
+def _align(y_true, y_pred):
+    """Keras's ``squeeze_or_expand_to_same_rank``: a target one axis short of predictions
+    whose last axis is 1 gets that axis; one axis too many (of size 1) loses it."""
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1:] == (1,):
+        return y_true.reshape(y_pred.shape)
+    if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1:] == (1,):
+        return y_true.reshape(y_true.shape[:-1])
+    return y_true
+
+
+def _float_target(y_true, y_pred):
+    if y_true.dtype != y_pred.dtype and y_pred.dtype.kind == "f":
+        return y_true.astype(y_pred.dtype)
+    return y_true
+
+
+class Loss:
+    """Base class of the Keras-named losses: ``loss(y_true, y_pred)`` returns a Tensor.
+
+    Subclasses define ``compute(y_pred, y_true, reduction)`` in PyTorch's order with
+    the reduction already translated to ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Attributes:
+        name: the Keras name, e.g. ``"mean_squared_error"`` (used in logs).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"`` (Keras's names translated).
+    """
+
+    default_name = "loss"
+    default_reduction = "sum_over_batch_size"
+
+    def __init__(self, reduction="default", name=None):
+        if isinstance(reduction, str) and reduction == "default":
+            reduction = self.default_reduction
+        self.reduction = _check_reduction(type(self).__name__, reduction)
+        self.name = name or self.default_name
+
+    def __call__(self, y_true, y_pred):
+        y_pred = _as_tensor(y_pred)
+        y_true = _align(_as_tensor(y_true), y_pred)
+        return self.compute(y_pred, y_true, self.reduction)
+
+    def compute(self, y_pred, y_true, reduction):
+        raise NotImplementedError(f"{type(self).__name__} must define compute()")
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+    def __repr__(self):
+        settings = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items()
+                             if key != "name")
+        return f"{type(self).__name__}({settings})"
+
+
+def _per_sample(values):
+    """Per-element regression losses averaged over the last axis (Keras's "none")."""
+    return values.mean(axis=-1) if values.ndim >= 2 else values
+
+
+class _Regression(Loss):
+    op = None  # the ops function, (pred, target, reduction=)
+
+    def compute(self, y_pred, y_true, reduction):
+        y_true = _float_target(y_true, y_pred)
+        if reduction == "none":
+            return _per_sample(self.call_op(y_pred, y_true, "none"))
+        return self.call_op(y_pred, y_true, reduction)
+
+    def call_op(self, y_pred, y_true, reduction):
+        return type(self).op(y_pred, y_true, reduction=reduction)
+
+
+class MeanSquaredError(_Regression):
+    """``mean((y_pred - y_true)^2)``. String: ``"mse"`` / ``"mean_squared_error"``."""
+
+    default_name = "mean_squared_error"
+    op = staticmethod(ops.mse)
+
+
+class MeanAbsoluteError(_Regression):
+    """``mean(|y_pred - y_true|)``. String: ``"mae"`` / ``"mean_absolute_error"``."""
+
+    default_name = "mean_absolute_error"
+    op = staticmethod(ops.mae)
+
+
+class SumSquaredError(_Regression):
+    """Half the sum of squared errors, ``E = 1/2 sum (y_true - y_pred)^2``: the error the
+    seed articles minimise (its gradient is ``y_pred - y_true``). String: ``"sse"``.
+    Reduction defaults to ``"sum"``."""
+
+    default_name = "sum_squared_error"
+    default_reduction = "sum"
+    op = staticmethod(ops.sse)
+
+
+class Huber(_Regression):
+    """Huber loss: ``0.5 d^2`` where ``|d| <= delta``, else ``delta (|d| - 0.5 delta)``,
+    ``d = y_pred - y_true``. String: ``"huber"``."""
+
+    default_name = "huber_loss"
+
+    def __init__(self, delta=1.0, reduction="default", name=None):
+        super().__init__(reduction, name)
+        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
+            raise ValueError(f"Huber: delta must be a positive number, got {delta!r}")
+        self.delta = float(delta)
+
+    def call_op(self, y_pred, y_true, reduction):
+        return ops.huber(y_pred, y_true, delta=self.delta, reduction=reduction)
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+def _check_smoothing(owner, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise ValueError(f"{owner}: label_smoothing must be in [0, 1], got {value!r}")
+    return float(value)
+
+
+class BinaryCrossentropy(Loss):
+    """Binary cross-entropy ``-(t log p + (1 - t) log(1 - p))``, averaged.
+
+    Args:
+        from_logits: ``False`` (Keras's default): ``y_pred`` holds probabilities (after
+            a sigmoid); ``True``: logits, and the stable fused form is used.
+        label_smoothing: in [0, 1]; targets become ``t (1 - s) + s / 2``.
+
+    String: ``"binary_crossentropy"`` (probabilities).
+    """
+
+    default_name = "binary_crossentropy"
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, reduction="default",
+                 name=None):
+        super().__init__(reduction, name)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_smoothing("BinaryCrossentropy", label_smoothing)
+
+    def compute(self, y_pred, y_true, reduction):
+        y_true = _float_target(y_true, y_pred)
+        if self.label_smoothing:
+            y_true = y_true * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
+        op = ops.binary_cross_entropy_with_logits if self.from_logits else \
+            ops.binary_cross_entropy
+        if reduction == "none":
+            return _per_sample(op(y_pred, y_true, reduction="none"))
+        return op(y_pred, y_true, reduction=reduction)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
+
+
+class CategoricalCrossentropy(Loss):
+    """Cross-entropy with one-hot (or probability) targets ``y_true`` of shape (N, C).
+
+    Args:
+        from_logits: ``False`` (Keras's default): ``y_pred`` holds probabilities (after a
+            softmax); ``True``: logits (a stable log-softmax is taken).
+        label_smoothing: in [0, 1].
+        axis: the class axis (default last).
+
+    String: ``"categorical_crossentropy"`` (probabilities).
+    """
+
+    default_name = "categorical_crossentropy"
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="default",
+                 name=None):
+        super().__init__(reduction, name)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_smoothing(type(self).__name__, label_smoothing)
+        self.axis = int(axis)
+
+    def compute(self, y_pred, y_true, reduction):
+        y_true = _float_target(y_true, y_pred)
+        return ops.cross_entropy(y_pred, y_true, from_logits=self.from_logits,
+                                 label_smoothing=self.label_smoothing, axis=self.axis,
+                                 reduction=reduction)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """Cross-entropy with integer class labels ``y_true`` of shape (N,) (or (N, 1)).
+
+    Args:
+        from_logits: ``False`` (Keras's default): ``y_pred`` holds probabilities (after a
+            softmax); ``True``: logits, as seed 004's quickstart uses with a ``Dense(10)``
+            output.
+        axis: the class axis (default last).
+
+    String: ``"sparse_categorical_crossentropy"`` (probabilities).
+
+    Shape: y_true (N,) ints in [0, C), y_pred (N, C) -> ().
+    """
+
+    default_name = "sparse_categorical_crossentropy"
+
+    def __init__(self, from_logits=False, axis=-1, reduction="default", name=None):
+        super().__init__(reduction, name)
+        self.from_logits = bool(from_logits)
+        self.axis = int(axis)
+
+    def __call__(self, y_true, y_pred):
+        y_pred = _as_tensor(y_pred)
+        y_true = _as_tensor(y_true)
+        if y_true.ndim == y_pred.ndim and y_true.shape[-1:] == (1,) and y_pred.ndim >= 2:
+            y_true = y_true.reshape(y_true.shape[:-1])  # Keras accepts (N, 1) labels
+        return self.compute(y_pred, y_true, self.reduction)
+
+    def compute(self, y_pred, y_true, reduction):
+        if y_true.dtype.kind == "f":  # Keras casts float labels; only whole numbers are labels
+            labels = y_true.data
+            if not bool((labels == labels.round()).all()):
+                raise TypeError(f"SparseCategoricalCrossentropy: y_true must hold integer "
+                                f"class labels, got non-integer floats (dtype {y_true.dtype});"
+                                f" for one-hot or soft targets use CategoricalCrossentropy")
+            y_true = y_true.astype("int64")
+        return ops.cross_entropy(y_pred, y_true, from_logits=self.from_logits, axis=self.axis,
+                                 reduction=reduction)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits, "axis": self.axis}
+
+
+# -- by name ----------------------------------------------------------------------------------
+
+_BY_NAME = {
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "sse": SumSquaredError, "sum_squared_error": SumSquaredError,
+    "huber": Huber, "huber_loss": Huber,
+    "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+}
+
+
+def names():
+    """The loss names ``get`` accepts."""
+    return list(_BY_NAME)
+
+
+def get(identifier):
+    """A loss object from a name (``"mse"``, ``"sparse_categorical_crossentropy"``...);
+    a ``Loss`` object is returned as it is.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    if isinstance(identifier, Loss):
+        return identifier
+    if not isinstance(identifier, str):
+        raise TypeError(f"losses.get expects a loss name or a Loss object, got "
+                        f"{type(identifier).__name__}")
+    key = identifier.strip().lower()
+    found = _BY_NAME.get(key)
+    if found is None:
+        close = difflib.get_close_matches(key, list(_BY_NAME), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown loss {identifier!r}.{hint} Known losses: "
+                         f"{', '.join(_BY_NAME)}; or pass a loss object such as "
+                         f"losses.SparseCategoricalCrossentropy(from_logits=True), an "
+                         f"nn loss module, or a function (y_true, y_pred) -> loss")
+    return found()

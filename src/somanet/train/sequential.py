@@ -1,0 +1,94 @@
+"""``Sequential``: layers one after another, with the Keras workflow (compile, fit...).
+
+It is an ``nn.Sequential`` (indexing, slicing, ``append``, the ``state_dict`` keys
+``"0.weight"``...) that is also a ``Model``. Seed 004's quickstart and its
+probability model::
+
+    >>> import somanet as sn
+    >>> from somanet import nn
+    >>> model = sn.Sequential([nn.Flatten(input_shape=(28, 28)), nn.Dense(128, activation="relu"),
+    ...                        nn.Dropout(0.2), nn.Dense(10)])
+    >>> probability_model = sn.Sequential([model, nn.Softmax()])
+    >>> probs = probability_model(sn.zeros(5, 28, 28))
+    >>> probs.shape, round(float(probs.sum(axis=1)[0]), 5)
+    ((5, 10), 1.0)
+
+When the input shape is known at construction (an ``Input(shape)`` first, as
+Keras allows, or a first layer with ``input_shape=``), the lazy layers are
+built right away, so ``summary()`` and ``parameters()`` work before any data
+is seen.
+"""
+from collections import OrderedDict
+
+from .. import nn
+from .functional import KerasTensor
+from .model import Model
+
+
+def _is_input(value):
+    return isinstance(value, KerasTensor) and value.node.module is None
+
+
+class Sequential(nn.Sequential, Model):
+    """Layers applied one after another: ``y = layer_n(...layer_1(x))``, with ``compile``,
+    ``fit``, ``evaluate``, ``predict`` and ``summary``.
+
+    Args:
+        layers: a list of layers (Keras), optionally starting with an ``Input(shape)``;
+            or the layers as separate arguments (PyTorch); or an ``OrderedDict`` of
+            name -> layer.
+        name: an optional name.
+
+    Shape:
+        (N, *input) -> (N, *output of the last layer).
+    """
+
+    def __init__(self, layers=None, *more, name=None):
+        if layers is None:
+            layers = []
+        elif isinstance(layers, (dict, OrderedDict)):
+            layers = [layers]
+        elif isinstance(layers, (list, tuple)):
+            layers = list(layers)
+        else:
+            layers = [layers]
+        layers += list(more)
+        spec = None
+        if layers and _is_input(layers[0]):
+            spec = (layers[0].declared_shape, layers[0].dtype)
+            layers = layers[1:]
+        nn.Sequential.__init__(self, *layers)
+        self.name = name
+        if spec is None and len(self) and getattr(self[0], "input_shape", None) is not None:
+            spec = (tuple(self[0].input_shape), None)
+        if spec is not None:
+            self._build_from(spec)
+
+    def _build_from(self, spec):
+        """Record the input shape and build the lazy layers with one sample of zeros."""
+        from .model import _example_inputs
+        shape, dtype = spec
+        self._input_specs = [(tuple(shape), dtype)]
+        if len(self):
+            sample = tuple(1 if size is None else size for size in shape)
+            self._dry_run(_example_inputs([(sample, dtype)]))
+            self._input_specs = [(tuple(shape), dtype)]
+
+    def add(self, layer):
+        """Append ``layer`` (Keras's name for ``append``); an ``Input(shape)`` added first
+        sets the input shape. Returns self."""
+        if _is_input(layer):
+            if len(self):
+                raise ValueError("Sequential.add: an Input can only come first")
+            self._input_specs = [(layer.declared_shape, layer.dtype)]
+            return self
+        self.append(layer)
+        if self._input_specs:
+            self._build_from(self._input_specs[0])
+        return self
+
+    def _num_inputs(self):
+        return 1
+
+    def forward(self, x):
+        return nn.Sequential.forward(self, x)
