@@ -33,3 +33,4 @@ __import__("sys").modules[__name__ + ".datasets"] = datasets  # `from somanet.da
 from . import viz  # layer 5: plots (matplotlib imported lazily, only when drawing)
 from . import train  # layer 5: Model, Sequential, Input, compile/fit/evaluate/predict, callbacks
 from .train import Input, Model, Sequential, lr_find  # Sequential: train's (nn.Sequential + fit)
+from . import models  # layer 5: the model zoo (quickstart, mlp, lenet, lstm_classifier...)

@@ -1,0 +1,28 @@
+"""Layer 5, models: the model zoo, ready-built models the seeds train.
+
+===================== ========================================= ============
+builder               architecture                              parameters
+===================== ========================================= ============
+``quickstart()``      seed 004's Keras MNIST model: Flatten,    101,770
+                      Dense 128 relu, Dropout 0.2, Dense 10
+``mlp(...)``          the same, with sizes to choose            (101,770)
+``lenet()``           LeNet-5: 2 conv + 2 max-pool, 3 Dense     61,706
+``lstm_classifier()`` LSTM(128) over image rows, Dense 10       81,674
+``mlp_tabular(F, C)`` Dense 64, 32 relu, Dense C, for CSV rows  depends
+===================== ========================================= ============
+
+Every model outputs logits and is a ``somanet.train`` model (``compile``, ``fit``,
+``evaluate``, ``predict``, ``summary``). ``get(name)`` builds one by its name
+(``"mlp"``, ``"lenet"``, ``"lstm"``), as ``somanet train --model NAME`` does.
+
+    >>> from somanet import models
+    >>> model = models.get("mlp")
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+    ...               metrics=["accuracy"])
+"""
+from .mnist import IMAGE_SHAPE, LSTMClassifier, lenet, lstm_classifier, mlp, quickstart
+from .tabular import mlp_tabular
+from .registry import get, names, register
+
+__all__ = ["IMAGE_SHAPE", "LSTMClassifier", "get", "lenet", "lstm_classifier", "mlp",
+           "mlp_tabular", "names", "quickstart", "register"]

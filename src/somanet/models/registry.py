@@ -1,0 +1,56 @@
+"""Models by name, for the command line and configuration files: ``models.get("lenet")``."""
+from .mnist import lenet, lstm_classifier, mlp
+
+_BUILDERS = {
+    "mlp": mlp,
+    "lenet": lenet,
+    "lstm": lstm_classifier,
+}
+
+
+def names():
+    """The registered model names, sorted."""
+    return sorted(_BUILDERS)
+
+
+def get(name, **kwargs):
+    """Build the model registered as ``name``, passing ``kwargs`` to its builder.
+
+    ========= =========================== ==================================
+    name      builder                     model
+    ========= =========================== ==================================
+    ``mlp``   ``models.mlp``              seed 004's quickstart MLP (101,770)
+    ``lenet`` ``models.lenet``            LeNet-5 CNN (61,706)
+    ``lstm``  ``models.lstm_classifier``  LSTM over image rows (81,674)
+    ========= =========================== ==================================
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+
+        >>> from somanet import models
+        >>> type(models.get("lenet")).__name__
+        'Sequential'
+    """
+    builder = _BUILDERS.get(name.lower() if isinstance(name, str) else name)
+    if builder is None:
+        raise ValueError(f"unknown model {name!r}; the known models are "
+                         f"{', '.join(names())}")
+    return builder(**kwargs)
+
+
+def register(name, builder):
+    """Add ``builder`` (a callable returning a model) under ``name``; returns ``builder``.
+
+    Raises:
+        ValueError: when ``name`` is taken.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"register: the name must be a non-empty string, got {name!r}")
+    if not callable(builder):
+        raise TypeError(f"register: the builder must be callable, got "
+                        f"{type(builder).__name__}")
+    key = name.lower()
+    if key in _BUILDERS:
+        raise ValueError(f"register: a model named {name!r} exists already")
+    _BUILDERS[key] = builder
+    return builder
