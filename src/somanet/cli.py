@@ -38,7 +38,7 @@ import warnings
 
 import numpy
 
-from . import __version__, datasets, io, models, nn, viz
+from . import __version__, datasets, distributed, io, models, nn, viz
 from .backend import device as as_device, gpu_count, manual_seed, to_device
 from .train import Sequential, losses, optimizers
 
@@ -376,6 +376,9 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
     Returns:
         The metrics dict written to metrics.json.
     """
+    chief = distributed.is_main()  # under MPI, rank 0 alone writes files and prints
+    if not chief:
+        verbose, plot, log = 0, False, lambda *args, **kwargs: None
     manual_seed(config["seed"])
     found = load_data(config["dataset"], config["target"], config["categorical"],
                       config["seed"], config["limit"])
@@ -390,7 +393,8 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
     model.to(target)
     compile_model(model, config["optimizer"], config["lr"])
     config["lr"] = float(model.optimizer.param_groups[0]["lr"])
-    _write_json(os.path.join(out_dir, CONFIG_FILE), config)  # on resume: epochs may grow
+    if chief:
+        _write_json(os.path.join(out_dir, CONFIG_FILE), config)  # on resume: epochs may grow
     log(f"somanet train: {config['model']} ({model.num_parameters():,} parameters) on "
         f"{config['dataset']} ({len(found.y_train):,} train / {len(found.y_test):,} test), "
         f"{config['epochs']} epochs, {config['optimizer']} lr {config['lr']:g}, batch "
@@ -409,12 +413,13 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
                            f"data") from None
     seconds = time.perf_counter() - start
     test_loss, test_accuracy = _evaluate(model, x_test, y_test, config["batch_size"])
-    io.save_weights(model, os.path.join(out_dir, WEIGHTS_FILE))
     metrics = {"test_loss": test_loss, "test_accuracy": test_accuracy,
                "test_samples": int(len(found.y_test)), "train_samples": int(len(found.y_train)),
                "epochs": config["epochs"], "fit_seconds": round(seconds, 3),
                "history": _history_dict(history)}
-    _write_json(os.path.join(out_dir, METRICS_FILE), metrics)
+    if chief:
+        io.save_weights(model, os.path.join(out_dir, WEIGHTS_FILE))
+        _write_json(os.path.join(out_dir, METRICS_FILE), metrics)
     plotted = plot and _plot(history, os.path.join(out_dir, PLOT_FILE), log)
     log(f"test loss {test_loss:.4f}, test accuracy {test_accuracy:.4f} "
         f"({len(found.y_test):,} samples; fit took {seconds:.1f} s)")
@@ -501,10 +506,13 @@ def cmd_train(args):
         args.categorical = [name.strip() for name in args.categorical.split(",") if name.strip()]
     if args.model is not None:
         args.model = args.model.lower()
-    out = args.out if args.out is not None else _default_out()
+    # Under MPI (mpiexec -n N somanet train) every rank trains, rank 0 names and writes
+    # the one run folder.
+    out = distributed.broadcast_object(args.out if args.out is not None else _default_out())
     args.out = out
     config = _train_config(args)
-    created = _prepare_out(out, args.resume)
+    created = _prepare_out(out, args.resume) if distributed.is_main() else []
+    distributed.barrier()
     try:
         run_training(config, out, resume=args.resume, verbose=args.verbose, device=args.device,
                      plot=not args.no_plot)

@@ -150,3 +150,26 @@ def test_resuming_after_a_failure_continues_exactly(tmp_path):
     full, resumed = np.load(tmp_path / "full.npz"), np.load(tmp_path / "resumed.npz")
     for key in full.files:
         assert np.array_equal(full[key], resumed[key]), key
+
+
+@pytest.mark.slow
+def test_somanet_train_under_mpiexec_writes_one_run_folder(tmp_path):
+    """mpiexec -n 2 somanet train: both ranks train, rank 0 alone writes the run folder,
+    and the accuracy is that of a one-process run, within noise."""
+    somanet = Path(sys.executable).with_name("somanet")
+    outputs = {}
+    for ranks, name in ((2, "two"), (None, "one")):
+        command = [str(somanet), "train", "--epochs", "1", "--limit", "1000", "--no-plot",
+                   "--out", str(tmp_path / name), "--verbose", "0"]
+        if ranks:
+            command = [str(MPIEXEC), "-n", str(ranks)] + command
+        job = subprocess.run(command, capture_output=True, text=True, env=_environ(),
+                             timeout=300)
+        assert job.returncode == 0, job.stdout + job.stderr
+        outputs[name] = job.stdout
+    assert outputs["two"].count("test accuracy") == 1  # only rank 0 prints
+    assert sorted(os.listdir(tmp_path)) == ["one", "two"]
+    import json
+    accuracy = {name: json.loads((tmp_path / name / "metrics.json").read_text())["test_accuracy"]
+                for name in ("one", "two")}
+    assert abs(accuracy["two"] - accuracy["one"]) < 0.05, accuracy

@@ -58,6 +58,8 @@ class Callback:
     Attributes:
         model: the model being trained (set by ``set_model``).
         params: ``{"epochs", "steps", "verbose"}`` of the run (set by ``set_params``).
+        chief_only: ``True`` for callbacks that write files (ModelCheckpoint, CSVLogger):
+            under MPI only rank 0 runs them.
 
     ``on_batch_begin`` / ``on_batch_end`` are Keras's older names of the training-batch
     hooks: overriding them works too.
@@ -68,6 +70,8 @@ class Callback:
         >>> PrintLoss().on_epoch_end(0, {"loss": 0.25})
         epoch 1: loss 0.250
     """
+
+    chief_only = False
 
     def __init__(self):
         self.model = None
@@ -676,6 +680,8 @@ class ModelCheckpoint(Callback):
         last_saved: the path of the latest save (``None`` before the first).
     """
 
+    chief_only = True
+
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  mode="auto", save_weights_only=True, save_freq="epoch",
                  initial_value_threshold=None):
@@ -959,6 +965,8 @@ class CSVLogger(Callback):
     Each row is written and the file closed at the end of its epoch, so the file is
     complete at any moment. Missing values are written ``NA``.
     """
+
+    chief_only = True
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()

@@ -9,7 +9,8 @@ and the step of the last checkpoint.
 import os
 import tempfile
 
-from ..io import load_checkpoint, save_checkpoint
+from ..distributed import load_checkpoint
+from ..io import save_checkpoint
 from ..io.checkpoint import INDEX
 
 FIT_KEY = "fit"

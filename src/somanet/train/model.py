@@ -41,7 +41,7 @@ import warnings
 
 import numpy
 
-from .. import nn
+from .. import distributed, nn
 from ..autograd import no_grad
 from ..backend import manual_seed, to_numpy
 from ..nn.module import Module, Symbolic
@@ -396,7 +396,9 @@ class Model(Module):
         if validation_data is not None:
             val_feed = data_adapter.validation_feed(validation_data, batch_size, num_inputs,
                                                     device)
-        self._prepare_training(train_feed)
+        self._prepare_training(train_feed, val_feed)
+        if not self._is_chief():
+            verbose = 0
         loader = train_feed.loader
 
         progress = Progress(epoch=initial_epoch)
@@ -508,6 +510,8 @@ class Model(Module):
             if (run.every and accumulator.pending == 0 and progress.batch < steps
                     and progress.step - progress.last_saved_step >= run.every):
                 self._save_checkpoint(run, self.history)
+            if distributed.world_size() > 1:  # every rank stops at the same batch
+                self.stop_training = distributed.all_agree(self.stop_training)
             if self.stop_training:
                 return False
         return True
@@ -525,25 +529,37 @@ class Model(Module):
     # gradients), _reduced_logs (sum the loss and metric states over the processes), and
     # _is_chief (checkpoints and logs from one process only).
 
-    def _prepare_training(self, feed):
+    def _prepare_training(self, feed, val_feed=None):
         """Build the model on one sample of the data (surfacing shape errors before
-        training), create the optimiser and metrics, and check the targets."""
+        training), create the optimiser and metrics, and check the targets. Under MPI
+        (``mpiexec -n N``): every rank gets rank 0's weights, an optimiser that averages
+        the gradients over the ranks, and its own share of every epoch (the batch size
+        stays the global batch); validation data is split exactly between the ranks."""
         x, y = data_adapter.sample_batch(feed)
         outputs = self._dry_run(x)
         self._set_output_count(outputs, y)
         self._ensure_optimizer()
         self._check_loss_inputs(outputs)
         self._check_labels(feed, outputs)
+        if distributed.world_size() > 1:
+            self.optimizer, feed.loader = distributed.prepare(self, self.optimizer, feed.loader)
+            if val_feed is not None:
+                val_feed.loader = distributed.shard_loader(val_feed.loader, split_batch=False,
+                                                           even=False)
 
     def _reduced_logs(self, loss_sum, seen):
         """The logs at the end of an epoch or evaluation, from the running sums: the mean
-        loss and each metric's result. (A data-parallel run sums ``loss_sum``, ``seen`` and
-        the metrics' ``get_state()`` over the processes here first.)"""
+        loss and each metric's result, over every rank's samples under MPI (the sums are
+        added up across the processes first, so every rank logs the same numbers)."""
+        if distributed.world_size() > 1:
+            loss_sum = distributed.allreduce(float(loss_sum), "sum")
+            seen = distributed.allreduce(int(seen), "sum")
+            distributed.reduce_metrics(self._metric_objects)
         return {"loss": loss_sum / seen if seen else float("nan"), **self._metric_results()}
 
     def _is_chief(self):
-        """Whether this process writes checkpoints and logs (one process: yes)."""
-        return True
+        """Whether this process writes checkpoints and shows progress (rank 0 under MPI)."""
+        return distributed.is_main()
 
     # -- evaluate / predict -----------------------------------------------------------------------
 
@@ -570,6 +586,10 @@ class Model(Module):
                                          device=self._device())
         sample_x, sample_y = data_adapter.sample_batch(feed)
         self._set_output_count(self._dry_run(sample_x), sample_y)
+        if distributed.world_size() > 1:  # each rank evaluates its share; logs are summed
+            feed.loader = distributed.shard_loader(feed.loader, split_batch=False, even=False)
+        if not self._is_chief():
+            verbose = 0
         callback_list, _ = self._callbacks(callbacks, verbose, 1, len(feed), with_history=False)
         try:
             logs = self._test_loop(feed, callback_list)
@@ -807,6 +827,9 @@ class Model(Module):
     def _callbacks(self, callbacks, verbose, epochs, steps, with_history):
         """The CallbackList of one fit / evaluate / predict call, and its History."""
         params = {"epochs": epochs, "steps": steps, "verbose": verbose}
+        if callbacks and not self._is_chief():  # files are written by rank 0 alone
+            callbacks = [callback for callback in callbacks
+                         if not getattr(callback, "chief_only", False)]
         callback_list = CallbackList(callbacks, model=self, add_history=with_history,
                                      add_progbar=verbose != 0, params=params)
         return callback_list, callback_list.history if with_history else None
