@@ -1,19 +1,24 @@
 """The backward engine: walk the graph once, in reverse topological order.
 
-``backward`` starts from one or more output tensors, sorts the nodes that
-produced them (iteratively: a 10,000-step chain is fine), then calls each
-node's ``backward`` exactly once, after every node that uses its output has
-passed its gradient back. Gradients meeting at a node are summed; gradients
+``backward`` starts from one or more output tensors and calls each node's
+``backward`` exactly once, after every node that uses its output has passed
+its gradient back: ops number their nodes as they create them, so visiting the
+nodes from the highest number down (with a heap; no recursion, so a 10,000-step
+chain is fine) is a reverse topological order. Gradients meeting at a node are summed; gradients
 reaching a leaf are accumulated into ``leaf.grad``. Each node's saved arrays
 are released right after its backward runs, unless ``retain_graph=True``.
 
 Every gradient a Function returns is checked against its input (shape,
 dtype, device), and a wrong one raises an error naming that Function.
 """
-from ..backend import as_array_like, device_of, same_device
+from heapq import heappop, heappush
+
+from ..backend import CPU, as_array_like, device_of, same_device
 from ..tensor import Tensor
 from .function import FREED, LEAF
 from .mode import mode
+
+_HOST = CPU.array_type
 
 
 def backward(outputs, grads, retain_graph=False):
@@ -101,36 +106,41 @@ def initial_grads(outputs, grad_outputs):
 
 def _run(outputs, grads, retain_graph, capture, inputs=()):
     pending = {}  # node -> gradient of its output (or a list, one per output)
-    roots = []
+    # Nodes waiting for their turn, highest sequence number first: a node's consumers all
+    # have higher numbers, so by its turn every gradient of its output has arrived.
+    ready = []
     for output, gradient in zip(outputs, grads):
-        if output._node is None:  # a leaf: its gradient is the given one
+        node = output._node
+        if node is None:  # a leaf: its gradient is the given one
             _deliver((output, LEAF, output.shape, output.dtype), gradient, pending, capture)
-        else:
-            _accumulate(pending, output._node, output._index, gradient)
-            roots.append(output._node)
+            continue
+        if node not in pending:
+            heappush(ready, (-node.sequence, node))
+        _accumulate(pending, node, output._index, gradient)
     # Non-leaf inputs of grad() are captured when their node's turn comes.
     captured_nodes = {}
     for tensor in inputs:
         if tensor._node is not None:
             captured_nodes.setdefault(tensor._node, []).append(tensor)
 
-    for node in _topological_order(roots):
-        gradient = pending.pop(node, None)
-        if gradient is None:
-            continue
-        if node in captured_nodes:
+    while ready:
+        node = heappop(ready)[1]
+        gradient = pending.pop(node)
+        if captured_nodes and node in captured_nodes:
             for tensor in captured_nodes[node]:
-                part = gradient[tensor._index] if isinstance(gradient, list) else gradient
+                part = gradient[tensor._index] if type(gradient) is list else gradient
                 capture[id(tensor)] = part
         if node.saved is FREED:
             raise RuntimeError(f"backward through {type(node).__name__} a second time: its "
                                f"saved arrays were freed by the first backward. Pass "
                                f"retain_graph=True to the first backward() if you need two")
-        if isinstance(gradient, list):
+        if type(gradient) is list:
             gradient = _fill_missing(node, gradient)
             input_grads = node.backward(*gradient)
+            reference = gradient[0]
         else:
             input_grads = node.backward(gradient)
+            reference = gradient
         if not retain_graph:
             node.saved = FREED
         if type(input_grads) is not tuple:
@@ -142,46 +152,30 @@ def _run(outputs, grads, retain_graph, capture, inputs=()):
         if mode.detect_anomaly:
             from .anomaly import check_backward
             check_backward(node, input_grads)
-        reference = gradient[0] if isinstance(gradient, (list, tuple)) else gradient
+        kind = type(reference)
         for edge, input_grad in zip(edges, input_grads):
             if edge is None or input_grad is None:
                 continue
-            input_grad = _checked(node, edge, input_grad, reference)
-            if edge[1] == LEAF:
+            target, index, shape, dtype = edge
+            # The check of every gradient, fast when it passes (the same array type on
+            # the host); anything else goes to _checked, which also explains a failure.
+            if type(input_grad) is not kind or kind is not _HOST or \
+                    input_grad.shape != shape or input_grad.dtype is not dtype:
+                input_grad = _checked(node, edge, input_grad, reference)
+            if index == LEAF:
                 _deliver(edge, input_grad, pending, capture)
+                continue
+            if target not in pending:
+                heappush(ready, (-target.sequence, target))
+            if target.outputs is None:  # a single-output node: the common case
+                previous = pending.get(target)
+                pending[target] = input_grad if previous is None else previous + input_grad
             else:
-                _accumulate(pending, edge[0], edge[1], input_grad)
-
-
-def _topological_order(roots):
-    """Nodes reachable from ``roots``, each after every node that consumes its output.
-
-    Iterative depth-first search (no recursion limit), in a deterministic order.
-    """
-    visited = set()
-    post_order = []
-    for root in roots:
-        if root in visited:
-            continue
-        visited.add(root)
-        stack = [(root, iter(root.parents))]
-        while stack:
-            node, edges = stack[-1]
-            for edge in edges:
-                if edge is not None and edge[1] != LEAF and edge[0] not in visited:
-                    parent = edge[0]
-                    visited.add(parent)
-                    stack.append((parent, iter(parent.parents)))
-                    break
-            else:
-                stack.pop()
-                post_order.append(node)
-    post_order.reverse()
-    return post_order
+                _accumulate(pending, target, index, input_grad)
 
 
 def _accumulate(pending, node, index, gradient):
-    outputs = getattr(node, "outputs", None)
+    outputs = node.outputs
     if outputs is None:  # a single-output node
         previous = pending.get(node)
         pending[node] = gradient if previous is None else previous + gradient

@@ -39,6 +39,8 @@ Writing your own op::
 The engine checks every gradient a backward returns (shape, dtype, device)
 and names the Function when one is wrong.
 """
+import itertools
+
 from ..backend import CPU, as_array_like, device_of, same_device
 from ..tensor import Tensor
 from .mode import mode
@@ -53,6 +55,7 @@ class Function:
 
     saved = ()
     needs_input_grad = ()
+    outputs = None  # (shape, dtype) of each output, for a node with several
 
     def forward(ctx, *arrays, **params):
         raise NotImplementedError(f"{type(ctx).__name__} has no forward()")
@@ -106,9 +109,17 @@ class Function:
             from .anomaly import check_forward
             check_forward(cls, arrays, out)
         if records and mode.grad_enabled:
-            ctx.needs_input_grad = tuple([tensor._requires_grad for tensor in inputs])
-            ctx.parents = tuple([_edge(tensor) if tensor._requires_grad else None
-                                 for tensor in inputs])
+            needs, parents = [], []
+            for tensor in inputs:
+                if tensor._requires_grad:
+                    needs.append(True)
+                    parents.append(_edge(tensor))
+                else:
+                    needs.append(False)
+                    parents.append(None)
+            ctx.needs_input_grad = tuple(needs)
+            ctx.parents = tuple(parents)
+            ctx.sequence = next(_sequence)
         else:
             ctx = None
         if type(out) is tuple:
@@ -138,6 +149,9 @@ def _edge(tensor):
 
 
 _new = object.__new__
+# Nodes are numbered as they are made: a node's inputs always come from lower numbers,
+# so backward can visit nodes from the highest number down (see engine.py).
+_sequence = itertools.count()
 _HOST = CPU.array_type  # NumPy arrays: same type means same device
 
 

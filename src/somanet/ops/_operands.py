@@ -9,18 +9,28 @@ from ..backend import common_float_dtype, get_default_dtype, xp_of
 from ..tensor import Tensor, as_array
 
 
+# Python numbers met in ops (x * 0.5, 1 - x) as read-only 0-d tensors, made once each.
+_CONSTANTS = {}
+
+
 def as_tensor_operand(value, like):
     """``value`` (Tensor, Python scalar, array or list) as a Tensor that can meet ``like``."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, (bool, int, float)):
-        dtype = like.data.dtype
-        if dtype.kind != "f":
-            dtype = get_default_dtype() if isinstance(value, float) else \
-                xp_of(like.data).result_type(dtype, value)
-        wrapped = Tensor.__new__(Tensor)
-        wrapped.data = xp_of(like.data).asarray(value, dtype=dtype)
-        return wrapped
+        xp = xp_of(like.data)
+        key = (value, type(value), like.data.dtype, xp)
+        found = _CONSTANTS.get(key)
+        if found is None:
+            dtype = like.data.dtype
+            if dtype.kind != "f":
+                dtype = get_default_dtype() if isinstance(value, float) else \
+                    xp.result_type(dtype, value)
+            if len(_CONSTANTS) >= 4096:
+                _CONSTANTS.clear()
+            found = _CONSTANTS[key] = Tensor.__new__(Tensor)
+            found.data = xp.asarray(value, dtype=dtype)
+        return found
     dtype = like.data.dtype if like.data.dtype.kind == "f" else None
     wrapped = Tensor.__new__(Tensor)
     wrapped.data = as_array(value, dtype=dtype, device=like.device)

@@ -23,10 +23,7 @@ class Step(Function):
 
 
 class Sigmoid(Function):
-    """sigma(x) = 1 / (1 + e^-x); sigma'(x) = sigma(x) (1 - sigma(x)).
-
-    Computed as e^-|x| based branches, so no exp overflows for large |x|.
-    """
+    """sigma(x) = 1 / (1 + e^-x); sigma'(x) = sigma(x) (1 - sigma(x))."""
 
     def forward(ctx, x):
         out = sigmoid_array(x)
@@ -38,11 +35,24 @@ class Sigmoid(Function):
         return grad * out * (1 - out)
 
 
+_EXP_LIMITS = {}  # dtype -> the most negative x whose e^-x is still finite
+
+
 def sigmoid_array(x):
-    """The numerically stable sigmoid of an array (no overflow warnings)."""
+    """The sigmoid of an array, 1 / (1 + e^-x), in place on one new array.
+
+    x is first raised to -log(largest float) so that e^-x cannot overflow (no
+    warnings); below that the sigmoid is smaller than the tiniest normal float anyway.
+    """
     xp = xp_of(x)
-    e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    limit = _EXP_LIMITS.get(x.dtype)
+    if limit is None:
+        limit = _EXP_LIMITS[x.dtype] = x.dtype.type(1 - math.log(xp.finfo(x.dtype).max))
+    out = xp.maximum(x, limit, out=xp.empty_like(x))  # out=: an array even for 0-d x
+    xp.negative(out, out=out)
+    xp.exp(out, out=out)
+    out += 1
+    return xp.reciprocal(out, out=out)
 
 
 class Tanh(Function):

@@ -73,21 +73,24 @@ def matmul(a, b):
     Shape: (..., n, k) @ (..., k, m) -> (..., n, m).
     """
     a, b = binary_operands(a, b, "matmul")
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: operands must have at least one axis, got shapes "
-                         f"{a.shape} and {b.shape}; use * for scalars")
-    inner_a = a.shape[-1]
-    inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
-    if inner_a != inner_b:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not fit: the last axis "
-                         f"of the first ({inner_a}) must equal the "
-                         f"{'second-to-last' if b.ndim > 1 else 'only'} axis of the second "
-                         f"({inner_b})")
     try:
         return MatMul.apply(a, b)
-    except ValueError:
-        raise ValueError(f"matmul: the batch axes of shapes {a.shape} and {b.shape} do not "
-                         f"broadcast") from None
+    except ValueError:  # explain the shapes (worked out only when they do not fit)
+        raise ValueError(_mismatch(a.shape, b.shape)) from None
+
+
+def _mismatch(a_shape, b_shape):
+    if not a_shape or not b_shape:
+        return (f"matmul: operands must have at least one axis, got shapes {a_shape} and "
+                f"{b_shape}; use * for scalars")
+    inner_a = a_shape[-1]
+    inner_b = b_shape[-2] if len(b_shape) > 1 else b_shape[0]
+    if inner_a != inner_b:
+        return (f"matmul: shapes {a_shape} and {b_shape} do not fit: the last axis of the "
+                f"first ({inner_a}) must equal the "
+                f"{'second-to-last' if len(b_shape) > 1 else 'only'} axis of the second "
+                f"({inner_b})")
+    return f"matmul: the batch axes of shapes {a_shape} and {b_shape} do not broadcast"
 
 
 def dot(a, b):

@@ -28,13 +28,19 @@ def _normalise_axes(axis, ndim, name):
 
 
 def _expand(grad, in_shape, axes, keepdims):
-    """A gradient of the reduced shape, broadcast back to ``in_shape`` (a view)."""
+    """A gradient of the reduced shape, repeated back over ``in_shape``.
+
+    A new contiguous array rather than a broadcast view: cheaper to make than
+    ``broadcast_to`` for small tensors, and the ops downstream (a matmul's backward
+    above all) run their fast paths on it."""
     if not keepdims and axes:
         kept = list(grad.shape)
         for a in axes:
             kept.insert(a, 1)
         grad = grad.reshape(kept)
-    return xp_of(grad).broadcast_to(grad, in_shape)
+    out = xp_of(grad).empty(in_shape, grad.dtype)
+    out[...] = grad
+    return out
 
 
 class Sum(Function):
