@@ -49,7 +49,7 @@ What the article's numbers give, honestly computed:
   data (also printed; 0.65-0.85 on 40 rows: admission is noisy, no model
   does much better).
 - The warning fires when the learning rate is too large: with
-  ``--learnrate 100`` the MSE goes up and down and the article's rule warns
+  ``--learnrate 500`` the MSE goes up and down and the article's rule warns
   (and ``fit`` itself warns with a ``LossIncreasingWarning`` whenever an
   epoch's loss rises).
 

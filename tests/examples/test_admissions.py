@@ -31,7 +31,7 @@ def test_articles_settings(tmp_path, check_png):
 
 def test_warning_when_the_loss_increases(tmp_path):
     with pytest.warns(admissions.sn.train.LossIncreasingWarning):  # fit warns too
-        result = admissions.main(out=str(tmp_path), learnrate=100.0, epochs=900)
+        result = admissions.main(out=str(tmp_path), learnrate=500.0, epochs=900)
     printed = result["printed"]
     assert any(warned for _, _, warned in printed)
     for (_, earlier, _), (_, later, warned) in zip(printed, printed[1:]):
