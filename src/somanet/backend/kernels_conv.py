@@ -23,65 +23,59 @@ cores. They compile on first use (cached on disk afterwards).
 import numpy
 
 from .arrays import xp_of
+from .jit import lazy_kernels
 
-_KERNELS = None  # (im2col, col2im) compiled by numba; False when numba is missing
 
+def _build(numba):
+    """Compile the kernels (on first use; numba caches them on disk)."""
 
-def _numba_kernels():
-    """The compiled kernels, built on first use (importing numba takes a while)."""
-    global _KERNELS
-    if _KERNELS is None:
-        try:
-            import numba
-        except ImportError:
-            _KERNELS = False
-            return _KERNELS
-
-        @numba.njit(cache=True, nogil=True)
-        def im2col_kernel(x, kh, kw, sh, sw, dh, dw, top, left, cols):
-            n_batch, channels, h, w = x.shape
-            ho, wo = cols.shape[4], cols.shape[5]
-            for n in range(n_batch):
-                for c in range(channels):
-                    for p in range(kh):
-                        for q in range(kw):
-                            for i in range(ho):
-                                r = i * sh + p * dh - top
-                                if r < 0 or r >= h:
-                                    for j in range(wo):
-                                        cols[n, c, p, q, i, j] = 0
-                                    continue
+    @numba.njit(cache=True, nogil=True)
+    def im2col_kernel(x, kh, kw, sh, sw, dh, dw, top, left, cols):
+        n_batch, channels, h, w = x.shape
+        ho, wo = cols.shape[4], cols.shape[5]
+        for n in range(n_batch):
+            for c in range(channels):
+                for p in range(kh):
+                    for q in range(kw):
+                        for i in range(ho):
+                            r = i * sh + p * dh - top
+                            if r < 0 or r >= h:
                                 for j in range(wo):
-                                    s = j * sw + q * dw - left
-                                    cols[n, c, p, q, i, j] = x[n, c, r, s] if 0 <= s < w else 0
+                                    cols[n, c, p, q, i, j] = 0
+                                continue
+                            for j in range(wo):
+                                s = j * sw + q * dw - left
+                                cols[n, c, p, q, i, j] = x[n, c, r, s] if 0 <= s < w else 0
 
-        @numba.njit(cache=True, nogil=True)
-        def col2im_kernel(cols, kh, kw, sh, sw, dh, dw, top, left, out):
-            n_batch, channels, h, w = out.shape
-            ho, wo = cols.shape[4], cols.shape[5]
-            out[...] = 0
-            for n in range(n_batch):
-                for c in range(channels):
-                    for p in range(kh):
-                        for q in range(kw):
-                            for i in range(ho):
-                                r = i * sh + p * dh - top
-                                if r < 0 or r >= h:
-                                    continue
-                                for j in range(wo):
-                                    s = j * sw + q * dw - left
-                                    if 0 <= s < w:
-                                        out[n, c, r, s] += cols[n, c, p, q, i, j]
+    @numba.njit(cache=True, nogil=True)
+    def col2im_kernel(cols, kh, kw, sh, sw, dh, dw, top, left, out):
+        n_batch, channels, h, w = out.shape
+        ho, wo = cols.shape[4], cols.shape[5]
+        out[...] = 0
+        for n in range(n_batch):
+            for c in range(channels):
+                for p in range(kh):
+                    for q in range(kw):
+                        for i in range(ho):
+                            r = i * sh + p * dh - top
+                            if r < 0 or r >= h:
+                                continue
+                            for j in range(wo):
+                                s = j * sw + q * dw - left
+                                if 0 <= s < w:
+                                    out[n, c, r, s] += cols[n, c, p, q, i, j]
 
-        _KERNELS = (im2col_kernel, col2im_kernel)
-    return _KERNELS
+    return (im2col_kernel, col2im_kernel)
+
+
+_kernels = lazy_kernels(_build)
 
 
 def _compiled(array):
     """The numba kernels when they apply to ``array`` (a float NumPy array), else None."""
     if type(array) is not numpy.ndarray or array.dtype not in (numpy.float32, numpy.float64):
         return None
-    return _numba_kernels() or None
+    return _kernels()
 
 
 def output_size(in_hw, kernel_hw, stride, padding, dilation):

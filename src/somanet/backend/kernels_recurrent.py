@@ -30,60 +30,52 @@ than NumPy). The kernels compile on first use (cached on disk afterwards).
 import numpy
 
 from .arrays import xp_of
+from .jit import lazy_kernels
 
-_KERNELS = None  # (forward, backward) compiled by numba; False when numba is missing
+
+def _build(numba):
+    """Compile the kernels (on first use; numba caches them on disk)."""
+
+    @numba.njit(cache=True, nogil=True, fastmath=True)
+    def forward_kernel(act, c_prev, c, scale, shift):
+        batch, hidden = c.shape
+        for b in range(batch):
+            a, cp, cb = act[b], c_prev[b], c[b]
+            for j in range(4 * hidden):
+                a[j] = a[j] * scale[j] + shift[j]
+            for j in range(hidden):
+                cb[j] = a[hidden + j] * cp[j] + a[j] * a[2 * hidden + j]
+
+    @numba.njit(cache=True, nogil=True, fastmath=True)
+    def backward_kernel(act, tanh_c, c_prev, grad_out, grad_h, grad_c, grad, one):
+        batch, hidden = grad_h.shape
+        for b in range(batch):
+            a, tcb, cp, go = act[b], tanh_c[b], c_prev[b], grad_out[b]
+            gh, gc, gr = grad_h[b], grad_c[b], grad[b]
+            for j in range(hidden):
+                i, f = a[j], a[hidden + j]
+                g, o = a[2 * hidden + j], a[3 * hidden + j]
+                tc = tcb[j]
+                dh = gh[j] + go[j]
+                dc = gc[j] + dh * o * (one - tc * tc)
+                gh[j] = dh
+                gr[j] = dc * g * i * (one - i)
+                gr[hidden + j] = dc * cp[j] * f * (one - f)
+                gr[2 * hidden + j] = dc * i * (one - g * g)
+                gr[3 * hidden + j] = dh * tc * o * (one - o)
+                gc[j] = dc * f
+
+    return (forward_kernel, backward_kernel)
 
 
-def _numba_kernels():
-    """The compiled kernels, built on first use (importing numba takes a while)."""
-    global _KERNELS
-    if _KERNELS is None:
-        try:
-            import numba
-        except ImportError:
-            _KERNELS = False
-            return _KERNELS
-
-        # fastmath lets LLVM vectorise; ``one`` has the arrays' dtype, so float32 stays
-        # float32 (a literal 1 would promote the arithmetic to float64).
-        @numba.njit(cache=True, nogil=True, fastmath=True)
-        def forward_kernel(act, c_prev, c, scale, shift):
-            batch, hidden = c.shape
-            for b in range(batch):
-                a, cp, cb = act[b], c_prev[b], c[b]
-                for j in range(4 * hidden):
-                    a[j] = a[j] * scale[j] + shift[j]
-                for j in range(hidden):
-                    cb[j] = a[hidden + j] * cp[j] + a[j] * a[2 * hidden + j]
-
-        @numba.njit(cache=True, nogil=True, fastmath=True)
-        def backward_kernel(act, tanh_c, c_prev, grad_out, grad_h, grad_c, grad, one):
-            batch, hidden = grad_h.shape
-            for b in range(batch):
-                a, tcb, cp, go = act[b], tanh_c[b], c_prev[b], grad_out[b]
-                gh, gc, gr = grad_h[b], grad_c[b], grad[b]
-                for j in range(hidden):
-                    i, f = a[j], a[hidden + j]
-                    g, o = a[2 * hidden + j], a[3 * hidden + j]
-                    tc = tcb[j]
-                    dh = gh[j] + go[j]
-                    dc = gc[j] + dh * o * (one - tc * tc)
-                    gh[j] = dh
-                    gr[j] = dc * g * i * (one - i)
-                    gr[hidden + j] = dc * cp[j] * f * (one - f)
-                    gr[2 * hidden + j] = dc * i * (one - g * g)
-                    gr[3 * hidden + j] = dh * tc * o * (one - o)
-                    gc[j] = dc * f
-
-        _KERNELS = (forward_kernel, backward_kernel)
-    return _KERNELS
+_kernels = lazy_kernels(_build)
 
 
 def _compiled(array):
     """The numba kernels when they apply to ``array`` (a float NumPy array), else None."""
     if type(array) is not numpy.ndarray or array.dtype not in (numpy.float32, numpy.float64):
         return None
-    return _numba_kernels() or None
+    return _kernels()
 
 
 def _contiguous(array):

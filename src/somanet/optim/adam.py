@@ -1,7 +1,7 @@
 """Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay."""
 import math
 
-from ..backend import xp_of
+from ..backend import kernels_optim, xp_of
 from .optimizer import Optimizer, check_lr, check_number, check_pair
 
 
@@ -9,13 +9,19 @@ def adam_update(param, grad, state, scratch, *, lr, betas, eps, weight_decay):
     """One Adam step on raw arrays, in place (see ``Adam`` for the formula).
 
     ``state`` holds ``"step"`` (already counting this step), ``"exp_avg"`` (m) and
-    ``"exp_avg_sq"`` (v); ``scratch`` two arrays shaped like ``param``.
+    ``"exp_avg_sq"`` (v); ``scratch`` two arrays shaped like ``param``. On the CPU the
+    step is one fused pass (``backend.kernels_optim``) when numba is installed.
     """
-    _adam(param, grad, state, scratch, lr, betas, eps, weight_decay)
+    if not kernels_optim.adam(param, grad, state["exp_avg"], state["exp_avg_sq"],
+                              state["step"], lr, *betas, eps, l2=weight_decay):
+        _adam(param, grad, state, scratch, lr, betas, eps, weight_decay)
 
 
 def adamw_update(param, grad, state, scratch, *, lr, betas, eps, weight_decay):
     """One AdamW step on raw arrays, in place: decay the weights, then an Adam step."""
+    if kernels_optim.adam(param, grad, state["exp_avg"], state["exp_avg_sq"], state["step"],
+                          lr, *betas, eps, decay=1 - lr * weight_decay):
+        return
     if weight_decay:
         param *= 1 - lr * weight_decay
     _adam(param, grad, state, scratch, lr, betas, eps, 0.0)

@@ -260,11 +260,12 @@ class ReduceLROnPlateau:
     validation loss) has stopped improving for ``patience`` epochs.
 
     Each ``step(metric)``: the metric is an improvement if it beats the best so far by
-    the relative ``threshold`` (``metric < best * (1 - threshold)`` in ``"min"`` mode,
-    ``metric > best * (1 + threshold)`` in ``"max"``). After more than ``patience``
-    epochs without one, every group's ``lr`` becomes ``max(lr * factor, min_lr)`` and
-    the count restarts after ``cooldown`` epochs in which bad epochs are not counted.
-    (PyTorch's rule, with ``threshold_mode="rel"``.)
+    ``threshold``: relatively (``metric < best * (1 - threshold)`` in ``"min"`` mode,
+    ``metric > best * (1 + threshold)`` in ``"max"``), or with ``threshold_mode="abs"``
+    by an absolute amount (``metric < best - threshold``; Keras's ``min_delta``). After
+    more than ``patience`` epochs without one, every group's ``lr`` becomes
+    ``max(lr * factor, min_lr)`` and the count restarts after ``cooldown`` epochs in
+    which bad epochs are not counted. (PyTorch's rule.)
 
     Args:
         optimizer: an Optimizer, or ``None`` (then give ``base_lr``; the schedule then
@@ -272,7 +273,8 @@ class ReduceLROnPlateau:
         mode: ``"min"`` (lower is better, a loss) or ``"max"`` (an accuracy).
         factor: the factor of each reduction, in [0, 1) (default 0.1).
         patience: how many epochs without improvement to wait, an int >= 0.
-        threshold: the relative improvement that counts, >= 0 (default 1e-4).
+        threshold: the improvement that counts, >= 0 (default 1e-4).
+        threshold_mode: ``"rel"`` (a fraction of the best, the default) or ``"abs"``.
         cooldown: epochs to wait after a reduction before counting again, an int >= 0.
         min_lr: the learning rate is never lowered below this, >= 0; a float, or a list
             with one per group.
@@ -287,11 +289,15 @@ class ReduceLROnPlateau:
     """
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
-                 cooldown=0, min_lr=0.0, *, base_lr=None):
+                 cooldown=0, min_lr=0.0, *, base_lr=None, threshold_mode="rel"):
         name = "ReduceLROnPlateau"
         if mode not in ("min", "max"):
             raise ValueError(f"{name}: mode must be 'min' (e.g. a loss) or 'max' (e.g. an "
                              f"accuracy), got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"{name}: threshold_mode must be 'rel' or 'abs', got "
+                             f"{threshold_mode!r}")
+        self.threshold_mode = threshold_mode
         if optimizer is not None and not isinstance(optimizer, Optimizer):
             raise TypeError(f"{name}: expected an Optimizer (or None), got "
                             f"{type(optimizer).__name__}")
@@ -359,9 +365,13 @@ class ReduceLROnPlateau:
             return False
         if self.best is None:
             return True
+        if self.threshold_mode == "abs":
+            margin = self.threshold
+        else:
+            margin = abs(self.best) * self.threshold
         if self.mode == "min":
-            return metric < self.best * (1 - self.threshold)
-        return metric > self.best * (1 + self.threshold)
+            return metric < self.best - margin
+        return metric > self.best + margin
 
     def _reduce(self):
         lrs = self.get_last_lr()

@@ -1,5 +1,5 @@
 """Stochastic gradient descent, with momentum, Nesterov momentum and weight decay."""
-from ..backend import xp_of
+from ..backend import kernels_optim, xp_of
 from .optimizer import Optimizer, check_flag, check_lr, check_number
 
 
@@ -11,7 +11,13 @@ def sgd_update(param, grad, state, scratch, *, lr, momentum, weight_decay, neste
         grad: its gradient, read only (it may be shared with another parameter).
         state: ``{"step": n}`` and, when ``momentum > 0``, ``"momentum_buffer"``.
         scratch: two arrays shaped like ``param`` for intermediate values.
+
+    With momentum, on the CPU the step is one fused pass (``backend.kernels_optim``)
+    when numba is installed.
     """
+    if momentum and kernels_optim.sgd(param, grad, state["momentum_buffer"], lr, momentum,
+                                      weight_decay, nesterov):
+        return
     xp = xp_of(param)
     first, second = scratch
     direction = grad

@@ -877,24 +877,6 @@ class LearningRateScheduler(Callback):
                                .param_groups[0]["lr"])
 
 
-class _AbsoluteDeltaPlateau(_PlateauSchedule):
-    """``somanet.optim.ReduceLROnPlateau`` with Keras's absolute ``min_delta`` in place of
-    PyTorch's relative threshold; the patience, cooldown and ``min_lr`` logic is reused."""
-
-    def __init__(self, optimizer, min_delta, **options):
-        self.min_delta = min_delta
-        super().__init__(optimizer, threshold=0.0, **options)
-
-    def _is_better(self, metric):
-        if math.isnan(metric):
-            return False
-        if self.best is None:
-            return True
-        if self.mode == "min":
-            return metric < self.best - self.min_delta
-        return metric > self.best + self.min_delta
-
-
 class ReduceLROnPlateau(Callback):
     """Lower the learning rate when a monitored value has stopped improving.
 
@@ -928,13 +910,15 @@ class ReduceLROnPlateau(Callback):
                          "patience": max(self.patience - 1, 0), "cooldown": cooldown,
                          "min_lr": min_lr}
         # Check the options now (an error at construction, not after the first epoch).
-        _AbsoluteDeltaPlateau(None, self.min_delta, base_lr=1.0, **self._options)
+        _PlateauSchedule(None, threshold=self.min_delta, threshold_mode="abs", base_lr=1.0,
+                         **self._options)
         self.factor, self.cooldown, self.min_lr = factor, cooldown, min_lr
         self.schedule = None
 
     def on_train_begin(self, logs=None):
         optimizer = _optimizer_of("ReduceLROnPlateau", self.model)
-        self.schedule = _AbsoluteDeltaPlateau(optimizer, self.min_delta, **self._options)
+        self.schedule = _PlateauSchedule(optimizer, threshold=self.min_delta,
+                                         threshold_mode="abs", **self._options)
 
     def on_epoch_end(self, epoch, logs=None):
         value = monitor_value("ReduceLROnPlateau", self.monitor, logs)
