@@ -185,7 +185,11 @@ class Tensor:
             retain_graph: keep the graph's saved arrays so backward can run
                 through it again.
         """
-        _engine.backward([self], _engine.initial_grads([self], [grad]), retain_graph)
+        if grad is None and self._node is not None and self.data.size == 1:  # a loss
+            grads = [self.device.xp.ones_like(self.data)]
+        else:
+            grads = _engine.initial_grads([self], [grad])
+        _engine.backward([self], grads, retain_graph)
 
     def detach(self):
         """A tensor sharing this one's data, outside the graph (no gradient flows back)."""

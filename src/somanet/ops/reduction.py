@@ -33,7 +33,7 @@ def _expand(grad, in_shape, axes, keepdims):
     A new contiguous array rather than a broadcast view: cheaper to make than
     ``broadcast_to`` for small tensors, and the ops downstream (a matmul's backward
     above all) run their fast paths on it."""
-    if not keepdims and axes:
+    if not keepdims and axes:  # None (every axis) needs no reshape: grad is 0-d
         kept = list(grad.shape)
         for a in axes:
             kept.insert(a, 1)
@@ -65,7 +65,7 @@ class Mean(Function):
 
 def _count(shape, axes):
     count = 1
-    for a in axes:
+    for a in range(len(shape)) if axes is None else axes:
         count *= shape[a]
     return count
 
@@ -147,12 +147,14 @@ class LogSumExp(Function):
 
 def sum(x, axis=None, keepdims=False):
     """Sum over ``axis`` (all axes by default)."""
-    return Sum.apply(x, axes=_normalise_axes(axis, x.ndim, "sum"), keepdims=keepdims)
+    axes = None if axis is None else _normalise_axes(axis, x.ndim, "sum")
+    return Sum.apply(x, axes=axes, keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over ``axis``."""
-    return Mean.apply(x, axes=_normalise_axes(axis, x.ndim, "mean"), keepdims=keepdims)
+    axes = None if axis is None else _normalise_axes(axis, x.ndim, "mean")
+    return Mean.apply(x, axes=axes, keepdims=keepdims)
 
 
 def max(x, axis=None, keepdims=False):
