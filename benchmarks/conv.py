@@ -1,6 +1,6 @@
 """Convolution and pooling speed, side by side with PyTorch (CPU, 2 threads) when installed.
 
-    python benchmarks/conv.py [--repeat 50] [--warmup 5] [--batch 64] [--threads 2]
+    python benchmarks/conv.py [--repeat 50] [--warmup 5] [--batch 64] [--threads 2] [CASE ...]
 
 The LeNet workloads of the benchmarks issue, float32, batch 64:
 
@@ -8,6 +8,7 @@ The LeNet workloads of the benchmarks issue, float32, batch 64:
              backward computes the weight and bias gradients only (LeNet's first layer)
   conv1+dx   the same with the input gradient too
   conv2      Conv2D(6 -> 16, 5x5) on (64, 6, 14, 14); input, weight and bias gradients
+  conv3      Conv2D(32 -> 64, 3x3, pad 1) on (64, 32, 16, 16), a larger layer; all gradients
   maxpool1   MaxPool2D(2) on (64, 6, 28, 28)
   maxpool2   MaxPool2D(2) on (64, 16, 10, 10)
 
@@ -50,6 +51,7 @@ def workloads(batch):
         "conv1": ((batch, 1, 28, 28), (6, 1, 5, 5), dict(padding=2), False),
         "conv1+dx": ((batch, 1, 28, 28), (6, 1, 5, 5), dict(padding=2), True),
         "conv2": ((batch, 6, 14, 14), (16, 6, 5, 5), dict(), True),
+        "conv3": ((batch, 32, 16, 16), (64, 32, 3, 3), dict(padding=1), True),
         "maxpool1": ((batch, 6, 28, 28), None, dict(kernel_size=2), True),
         "maxpool2": ((batch, 16, 10, 10), None, dict(kernel_size=2), True),
     }
@@ -117,6 +119,8 @@ def main():
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="BLAS and PyTorch threads")
+    parser.add_argument("cases", nargs="*", metavar="CASE",
+                        help=f"cases to run (default: all of {list(workloads(1))})")
     args = parser.parse_args()
     try:
         import torch
@@ -129,7 +133,13 @@ def main():
     print(f"float32, batch {args.batch}; median of {args.repeat} after {args.warmup} warm-up "
           f"runs")
     print(f"{'case':<10} {'pass':<8} {'somanet ms':>11} {'torch ms':>9} {'torch/somanet':>14}")
-    for name, (shape, weight, kwargs, input_grad) in workloads(args.batch).items():
+    cases = workloads(args.batch)
+    unknown = [name for name in args.cases if name not in cases]
+    if unknown:
+        parser.error(f"unknown case(s) {unknown}; choose from {list(cases)}")
+    for name, (shape, weight, kwargs, input_grad) in cases.items():
+        if args.cases and name not in args.cases:
+            continue
         data = {"x": rng.standard_normal(shape, np.float32)}
         if weight is not None:
             data["w"] = rng.standard_normal(weight, np.float32) * 0.2

@@ -50,8 +50,8 @@ What the article's numbers give, honestly computed:
   does much better).
 - The warning fires when the learning rate is too large: with
   ``--learnrate 500`` the MSE goes up and down and the article's rule warns
-  (and ``fit`` itself warns with a ``LossIncreasingWarning`` whenever an
-  epoch's loss rises).
+  (and ``fit`` itself warns once with a ``LossIncreasingWarning`` the first
+  time an epoch's loss rises).
 
 The figure ``admissions_loss.png`` is the training loss per epoch, 1/2 mean (y - output)^2
 (``History.plot``), ``admissions.csv`` the generated data.

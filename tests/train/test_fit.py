@@ -296,3 +296,15 @@ def test_keras_call_and_two_argument_forward_fed_by_a_dataset():
     assert set(history.history) == {"loss", "accuracy", "lr"}
     assert two.predict(data).shape == (24, 3)  # the Dataset's targets are ignored
     assert two.predict([x, x * 2]).shape == (24, 3)
+
+
+def test_loss_increasing_warning_is_said_once_per_fit():
+    x, y = regression()
+    model = sn.Sequential([sn.Input(shape=(3,)), nn.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", learning_rate=1.5)  # diverges: rises every epoch
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LossIncreasingWarning)
+        history = model.fit(x, y, epochs=4, batch_size=64, verbose=0)
+    losses = history.history["loss"]
+    assert sum(b > a for a, b in zip(losses, losses[1:])) >= 2
+    assert sum(issubclass(w.category, LossIncreasingWarning) for w in caught) == 1

@@ -54,8 +54,9 @@ from .checkpointing import Progress
 
 
 class LossIncreasingWarning(UserWarning):
-    """Issued by ``fit`` when an epoch's training loss is higher than the previous epoch's
-    by more than one part in a million (seed 004's "WARNING - Loss Increasing"). Silence it with
+    """Issued by ``fit`` (once per call) the first time an epoch's training loss is higher
+    than the previous epoch's by more than one part in a million (seed 004's "WARNING -
+    Loss Increasing"). Silence it with
     ``warnings.simplefilter("ignore", LossIncreasingWarning)``."""
 
 
@@ -441,6 +442,7 @@ class Model(Module):
         progress = run.progress
         losses = history.history.get("loss") if hasattr(history, "history") else None
         previous = losses[-1] if losses else None
+        warned = False
         while progress.epoch < epochs:
             epoch = progress.epoch
             if progress.batch == 0:  # not resuming mid-epoch
@@ -457,11 +459,15 @@ class Model(Module):
             logs["lr"] = self._learning_rate()
             run.last_logs = logs
             run.callbacks.on_epoch_end(epoch, logs)
-            # Rounding noise (a loss equal up to summation order) is not an increase.
-            if previous is not None and logs["loss"] > previous + 1e-6 * abs(previous):
+            # Rounding noise (a loss equal up to summation order) is not an increase. Once
+            # a fit: with mini-batches the epoch loss wobbles, and History has every value.
+            if previous is not None and logs["loss"] > previous + 1e-6 * abs(previous) \
+                    and not warned:
+                warned = True
                 warnings.warn(f"epoch {epoch + 1}: the training loss {logs['loss']:.6g} is "
                               f"higher than the previous epoch's {previous:.6g} "
-                              f"(WARNING - Loss Increasing); a smaller learning rate may help",
+                              f"(WARNING - Loss Increasing); a smaller learning rate may help "
+                              f"(said once per fit; history.history['loss'] has every epoch)",
                               LossIncreasingWarning, stacklevel=3)
             previous = logs["loss"]
             progress.start_epoch(epoch + 1)
