@@ -1,6 +1,7 @@
 """Convolution and pooling speed, side by side with PyTorch (CPU, 2 threads) when installed.
 
-    python benchmarks/conv.py [--repeat 50] [--warmup 5] [--batch 64] [--threads 2] [CASE ...]
+    python benchmarks/conv.py [--repeat 50] [--warmup 5] [--rounds 5] [--batch 64]
+                              [--threads 2] [CASE ...]
 
 The LeNet workloads of the benchmarks issue, float32, batch 64:
 
@@ -9,13 +10,21 @@ The LeNet workloads of the benchmarks issue, float32, batch 64:
   conv1+dx   the same with the input gradient too
   conv2      Conv2D(6 -> 16, 5x5) on (64, 6, 14, 14); input, weight and bias gradients
   conv3      Conv2D(32 -> 64, 3x3, pad 1) on (64, 32, 16, 16), a larger layer; all gradients
+  conv4      Conv2D(64 -> 64, 3x3, pad 1) on (64, 64, 8, 8): many channels, small outputs
+             (somanet's batch-merged im2col layout; the others run per sample)
   maxpool1   MaxPool2D(2) on (64, 6, 28, 28)
   maxpool2   MaxPool2D(2) on (64, 16, 10, 10)
 
 Each case is forward then backward from a fixed output gradient (``fwd_bwd``),
 and forward alone without a graph (``forward``). Cases are timed ``--repeat`` times
-after ``--warmup`` untimed runs, the two frameworks taking turns run after run
-(the machine may be shared); the median is printed with the ratio
+in all, in ``--rounds`` blocks, the two frameworks taking turns block after block
+(the machine may be shared); each block starts with a pause and ``--warmup``
+untimed runs. Not run after run: both frameworks' thread pools keep their idle
+threads spinning for a while after a parallel call (OpenBLAS's up to ~0.1 s), and
+on a 2-core machine those spinning threads take the core the other framework's
+next parallel call waits for (10x slowdowns on both sides). The pause lets them
+go to sleep, as they would in a program that uses one framework. The median is
+printed with the ratio
 torch_time / somanet_time (above 1 means somanet is faster). Both frameworks get
 the same data, and the outputs and gradients are compared before timing.
 ``--threads`` sets both frameworks' threads (BLAS and PyTorch); 2 is the issue's
@@ -52,6 +61,7 @@ def workloads(batch):
         "conv1+dx": ((batch, 1, 28, 28), (6, 1, 5, 5), dict(padding=2), True),
         "conv2": ((batch, 6, 14, 14), (16, 6, 5, 5), dict(), True),
         "conv3": ((batch, 32, 16, 16), (64, 32, 3, 3), dict(padding=1), True),
+        "conv4": ((batch, 64, 8, 8), (64, 64, 3, 3), dict(padding=1), True),
         "maxpool1": ((batch, 6, 28, 28), None, dict(kernel_size=2), True),
         "maxpool2": ((batch, 16, 10, 10), None, dict(kernel_size=2), True),
     }
@@ -98,18 +108,32 @@ def make_case(framework, data, weight, kwargs, input_grad):
     return fwd_bwd, forward, gradients
 
 
-def milliseconds(functions, repeat, warmup):
-    """The median time of each function, in ms. The functions take turns, run after
-    run, so a machine that is busy in bursts slows them alike."""
-    for function in functions:
-        for _ in range(warmup):
-            function()
+# Idle OpenBLAS threads spin for 2**28 cycles (~0.1 s) before they sleep.
+PAUSE_SECONDS = 0.15
+# After a pause a virtual CPU runs slowly for a while (measured: im2col of conv2 1.1
+# instead of 0.42 ms right after a sleep): warm up for at least this long.
+WARMUP_SECONDS = 0.05
+
+
+def milliseconds(functions, repeat, warmup, rounds=5):
+    """The median time of each function, in ms. The functions take turns, a block of
+    runs each (``repeat`` runs in ``rounds`` blocks), so a machine that is busy in
+    bursts slows them alike; before its block each pauses (the other's idle threads go
+    to sleep) and runs untimed ``warmup`` times and for at least WARMUP_SECONDS."""
     times = [[] for _ in functions]
-    for _ in range(repeat):
+    rounds = max(1, min(rounds, repeat))
+    for block in range(rounds):
+        runs = repeat // rounds + (block < repeat % rounds)
         for function, found in zip(functions, times):
-            start = time.perf_counter()
-            function()
-            found.append(time.perf_counter() - start)
+            time.sleep(PAUSE_SECONDS)
+            start, done = time.perf_counter(), 0
+            while done < warmup or time.perf_counter() - start < WARMUP_SECONDS:
+                function()
+                done += 1
+            for _ in range(runs):
+                start = time.perf_counter()
+                function()
+                found.append(time.perf_counter() - start)
     return [statistics.median(found) * 1e3 for found in times]
 
 
@@ -117,6 +141,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="blocks the runs are split into, the frameworks taking turns")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="BLAS and PyTorch threads")
     parser.add_argument("cases", nargs="*", metavar="CASE",
@@ -130,8 +156,8 @@ def main():
         peer = None
         print("PyTorch is not installed: pip install torch==2.13.0 to compare")
     rng = np.random.default_rng(0)
-    print(f"float32, batch {args.batch}; median of {args.repeat} after {args.warmup} warm-up "
-          f"runs")
+    print(f"float32, batch {args.batch}; median of {args.repeat} runs in {args.rounds} blocks, "
+          f"each after a pause and at least {args.warmup} warm-up runs")
     print(f"{'case':<10} {'pass':<8} {'somanet ms':>11} {'torch ms':>9} {'torch/somanet':>14}")
     cases = workloads(args.batch)
     unknown = [name for name in args.cases if name not in cases]
@@ -154,10 +180,10 @@ def main():
         for label, index in (("fwd_bwd", 0), ("forward", 1)):
             if theirs:
                 mine, other = milliseconds([ours[index], theirs[index]], args.repeat,
-                                           args.warmup)
+                                           args.warmup, args.rounds)
                 print(f"{name:<10} {label:<8} {mine:>11.3f} {other:>9.3f} {other / mine:>14.2f}")
             else:
-                (mine,) = milliseconds([ours[index]], args.repeat, args.warmup)
+                (mine,) = milliseconds([ours[index]], args.repeat, args.warmup, args.rounds)
                 print(f"{name:<10} {label:<8} {mine:>11.3f}")
     print(f"somanet {sn.__version__}, numpy {np.__version__}" + (f", {peer}" if peer else ""))
 

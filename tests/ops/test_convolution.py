@@ -252,9 +252,21 @@ def test_max_pool_sends_a_tied_gradient_to_the_first_maximum_only():
                                                          [0, 0, 0, 0], [0, 0, 0, 0]])
 
 
-def test_large_columns_are_made_a_few_samples_at_a_time(monkeypatch):
+def _layout(monkeypatch, merged):
+    """Force the batch-merged (one GEMM over the batch) or per-sample im2col layout."""
+    rows, positions = (0, 10 ** 9) if merged else (10 ** 9, 0)
+    monkeypatch.setattr(conv_module, "MERGE_MIN_ROWS", rows)
+    monkeypatch.setattr(conv_module, "MERGE_MAX_POSITIONS", positions)
+
+
+LAYOUTS = pytest.mark.parametrize("merged", [False, True], ids=["per_sample", "merged"])
+
+
+@LAYOUTS
+def test_large_columns_are_made_a_few_samples_at_a_time(monkeypatch, merged):
     """Large im2col buffers are not kept: forward and backward make them a sample or a
     few at a time, and the input gradient's columns always are."""
+    _layout(monkeypatch, merged)
     monkeypatch.setattr(conv_module, "KEEP_COLUMNS_BYTES", 0)
     monkeypatch.setattr(conv_module, "CHUNK_ELEMENTS", 1)  # one sample per batch
     x, w, b = _data(3, 4, 5, 6), _data(4, 2, 3, 3), _data(4)
@@ -268,12 +280,29 @@ def test_large_columns_are_made_a_few_samples_at_a_time(monkeypatch):
     assert sn.gradcheck(lambda *t: sn.conv_transpose2d(*t, stride=2, groups=2), inputs)
 
 
+def test_the_layout_is_merged_for_many_rows_and_few_positions():
+    """The size rule (``merges_batch``), and a default-path layer that takes each side."""
+    assert not conv_module.merges_batch(6 * 5 * 5, 10 * 10)  # LeNet's second layer
+    assert not conv_module.merges_batch(1 * 5 * 5, 28 * 28)  # its first
+    assert not conv_module.merges_batch(32 * 3 * 3, 16 * 16)  # many outputs
+    assert conv_module.merges_batch(32 * 3 * 3, 8 * 8)
+    for shape, padding, merged in (((2, 32, 6, 6), 1, True), ((2, 32, 13, 13), 0, False)):
+        side = shape[2] + 2 * padding - 2
+        assert conv_module.merges_batch(32 * 3 * 3, side * side) is merged
+        x, w, b = _data(*shape), _data(3, 32, 3, 3) / 8, _data(3)
+        got = sn.conv2d(sn.tensor(x), sn.tensor(w), sn.tensor(b), padding=padding)
+        want = reference_conv2d(x, w, b, padding=padding)
+        np.testing.assert_allclose(got.numpy(), want, atol=1e-4)
+
+
+@LAYOUTS
 @pytest.mark.parametrize("kwargs", [dict(stride=2, padding=(1, 0)), dict(dilation=2, groups=2)],
                          ids=str)
-def test_gradients_without_the_numba_kernels(monkeypatch, kwargs):
+def test_gradients_without_the_numba_kernels(monkeypatch, kwargs, merged):
     """The plain-array im2col/col2im (used on GPUs and without numba) through autograd."""
     from somanet.backend import kernels_conv
     monkeypatch.setattr(kernels_conv, "_kernels", lambda: None)
+    _layout(monkeypatch, merged)
     groups = kwargs.get("groups", 1)
     x = sn.tensor(_data(2, 4, 6, 5), dtype="float64", requires_grad=True)
     w = sn.tensor(_data(4, 4 // groups, 3, 2), dtype="float64", requires_grad=True)
@@ -334,6 +363,37 @@ def test_forward_and_gradients_match_torch(name, kwargs, shapes):
     want, want_grads, seed = _torch_grads(
         lambda *t: getattr(torch.nn.functional, name)(*t, **kwargs), arrays)
     got, got_grads = _our_grads(lambda *t: getattr(sn, name)(*t, **kwargs), arrays, seed)
+    np.testing.assert_allclose(got, want, atol=1e-10)
+    for ours, theirs in zip(got_grads, want_grads):
+        np.testing.assert_allclose(ours, theirs, atol=1e-10)
+
+
+MERGED_CASES = [
+    ("conv2d", dict(), [(3, 4, 6, 7), (6, 4, 3, 3), (6,)]),
+    ("conv2d", dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2),
+     [(2, 4, 7, 8), (6, 2, 3, 3), (6,)]),
+    ("conv2d", dict(padding="same", groups=3), [(2, 3, 5, 4), (6, 1, 3, 3), (6,)]),
+    ("conv1d", dict(stride=2, padding=1, dilation=2), [(2, 3, 12), (4, 3, 3), (4,)]),
+    ("conv_transpose2d", dict(stride=2, padding=1, output_padding=1, groups=2),
+     [(2, 4, 4, 5), (4, 3, 3, 3), (6,)]),
+    ("conv_transpose2d", dict(dilation=(2, 1)), [(3, 2, 3, 4), (2, 3, 2, 3), (3,)]),
+]
+
+
+@pytest.mark.parametrize("name,kwargs,shapes", MERGED_CASES,
+                         ids=[f"{c[0]}-{c[1]}" for c in MERGED_CASES])
+def test_the_merged_layout_matches_torch_and_gradchecks(monkeypatch, name, kwargs, shapes):
+    """The registry's cases are small and run per sample: the merged layout here, on the
+    same variety of strides, paddings, dilations and groups."""
+    _layout(monkeypatch, True)
+    arrays = [RNG.standard_normal(shape) for shape in shapes]
+    fn = lambda *t: getattr(sn, name)(*t, **kwargs)  # noqa: E731
+    tensors = [sn.tensor(a, dtype="float64", requires_grad=True) for a in arrays]
+    assert sn.gradcheck(fn, tensors)
+    torch = pytest.importorskip("torch")
+    want, want_grads, seed = _torch_grads(
+        lambda *t: getattr(torch.nn.functional, name)(*t, **kwargs), arrays)
+    got, got_grads = _our_grads(fn, arrays, seed)
     np.testing.assert_allclose(got, want, atol=1e-10)
     for ours, theirs in zip(got_grads, want_grads):
         np.testing.assert_allclose(ours, theirs, atol=1e-10)

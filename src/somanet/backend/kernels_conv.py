@@ -4,11 +4,14 @@ CPU when numba is installed, plain ``xp`` code otherwise (and on GPUs).
 Both implementations have one contract, checked against each other in
 ``tests/backend/test_kernels_conv.py``:
 
-- ``im2col(x, kernel_hw, stride, padding, dilation)``: every window of the
-  zero-padded ``x (N, C, H, W)`` as a column, ``cols (N, C*kh*kw, Ho*Wo)``, rows
-  ordered channel, kernel row, kernel column.
-- ``col2im(cols, x_shape, kernel_hw, stride, padding, dilation)``: the adjoint,
-  each column added back into the window it came from; ``(N, C, H, W)``.
+- ``im2col(x, kernel_hw, stride, padding, dilation, merged)``: every window of the
+  zero-padded ``x (N, C, H, W)`` as a column, rows ordered channel, kernel row,
+  kernel column. Two layouts: per sample, ``cols (N, C*kh*kw, Ho*Wo)`` (one matrix
+  a sample), or with ``merged=True`` the batch merged into the columns,
+  ``cols (C*kh*kw, N*Ho*Wo)``, columns ordered sample, output row, output column
+  (one matrix for the whole batch, so a convolution is one large GEMM).
+- ``col2im(cols, x_shape, kernel_hw, stride, padding, dilation, merged=...)``: the
+  adjoint, each column added back into the window it came from; ``(N, C, H, W)``.
 
 ``padding`` is ``(top, bottom, left, right)``; ``stride`` and ``dilation`` are pairs.
 
@@ -17,8 +20,20 @@ strided views, and NumPy pays per contiguous run, which is one output row
 (``Wo`` values, 10 in LeNet's second layer). The compiled loops have no such
 cost: measured (1 thread, CPU time) col2im is 2-8x faster (LeNet conv1 0.3 vs
 1.1 ms, conv2 0.45 vs 1.6 ms, a 32->64 3x3 layer on 16x16 1.0 vs 8.0 ms) and
-im2col up to 1.6x. The kernels are sequential: threads fight BLAS's for the
-cores. They compile on first use (cached on disk afterwards).
+im2col up to 1.6x; the contiguous copy of rows inside the input (``_build``) made
+them faster again (conv2 0.42 -> 0.27 ms im2col, 0.45 -> 0.27 ms col2im; conv1
+0.29 -> 0.27 and 0.32 -> 0.27; the 32->64 layer 1.0 -> 0.88 and 1.06 -> 0.85).
+The kernels are sequential: threads fight BLAS's for the cores (and two Python
+threads on half a batch each, im2col and GEMMs, gave LeNet's second layer nothing
+end to end on the 2-core VM: a hand-off to a pool thread costs about 0.1 ms there).
+They compile on first use (cached on disk afterwards).
+
+The merged layout's kernels walk a block of samples at a time (``_block``): their
+input planes stay in cache while each row of ``cols`` is written in runs of
+``block * Ho * Wo`` values. Measured (1 thread, per-sample vs merged, ms): LeNet's
+layers 0.27 vs 0.27-0.30 (im2col, col2im); 64 channels on 8x8 0.85 vs 0.79 and
+0.72 vs 0.93; 32 channels on 16x16 0.88 vs 1.16 and 0.85 vs 1.5, one reason the
+convolution uses the merged layout for small outputs only (``ops/convolution.py``).
 """
 import numpy
 
@@ -27,45 +42,131 @@ from .jit import lazy_kernels
 
 
 def _build(numba):
-    """Compile the kernels (on first use; numba caches them on disk)."""
+    """Compile the kernels (on first use; numba caches them on disk).
+
+    A window row whose columns all fall inside the input with stride 1 (``inside``)
+    is a plain contiguous copy (add), which LLVM vectorises: im2col of LeNet's second
+    layer takes 0.27 instead of 0.42 ms. The other rows test each column. (Splitting
+    those rows into padding / copy / padding runs, with bounds computed per kernel
+    column, measured 3-5x slower: LLVM did not vectorise those loops.)
+    """
 
     @numba.njit(cache=True, nogil=True)
     def im2col_kernel(x, kh, kw, sh, sw, dh, dw, top, left, cols):
+        """cols (N, C, kh, kw, Ho, Wo): per sample."""
         n_batch, channels, h, w = x.shape
         ho, wo = cols.shape[4], cols.shape[5]
         for n in range(n_batch):
             for c in range(channels):
                 for p in range(kh):
                     for q in range(kw):
+                        off = q * dw - left
+                        inside = sw == 1 and off >= 0 and off + wo <= w
                         for i in range(ho):
                             r = i * sh + p * dh - top
                             if r < 0 or r >= h:
                                 for j in range(wo):
                                     cols[n, c, p, q, i, j] = 0
-                                continue
-                            for j in range(wo):
-                                s = j * sw + q * dw - left
-                                cols[n, c, p, q, i, j] = x[n, c, r, s] if 0 <= s < w else 0
+                            elif inside:
+                                for j in range(wo):
+                                    cols[n, c, p, q, i, j] = x[n, c, r, off + j]
+                            else:
+                                for j in range(wo):
+                                    s = j * sw + off
+                                    cols[n, c, p, q, i, j] = x[n, c, r, s] if 0 <= s < w else 0
 
     @numba.njit(cache=True, nogil=True)
-    def col2im_kernel(cols, kh, kw, sh, sw, dh, dw, top, left, out):
-        n_batch, channels, h, w = out.shape
+    def im2col_merged_kernel(x, kh, kw, sh, sw, dh, dw, top, left, block, cols):
+        """cols (C, kh, kw, N, Ho, Wo): the batch merged, ``block`` samples at a time."""
+        n_batch, channels, h, w = x.shape
         ho, wo = cols.shape[4], cols.shape[5]
-        out[...] = 0
-        for n in range(n_batch):
+        for first in range(0, n_batch, block):
+            last = min(first + block, n_batch)
             for c in range(channels):
                 for p in range(kh):
                     for q in range(kw):
+                        off = q * dw - left
+                        inside = sw == 1 and off >= 0 and off + wo <= w
+                        for n in range(first, last):
+                            for i in range(ho):
+                                r = i * sh + p * dh - top
+                                if r < 0 or r >= h:
+                                    for j in range(wo):
+                                        cols[c, p, q, n, i, j] = 0
+                                elif inside:
+                                    for j in range(wo):
+                                        cols[c, p, q, n, i, j] = x[n, c, r, off + j]
+                                else:
+                                    for j in range(wo):
+                                        s = j * sw + off
+                                        cols[c, p, q, n, i, j] = \
+                                            x[n, c, r, s] if 0 <= s < w else 0
+
+    @numba.njit(cache=True, nogil=True)
+    def col2im_kernel(cols, kh, kw, sh, sw, dh, dw, top, left, out):
+        """cols (N, C, kh, kw, Ho, Wo): per sample."""
+        n_batch, channels, h, w = out.shape
+        ho, wo = cols.shape[4], cols.shape[5]
+        for n in range(n_batch):
+            for c in range(channels):
+                plane = out[n, c]
+                plane[...] = 0
+                for p in range(kh):
+                    for q in range(kw):
+                        off = q * dw - left
+                        inside = sw == 1 and off >= 0 and off + wo <= w
                         for i in range(ho):
                             r = i * sh + p * dh - top
                             if r < 0 or r >= h:
                                 continue
-                            for j in range(wo):
-                                s = j * sw + q * dw - left
-                                if 0 <= s < w:
-                                    out[n, c, r, s] += cols[n, c, p, q, i, j]
+                            if inside:
+                                for j in range(wo):
+                                    plane[r, off + j] += cols[n, c, p, q, i, j]
+                            else:
+                                for j in range(wo):
+                                    s = j * sw + off
+                                    if 0 <= s < w:
+                                        plane[r, s] += cols[n, c, p, q, i, j]
 
-    return (im2col_kernel, col2im_kernel)
+    @numba.njit(cache=True, nogil=True)
+    def col2im_merged_kernel(cols, kh, kw, sh, sw, dh, dw, top, left, block, out):
+        """cols (C, kh, kw, N, Ho, Wo): the batch merged, ``block`` samples at a time."""
+        n_batch, channels, h, w = out.shape
+        ho, wo = cols.shape[4], cols.shape[5]
+        for first in range(0, n_batch, block):
+            last = min(first + block, n_batch)
+            for c in range(channels):
+                for n in range(first, last):
+                    out[n, c] = 0
+                for p in range(kh):
+                    for q in range(kw):
+                        off = q * dw - left
+                        inside = sw == 1 and off >= 0 and off + wo <= w
+                        for n in range(first, last):
+                            for i in range(ho):
+                                r = i * sh + p * dh - top
+                                if r < 0 or r >= h:
+                                    continue
+                                if inside:
+                                    for j in range(wo):
+                                        out[n, c, r, off + j] += cols[c, p, q, n, i, j]
+                                else:
+                                    for j in range(wo):
+                                        s = j * sw + off
+                                        if 0 <= s < w:
+                                            out[n, c, r, s] += cols[c, p, q, n, i, j]
+
+    return (im2col_kernel, col2im_kernel, im2col_merged_kernel, col2im_merged_kernel)
+
+
+# The merged kernels handle about this many output positions (samples * Ho * Wo) of a
+# row at a time: their input planes stay in L1/L2 (see the module docstring).
+BLOCK_POSITIONS = 4096
+
+
+def _block(n, positions):
+    """Samples per block of the merged kernels."""
+    return max(1, min(n, BLOCK_POSITIONS // max(positions, 1)))
 
 
 _kernels = lazy_kernels(_build)
@@ -84,45 +185,61 @@ def output_size(in_hw, kernel_hw, stride, padding, dilation):
                   - dilation[a] * (kernel_hw[a] - 1) - 1) // stride[a] + 1 for a in (0, 1))
 
 
-def im2col(x, kernel_hw, stride, padding, dilation):
+def im2col(x, kernel_hw, stride, padding, dilation, merged=False):
     """Every window of the padded ``x`` as a column (see the module docstring).
 
-    Shape: x (N, C, H, W) -> (N, C*kh*kw, Ho*Wo).
+    Args:
+        merged: the batch merged into the columns (one matrix) instead of one
+            matrix per sample.
+
+    Shape: x (N, C, H, W) -> (N, C*kh*kw, Ho*Wo), or (C*kh*kw, N*Ho*Wo) when ``merged``.
     """
     kernels = _compiled(x)
     if kernels is None:
-        return im2col_xp(x, kernel_hw, stride, padding, dilation)
+        return im2col_xp(x, kernel_hw, stride, padding, dilation, merged)
     n, c = x.shape[:2]
     (kh, kw), (ho, wo) = kernel_hw, output_size(x.shape[2:], kernel_hw, stride, padding,
                                                 dilation)
+    x = numpy.ascontiguousarray(x)
+    if merged:
+        cols = numpy.empty((c, kh, kw, n, ho, wo), x.dtype)
+        kernels[2](x, kh, kw, *stride, *dilation, padding[0], padding[2], _block(n, ho * wo),
+                   cols)
+        return cols.reshape(c * kh * kw, n * ho * wo)
     cols = numpy.empty((n, c, kh, kw, ho, wo), x.dtype)
-    kernels[0](numpy.ascontiguousarray(x), kh, kw, *stride, *dilation, padding[0], padding[2],
-               cols)
+    kernels[0](x, kh, kw, *stride, *dilation, padding[0], padding[2], cols)
     return cols.reshape(n, c * kh * kw, ho * wo)
 
 
-def col2im(cols, x_shape, kernel_hw, stride, padding, dilation, out=None):
+def col2im(cols, x_shape, kernel_hw, stride, padding, dilation, out=None, merged=False):
     """Add each column back into its window: the adjoint of ``im2col``.
 
     Args:
         out: a C-contiguous array of ``x_shape`` to write the result into, or None.
+        merged: ``cols`` has the batch merged into its columns (see ``im2col``).
 
-    Shape: cols (N, C*kh*kw, Ho*Wo) -> x_shape (N, C, H, W).
+    Shape: cols (N, C*kh*kw, Ho*Wo), or (C*kh*kw, N*Ho*Wo) when ``merged``,
+    -> x_shape (N, C, H, W).
     """
     kernels = _compiled(cols)
     if kernels is None:
-        return col2im_xp(cols, x_shape, kernel_hw, stride, padding, dilation, out)
+        return col2im_xp(cols, x_shape, kernel_hw, stride, padding, dilation, out, merged)
     n, c = x_shape[:2]
     (kh, kw), (ho, wo) = kernel_hw, output_size(x_shape[2:], kernel_hw, stride, padding,
                                                 dilation)
     if out is None:
         out = numpy.empty(x_shape, cols.dtype)
-    kernels[1](numpy.ascontiguousarray(cols).reshape(n, c, kh, kw, ho, wo), kh, kw, *stride,
-               *dilation, padding[0], padding[2], out)
+    cols = numpy.ascontiguousarray(cols)
+    if merged:
+        kernels[3](cols.reshape(c, kh, kw, n, ho, wo), kh, kw, *stride, *dilation, padding[0],
+                   padding[2], _block(n, ho * wo), out)
+    else:
+        kernels[1](cols.reshape(n, c, kh, kw, ho, wo), kh, kw, *stride, *dilation, padding[0],
+                   padding[2], out)
     return out
 
 
-def im2col_xp(x, kernel_hw, stride, padding, dilation):
+def im2col_xp(x, kernel_hw, stride, padding, dilation, merged=False):
     """``im2col`` in array operations: a strided view of every window, copied once."""
     xp = xp_of(x)
     n, c, h, w = x.shape
@@ -138,10 +255,13 @@ def im2col_xp(x, kernel_hw, stride, padding, dilation):
     s = padded.strides
     windows = xp.lib.stride_tricks.as_strided(
         padded, (n, c, kh, kw, ho, wo), (s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw))
+    if merged:
+        return xp.ascontiguousarray(windows.transpose(1, 2, 3, 0, 4, 5)).reshape(
+            c * kh * kw, n * ho * wo)
     return xp.ascontiguousarray(windows).reshape(n, c * kh * kw, ho * wo)
 
 
-def col2im_xp(cols, x_shape, kernel_hw, stride, padding, dilation, out=None):
+def col2im_xp(cols, x_shape, kernel_hw, stride, padding, dilation, out=None, merged=False):
     """``col2im`` in array operations: one strided ``+=`` per kernel offset (kh*kw)."""
     xp = xp_of(cols)
     n, c, h, w = x_shape
@@ -149,7 +269,10 @@ def col2im_xp(cols, x_shape, kernel_hw, stride, padding, dilation, out=None):
     top, bottom, left, right = padding
     ho, wo = output_size((h, w), kernel_hw, stride, padding, dilation)
     (sh, sw), (dh, dw) = stride, dilation
-    cols = cols.reshape(n, c, kh, kw, ho, wo)
+    if merged:  # (c, kh, kw, n, ho, wo), viewed per sample
+        cols = cols.reshape(c, kh, kw, n, ho, wo).transpose(3, 0, 1, 2, 4, 5)
+    else:
+        cols = cols.reshape(n, c, kh, kw, ho, wo)
     padded = xp.zeros((n, c, h + top + bottom, w + left + right), cols.dtype)
     for p in range(kh):
         rows = slice(p * dh, p * dh + sh * (ho - 1) + 1, sh)

@@ -4,26 +4,49 @@ A 2-D convolution (a cross-correlation, as in every framework) computes
 
     out[n, o, i, j] = b[o] + sum_{c, p, q} w[o, c, p, q] * x[n, c, i*s + p*d, j*s + q*d]
 
-over the zero-padded input. It runs as a GEMM over an *im2col* buffer: every
-window of the input, copied once into ``cols`` of shape ``(N, C*kh*kw, Ho*Wo)``
-(``backend.kernels_conv.im2col``: a numba loop, or a copy of an ``as_strided``
-view), multiplied by the weight as a ``(C_out, C*kh*kw)`` matrix, one GEMM per
-sample, giving ``(N, C_out, Ho*Wo)``: NCHW with no transpose.
-
-The backward is two more GEMMs. The weight gradient is ``cols @ grad^T`` summed
-over the batch. The input gradient is ``w^T @ grad`` (gradient columns), added
+over the zero-padded input. It runs as GEMMs over an *im2col* buffer: every
+window of the input copied once into ``cols`` (``backend.kernels_conv.im2col``: a
+numba loop, or a copy of an ``as_strided`` view), times the weight as a
+``(C_out, C*kh*kw)`` matrix. The backward is two more GEMMs: the weight gradient
+``grad @ cols^T``, and the input gradient ``w^T @ grad`` (gradient columns), added
 back into the windows they came from (*col2im*, the adjoint of im2col).
+
+The columns come in one of two layouts (``merges_batch`` picks):
+
+- per sample, ``cols (N, C*kh*kw, Ho*Wo)``: one GEMM a sample giving
+  ``(N, C_out, Ho*Wo)``, NCHW with no transpose; the weight gradient summed over
+  the batch, the input gradient per sample.
+- batch-merged, ``cols (C*kh*kw, N*Ho*Wo)``: each of the three products is ONE
+  GEMM over the whole batch: ``out (C_out, N*Ho*Wo) = w @ cols`` (then one copy to
+  NCHW, with the bias added on the way), ``dw = grad @ cols^T`` and
+  ``grad_cols = w^T @ grad``, ``grad`` copied once to ``(C_out, N*Ho*Wo)`` for both.
+
+Which is faster depends on the shapes and on the cores being free. Measured
+end to end (forward+backward, float32, batch 64, 2 OpenBLAS threads on this
+project's shared 2-core VM, the best of 8 alternating blocks): merged is 1.1-1.5x
+faster with at least 288 rows and at most 10x10 outputs (32->32 3x3 on 10x10
+1.1x, 64->64 on 8x8 1.15x, 128->128 on 8x8 1.2x, 64->128 on 4x4 1.45x), even at
+12x12 to 14x14 outputs (0.97-1.06x), slower at 16x16 (forward 0.8x: per-sample
+products are big enough already and the merged kernels are slower there), and
+2-3x slower with few rows (C*kh*kw = 25 in LeNet's first layer, 54 for 6 channels
+3x3), where the merged GEMM is a long thin product that BLAS packs at a loss.
+LeNet's second layer (150 rows, 10x10) gains 1.0-1.1x with both cores free, but
+its per-sample products (16x150x100) are small enough for OpenBLAS to run on one
+thread, while the merged GEMM needs the second core: whenever another process
+holds it, merged took 2-3x longer. So the merged layout is used with at least
+``MERGE_MIN_ROWS`` rows per group (where per-sample products are split over the
+threads too) and at most ``MERGE_MAX_POSITIONS`` output positions a sample. With
+one BLAS thread the merged layout is 0.8-1.2x.
+
+Groups are the leading axis of a batched matmul: rows (and output channels) come
+group by group in both layouts.
 
 The transposed convolution is the same kernels in another order: its forward
 is the input gradient of a convolution, its input gradient is a convolution,
 and its weight gradient is a convolution's with input and gradient swapped.
-
-Measured (float32, one thread) on LeNet's two layers and a 32->64 3x3 layer:
-per-sample GEMMs beat one GEMM over the whole batch by 1.2-3.5x, and
-``einsum``/``tensordot`` (which copy their operands) by 1.2-100x; for the weight
-gradient ``cols @ grad^T`` beats ``grad @ cols^T`` by 15-50%. See
-``benchmarks/conv.py`` for the comparison with PyTorch.
 """
+import math
+
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..backend.kernels_conv import col2im, im2col, output_size
@@ -37,7 +60,18 @@ KEEP_COLUMNS_BYTES = 32 * 2 ** 20
 # Temporary columns are made about this many elements at a time (1 MB in float32):
 # a buffer that size stays in cache, and the allocator reuses it instead of
 # mapping fresh pages (which cost more than the arithmetic on LeNet's layers).
+# In the merged layout each such chunk of samples is one GEMM.
 CHUNK_ELEMENTS = 2 ** 18
+# The batch-merged layout is used with at least this many rows (C/groups * kh * kw)
+# and at most this many output positions (Ho * Wo); see the module docstring.
+MERGE_MIN_ROWS = 256
+MERGE_MAX_POSITIONS = 100
+
+
+def merges_batch(rows, positions):
+    """Whether a convolution with ``rows = C/groups * kh * kw`` and ``positions = Ho * Wo``
+    runs on batch-merged columns (one GEMM over the batch) rather than per sample."""
+    return rows >= MERGE_MIN_ROWS and positions <= MERGE_MAX_POSITIONS
 
 
 class Geometry:
@@ -69,32 +103,75 @@ def _batches(n, per_sample):
 
 
 # -- the GEMMs every convolution here is made of ---------------------------------------------
+# ``merged`` says which layout the columns have (see the module docstring).
 
-def unfold(x, kernel_hw, geometry):
+def unfold(x, kernel_hw, geometry, merged):
     """im2col: every window of the padded ``x`` as a column.
 
-    Shape: x (N, C, H, W) -> cols (N, C*kh*kw, Ho*Wo), C-major then kernel row, column.
+    Shape: x (N, C, H, W) -> cols (N, C*kh*kw, Ho*Wo), or (C*kh*kw, N*Ho*Wo) merged;
+    rows C-major then kernel row, column.
     """
-    return im2col(x, kernel_hw, geometry.stride, geometry.padding, geometry.dilation)
+    return im2col(x, kernel_hw, geometry.stride, geometry.padding, geometry.dilation, merged)
 
 
-def columns_times_weight(cols, weight, groups):
-    """The forward GEMM: ``weight (C_out, C/g, kh, kw)`` times ``cols (N, C*kh*kw, L)``.
+def merged_rows(array):
+    """``(N, C, ...)`` as ``(C, N * ...)``: a gradient in the merged layout's order (one copy).
 
-    Shape: -> (N, C_out, L).
+    Shape: (N, C, *spatial) -> (C, N * prod(spatial)).
     """
-    n, rows, length = cols.shape
+    (n, c), length = array.shape[:2], math.prod(array.shape[2:])
+    flat = array.reshape(n, c, length)
+    return xp_of(array).ascontiguousarray(flat.swapaxes(0, 1)).reshape(c, n * length)
+
+
+def columns_times_weight(cols, weight, groups, length, merged, bias=None, out=None):
+    """The forward GEMM(s): ``weight (C_out, C/g, kh, kw)`` times the columns, plus ``bias``.
+
+    Args:
+        length: the output positions a sample, L = Ho * Wo.
+        out: an array of the result's shape to write into, or None.
+
+    Shape: cols (n, C*kh*kw, L) or merged (C*kh*kw, n*L) -> (n, C_out, L).
+    """
     c_out = weight.shape[0]
+    if merged:
+        rows, n = cols.shape[0], cols.shape[1] // max(length, 1)
+        w = weight.reshape(groups, c_out // groups, rows // groups)
+        product = (w @ cols.reshape(groups, rows // groups, n * length)).reshape(
+            c_out, n, length).swapaxes(0, 1)
+        xp = xp_of(cols)
+        if out is None:
+            out = xp.empty((n, c_out, length), cols.dtype)
+        if bias is None:
+            out[...] = product
+        else:  # the copy to (n, C_out, L) and the bias in one pass
+            xp.add(product, bias.reshape(-1, 1), out=out)
+        return out
+    n, rows = cols.shape[:2]
     w = weight.reshape(groups, c_out // groups, rows // groups)
-    return (w @ cols.reshape(n, groups, rows // groups, length)).reshape(n, c_out, length)
+    cols = cols.reshape(n, groups, rows // groups, length)
+    if out is None:
+        out = (w @ cols).reshape(n, c_out, length)
+    else:
+        xp_of(cols).matmul(w, cols, out=out.reshape(n, groups, c_out // groups, length))
+    if bias is not None:
+        out += bias.reshape(-1, 1)
+    return out
 
 
-def weight_gradient(cols, grad, weight_shape, groups):
-    """dL/dw = sum over the batch of ``grad (C_out, L) @ cols^T (L, C*kh*kw)``, per group
-    (computed as ``cols @ grad^T``, then transposed: faster, the large operand read row-wise).
+def weight_gradient(cols, grad, weight_shape, groups, merged):
+    """dL/dw = ``grad @ cols^T`` per group (computed as ``cols @ grad^T``, then transposed:
+    faster, the large operand read row-wise); per sample, summed over the batch.
 
-    Shape: cols (N, C*kh*kw, L), grad (N, C_out, L) -> weight_shape.
+    Shape: cols (N, C*kh*kw, L) and grad (N, C_out, L), or merged cols (C*kh*kw, N*L)
+    and grad (C_out, N*L) (``merged_rows``) -> weight_shape.
     """
+    if merged:
+        rows, total = cols.shape
+        c_out = grad.shape[0]
+        product = cols.reshape(groups, rows // groups, total) @ grad.reshape(
+            groups, c_out // groups, total).swapaxes(-1, -2)
+        return product.swapaxes(-1, -2).reshape(weight_shape)
     n, rows, length = cols.shape
     c_out = grad.shape[1]
     cols = cols.reshape(n, groups, rows // groups, length)
@@ -105,24 +182,36 @@ def weight_gradient(cols, grad, weight_shape, groups):
     return total.swapaxes(-1, -2).reshape(weight_shape)
 
 
-def input_gradient(grad, weight, in_hw, geometry, groups):
+def input_gradient(grad, weight, in_hw, geometry, groups, grad_rows=None):
     """dL/dx of a convolution: gradient columns ``w^T @ grad``, folded back (col2im),
     a few samples at a time (the columns are kh*kw times the input's size).
+
+    Args:
+        grad_rows: ``merged_rows(grad)`` when the caller has it (merged layout), or None.
 
     Shape: grad (N, C_out, Ho, Wo), weight (C_out, C/g, kh, kw) -> (N, C, H, W)
     with ``(H, W) = in_hw``.
     """
     n, c_out, ho, wo = grad.shape
     _, c_per_group, kh, kw = weight.shape
-    rows = c_per_group * kh * kw
+    rows, length = c_per_group * kh * kw, ho * wo
+    merged = merges_batch(rows, length)
     w_t = weight.reshape(groups, c_out // groups, rows).swapaxes(-1, -2)
-    grad = grad.reshape(n, groups, c_out // groups, ho * wo)
+    if merged:
+        grad = merged_rows(grad) if grad_rows is None else grad_rows
+        grad = grad.reshape(groups, c_out // groups, n * length)
+    else:
+        grad = grad.reshape(n, groups, c_out // groups, length)
     x_shape = (n, c_per_group * groups) + tuple(in_hw)
     out = xp_of(grad).empty(x_shape, grad.dtype)
-    for start, stop in _batches(n, groups * rows * ho * wo):
-        grad_cols = (w_t @ grad[start:stop]).reshape(stop - start, groups * rows, ho * wo)
+    for start, stop in _batches(n, groups * rows * length):
+        if merged:
+            grad_cols = (w_t @ grad[:, :, start * length:stop * length]).reshape(
+                groups * rows, (stop - start) * length)
+        else:
+            grad_cols = (w_t @ grad[start:stop]).reshape(stop - start, groups * rows, length)
         col2im(grad_cols, (stop - start,) + x_shape[1:], (kh, kw), geometry.stride,
-               geometry.padding, geometry.dilation, out=out[start:stop])
+               geometry.padding, geometry.dilation, out=out[start:stop], merged=merged)
     return out
 
 
@@ -136,47 +225,48 @@ def _bias_gradient(grad):
 class Conv2d(Function):
     """2-D convolution (cross-correlation) with stride, padding, dilation and groups.
 
-    dL/dw = sum_n grad_n @ cols_n^T;  dL/dx = col2im(w^T @ grad);  dL/db = sum of grad.
+    dL/dw = grad @ cols^T;  dL/dx = col2im(w^T @ grad);  dL/db = sum of grad.
     """
 
     def forward(ctx, x, weight, bias=None, geometry=None, groups=1):
         n, kernel_hw = x.shape[0], weight.shape[2:]
         ho, wo = geometry.output_size(x.shape[2:], kernel_hw)
-        ctx.geometry, ctx.groups, ctx.in_hw = geometry, groups, x.shape[2:]
+        merged = merges_batch(weight[0].size, ho * wo)
+        ctx.geometry, ctx.groups, ctx.in_hw, ctx.merged = geometry, groups, x.shape[2:], merged
         per_sample = x.shape[1] * kernel_hw[0] * kernel_hw[1] * ho * wo
         if n * per_sample * x.itemsize <= KEEP_COLUMNS_BYTES:
-            cols = unfold(x, kernel_hw, geometry)
-            out = columns_times_weight(cols, weight, groups)
+            cols = unfold(x, kernel_hw, geometry, merged)
+            out = columns_times_weight(cols, weight, groups, ho * wo, merged, bias)
             ctx.save_for_backward(cols, weight)
         else:  # large columns: made a few samples at a time, here and in backward
             out = xp_of(x).empty((n, weight.shape[0], ho * wo), x.dtype)
             for start, stop in _batches(n, per_sample):
-                out[start:stop] = columns_times_weight(
-                    unfold(x[start:stop], kernel_hw, geometry), weight, groups)
+                columns_times_weight(unfold(x[start:stop], kernel_hw, geometry, merged), weight,
+                                     groups, ho * wo, merged, bias, out=out[start:stop])
             ctx.save_for_backward(x, weight)
-        out = out.reshape(n, weight.shape[0], ho, wo)
-        if bias is not None:
-            out += bias.reshape(-1, 1, 1)
-        return out
+        return out.reshape(n, weight.shape[0], ho, wo)
 
     def backward(ctx, grad):
         cols_or_x, weight = ctx.saved
-        needs = ctx.needs_input_grad
+        needs, merged = ctx.needs_input_grad, ctx.merged
         grad_x = grad_weight = grad_bias = None
+        n, c_out, ho, wo = grad.shape
+        length = ho * wo
+        # the merged layout's products read grad as (C_out, N*Ho*Wo): copied once for both
+        flat = merged_rows(grad) if merged and (needs[0] or needs[1]) else \
+            grad.reshape(n, c_out, length)
         if needs[0]:
-            grad_x = input_gradient(grad, weight, ctx.in_hw, ctx.geometry, ctx.groups)
+            grad_x = input_gradient(grad, weight, ctx.in_hw, ctx.geometry, ctx.groups,
+                                    flat if merged else None)
         if needs[1]:
-            n, c_out, ho, wo = grad.shape
-            flat = grad.reshape(n, c_out, ho * wo)
-            if cols_or_x.ndim == 3:  # the columns, kept from forward
-                grad_weight = weight_gradient(cols_or_x, flat, weight.shape, ctx.groups)
+            if cols_or_x.ndim < 4:  # the columns, kept from forward
+                grad_weight = weight_gradient(cols_or_x, flat, weight.shape, ctx.groups, merged)
             else:  # the input: rebuild its columns a few samples at a time
                 grad_weight = xp_of(grad).zeros(weight.shape, grad.dtype)
-                per_sample = weight[0].size * ctx.groups * ho * wo
-                for start, stop in _batches(n, per_sample):
-                    cols = unfold(cols_or_x[start:stop], weight.shape[2:], ctx.geometry)
-                    grad_weight += weight_gradient(cols, flat[start:stop], weight.shape,
-                                                   ctx.groups)
+                for start, stop in _batches(n, weight[0].size * ctx.groups * length):
+                    cols = unfold(cols_or_x[start:stop], weight.shape[2:], ctx.geometry, merged)
+                    part = flat[:, start * length:stop * length] if merged else flat[start:stop]
+                    grad_weight += weight_gradient(cols, part, weight.shape, ctx.groups, merged)
         if len(needs) > 2 and needs[2]:
             grad_bias = _bias_gradient(grad)
         return (grad_x, grad_weight) + ((grad_bias,) if len(needs) > 2 else ())
@@ -204,17 +294,21 @@ class ConvTranspose2d(Function):
         if needs[0] or needs[1]:
             xp = xp_of(grad)
             n, c_in, h, w = x.shape
-            x_flat = x.reshape(n, c_in, h * w)
-            grad_x = xp.empty(x_flat.shape, x.dtype) if needs[0] else None
+            length = h * w
+            merged = merges_batch(weight[0].size, length)  # the layout input_gradient used
+            x_flat = merged_rows(x) if merged and needs[1] else x.reshape(n, c_in, length)
+            grad_x = xp.empty((n, c_in, length), x.dtype) if needs[0] else None
             grad_weight = xp.zeros(weight.shape, x.dtype) if needs[1] else None
             # The columns of grad are conv2d's of its input: a few samples at a time.
-            for start, stop in _batches(n, weight[0].size * ctx.groups * h * w):
-                cols = unfold(grad[start:stop], weight.shape[2:], ctx.geometry)
+            for start, stop in _batches(n, weight[0].size * ctx.groups * length):
+                cols = unfold(grad[start:stop], weight.shape[2:], ctx.geometry, merged)
                 if needs[0]:
-                    grad_x[start:stop] = columns_times_weight(cols, weight, ctx.groups)
+                    columns_times_weight(cols, weight, ctx.groups, length, merged,
+                                         out=grad_x[start:stop])
                 if needs[1]:
-                    grad_weight += weight_gradient(cols, x_flat[start:stop], weight.shape,
-                                                   ctx.groups)
+                    part = x_flat[:, start * length:stop * length] if merged else \
+                        x_flat[start:stop]
+                    grad_weight += weight_gradient(cols, part, weight.shape, ctx.groups, merged)
             grad_x = grad_x.reshape(x.shape) if needs[0] else None
         if len(needs) > 2 and needs[2]:
             grad_bias = _bias_gradient(grad)
