@@ -313,18 +313,7 @@ class Optimizer:
         has changed.
         """
         name = type(self).__name__
-        if not isinstance(state_dict, dict):
-            raise TypeError(f"{name}.load_state_dict: expected the dict state_dict() returns, "
-                            f"got {type(state_dict).__name__}")
-        missing = [key for key in STATE_DICT_KEYS if key not in state_dict]
-        extra = [key for key in state_dict if key not in STATE_DICT_KEYS]
-        if missing or extra:
-            raise ValueError(f"{name}.load_state_dict: expected the keys {list(STATE_DICT_KEYS)}"
-                             f"; missing {missing}, unexpected {extra}")
-        if state_dict["type"] != name:
-            raise ValueError(f"{name}.load_state_dict: this state dict was saved by "
-                             f"{state_dict['type']}, not {name}; load it into a "
-                             f"{state_dict['type']} optimizer")
+        check_state_keys(name, state_dict, STATE_DICT_KEYS, what="optimizer")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"{name}.load_state_dict: the state dict has {len(saved_groups)} "
@@ -409,6 +398,24 @@ def unknown_option_message(owner, key, options):
     hint = f"; did you mean {close[0]!r}?" if close else "."
     return (f"{owner} got an unknown option {key!r}{hint} The options are: "
             f"{', '.join(options)}")
+
+
+def check_state_keys(owner, state_dict, keys, what=None):
+    """Check that ``state_dict`` is the dict ``owner.state_dict()`` returns: a dict with
+    exactly ``keys``, saved by a ``owner`` (its ``"type"``). ``what`` ("optimizer") adds a
+    hint naming the kind of object that can load it."""
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"{owner}.load_state_dict: expected the dict state_dict() returns, "
+                        f"got {type(state_dict).__name__}")
+    missing = [key for key in keys if key not in state_dict]
+    extra = [key for key in state_dict if key not in keys]
+    if missing or extra:
+        raise ValueError(f"{owner}.load_state_dict: expected the keys {list(keys)}; missing "
+                         f"{missing}, unexpected {extra}")
+    if state_dict["type"] != owner:
+        hint = f"; load it into a {state_dict['type']} {what}" if what else ""
+        raise ValueError(f"{owner}.load_state_dict: this state dict was saved by "
+                         f"{state_dict['type']}, not {owner}{hint}")
 
 
 def check_number(owner, name, value, low=0.0, high=math.inf, low_open=False, high_open=True,

@@ -31,7 +31,7 @@ counters); the hyper-parameters come from the constructor, not from the state di
 import math
 from numbers import Real
 
-from .optimizer import Optimizer, check_number
+from .optimizer import Optimizer, check_number, check_state_keys
 
 
 class LRSchedule:
@@ -107,7 +107,7 @@ class LRSchedule:
         """Restore the epoch and base learning rates (the optimiser's ``lr`` comes back
         with the optimiser's own state dict). Checked first: on an error nothing changes."""
         name = type(self).__name__
-        _check_keys(name, state_dict, ("type", "last_epoch", "base_lrs"))
+        check_state_keys(name, state_dict, ("type", "last_epoch", "base_lrs"))
         epoch, base_lrs = state_dict["last_epoch"], state_dict["base_lrs"]
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
             raise ValueError(f"{name}.load_state_dict: last_epoch must be an int >= 0, got "
@@ -407,7 +407,7 @@ class ReduceLROnPlateau:
         optimiser's ``lr`` comes back with the optimiser's own state dict."""
         name = "ReduceLROnPlateau"
         keys = ("type", "last_epoch", "best", "num_bad_epochs", "cooldown_counter", "lrs")
-        _check_keys(name, state_dict, keys)
+        check_state_keys(name, state_dict, keys)
         for key in ("last_epoch", "num_bad_epochs", "cooldown_counter"):
             value = state_dict[key]
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -438,20 +438,6 @@ def _check_epochs(owner, name, value, smallest=1):
     if value < smallest:
         raise ValueError(f"{owner}: {name} must be >= {smallest}, got {value}")
     return value
-
-
-def _check_keys(owner, state_dict, keys):
-    if not isinstance(state_dict, dict):
-        raise TypeError(f"{owner}.load_state_dict: expected the dict state_dict() returns, "
-                        f"got {type(state_dict).__name__}")
-    missing = [key for key in keys if key not in state_dict]
-    extra = [key for key in state_dict if key not in keys]
-    if missing or extra:
-        raise ValueError(f"{owner}.load_state_dict: expected the keys {list(keys)}; missing "
-                         f"{missing}, unexpected {extra}")
-    if state_dict["type"] != owner:
-        raise ValueError(f"{owner}.load_state_dict: this state dict was saved by "
-                         f"{state_dict['type']}, not {owner}")
 
 
 def _check_lrs(owner, lrs, optimizer, key, expected=None):
