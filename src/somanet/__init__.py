@@ -9,7 +9,7 @@
 The layers, bottom up (see DESIGN.md): ``backend`` (devices, dtypes, RNG),
 ``tensor`` / ``autograd`` / ``ops``, then the model layer and above.
 """
-__version__ = "0.1.0"
+from ._version import __version__
 
 # tensor first: ops and autograd import the Tensor class from it.
 from .tensor import Tensor, from_dlpack

@@ -35,7 +35,7 @@ import time
 
 import numpy
 
-from .. import __version__ as _somanet_version
+from .._version import __version__ as _somanet_version
 from ..backend import get_rng_state, set_rng_state, to_numpy
 from ..tensor import Tensor
 from .atomic import atomic_write_text, atomic_write_bytes
