@@ -20,7 +20,8 @@ from .callbacks import (CSVLogger, Callback, CallbackList, EarlyStopping, Histor
                         LambdaCallback, LearningRateScheduler, ModelCheckpoint, ProgbarLogger,
                         ProgressBar, ReduceLROnPlateau, TerminateOnNaN)
 from . import losses, optimizers
-from .model import LossIncreasingWarning, Model
+from .model import Model
+from .trainer import LossIncreasingWarning
 from .functional import Add, Concatenate, Functional, Input, KerasTensor
 from .sequential import Sequential
 from .lr_finder import LRFinderResult, lr_find

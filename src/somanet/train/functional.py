@@ -313,6 +313,13 @@ class Functional(Model):
         """The output placeholders, a list."""
         return list(self._outputs)
 
+    @property
+    def nodes(self):
+        """The layer calls in the order they run, a list of nodes: each has ``module``
+        (the layer), ``parents`` (the placeholders it was called on) and ``outputs``
+        (the placeholder(s) it made). A layer called twice (shared) has two nodes."""
+        return list(self._nodes)
+
     def num_inputs(self):
         return len(self._inputs)
 

@@ -36,7 +36,7 @@ import numpy
 from ..backend import get_rng_state, set_rng_state
 from ..data import DataLoader
 from . import data_adapter
-from .model import GradientAccumulator
+from .trainer import GradientAccumulator
 
 
 class LRFinderResult:

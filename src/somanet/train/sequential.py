@@ -66,12 +66,10 @@ class Sequential(nn.Sequential, Model):
 
     def _build_from(self, spec):
         """Record the input shape and build the lazy layers with one sample of zeros."""
-        from .model import _example_inputs
         shape, dtype = spec
-        self._input_specs = [(tuple(shape), dtype)]
         if len(self):
-            sample = tuple(1 if size is None else size for size in shape)
-            self._dry_run(_example_inputs([(sample, dtype)]))
+            self.build((None,) + tuple(shape), dtype=dtype)
+        else:
             self._input_specs = [(tuple(shape), dtype)]
 
     def add(self, layer):

@@ -76,12 +76,12 @@ def _input_specs(model, input_shape):
     if input_shape is not None:
         shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
         return [(shape, None)]
-    return model._input_specs
+    return model.input_specs
 
 
 def _traced_shapes(model, specs):
-    """Run the model once on zeros, recording each direct child's first output."""
-    from .model import _example_inputs
+    """Run the model once on zeros (``Model.build``), recording each direct child's first
+    output."""
     shapes = {}
     handles = []
     for name, child in model.named_children():
@@ -89,9 +89,8 @@ def _traced_shapes(model, specs):
             shapes.setdefault(name, output)
         handles.append(child.register_forward_hook(hook))
     try:
-        samples = [(tuple(1 if s is None else s for s in shape), dtype) for shape, dtype in specs]
-        example = _example_inputs(samples)
-        model._dry_run(example)
+        model.build([(None,) + tuple(shape) for shape, _ in specs],
+                    dtype=[dtype for _, dtype in specs])
     finally:
         for handle in handles:
             handle.remove()
@@ -111,7 +110,7 @@ def summarize(model, input_shape=None):
         rows = _functional_rows(model)
         columns = ("Layer (type)", "Output Shape", "Param #", "Connected to")
     else:
-        specs = _input_specs(model, input_shape) if hasattr(model, "_input_specs") else None
+        specs = _input_specs(model, input_shape) if hasattr(model, "input_specs") else None
         shapes = _traced_shapes(model, specs) if specs else {}
         if not specs:
             notes.append("Output shapes are unknown: the input shape is not known yet. Give "
@@ -153,18 +152,19 @@ def summarize(model, input_shape=None):
 def _functional_rows(model):
     rows = []
     names = {}
-    for number, tensor in enumerate(model._inputs):
+    layer_names = {id(module): name for name, module in model.named_children()}
+    for number, tensor in enumerate(model.inputs):
         name = tensor.node.name or f"input_{number}"
         names[id(tensor.node)] = name
         rows.append((f"{name} (Input)", _shape_text(tensor), "0", ""))
     calls = {}  # id(module) -> how many nodes call it (a shared layer: more than one)
-    for node in model._nodes:
+    for node in model.nodes:
         calls[id(node.module)] = calls.get(id(node.module), 0) + 1
     seen_calls = {}
     counted = set()
-    for node in model._nodes:
+    for node in model.nodes:
         module = node.module
-        name = model._names[id(module)]
+        name = layer_names[id(module)]
         call = seen_calls.get(id(module), 0)
         seen_calls[id(module)] = call + 1
         names[id(node)] = f"{name}[{call}]" if calls[id(module)] > 1 else name

@@ -1,0 +1,563 @@
+"""The trainer: ``fit``, ``evaluate`` and ``predict``, their epoch and batch loops, the
+training and test steps, and gradient accumulation.
+
+``Trainer`` is the half of ``Model`` that trains (Keras 3 splits its Model the same
+way): ``Model`` inherits it, so a subclass overrides ``train_step(batch)`` (forward,
+loss, backward, update, metrics), ``test_step(batch)`` or ``predict_step(x)`` to
+change what one batch does, while ``fit`` keeps the loop, the callbacks, the
+checkpoints and the data-parallel hooks.
+
+Modes: ``fit`` trains in training mode (Dropout drops) and evaluates in evaluation
+mode; ``fit``, ``evaluate`` and ``predict`` leave the model in evaluation mode,
+so that calling a trained model gives its predictions (as in Keras). Call
+``model.train()`` before a hand-written training loop.
+"""
+import math
+import warnings
+
+import numpy
+
+from .. import distributed
+from .._checks import check_int
+from ..autograd import no_grad
+from ..backend import manual_seed, to_numpy
+from ..tensor import Tensor
+from . import checkpointing, data_adapter, optimizers
+from .callbacks import CallbackList
+from .checkpointing import Progress
+
+
+class LossIncreasingWarning(UserWarning):
+    """Issued by ``fit`` (once per call) the first time an epoch's training loss is higher
+    than the previous epoch's by more than one part in a million: often a learning rate
+    too high. Silence it with
+    ``warnings.simplefilter("ignore", LossIncreasingWarning)``."""
+
+
+class Trainer:
+    """``fit`` / ``evaluate`` / ``predict`` and the steps they run, for ``Model``.
+
+    It relies on the Model's compiled configuration (``compile``), its metrics and the
+    model-side helpers (``_call_model``, ``_dry_run``, ``_num_inputs``, ``_device``).
+    """
+
+    _accumulator = None
+
+    # -- the steps --------------------------------------------------------------------------------
+
+    def train_step(self, batch):
+        """Train on one batch: forward, loss, backward, optimiser update (every
+        ``accumulate_steps`` batches), metrics. Override it for custom training.
+
+        Args:
+            batch: ``(x, y)``: ``x`` a Tensor (a tuple of Tensors for several inputs),
+                ``y`` a Tensor (a list for several outputs).
+
+        Returns:
+            The batch's loss, a 0-d Tensor (or a float).
+        """
+        x, y = batch
+        y_pred = self._call_model(x)
+        loss = self.compute_loss(y, y_pred)
+        self.minimize(loss, data_adapter.batch_size_of(x))
+        self.update_metrics(y, y_pred)
+        return loss
+
+    def test_step(self, batch):
+        """Evaluate one batch (no gradients): forward, loss, metrics. Returns the loss."""
+        x, y = batch
+        y_pred = self._call_model(x)
+        loss = self.compute_loss(y, y_pred)
+        self.update_metrics(y, y_pred)
+        return loss
+
+    def predict_step(self, x):
+        """The model's output for one batch of inputs ``x``."""
+        return self._call_model(x)
+
+    def _call_model(self, x):
+        return self(*x) if isinstance(x, tuple) else self(x)
+
+    def compute_loss(self, y, y_pred):
+        """The compiled loss of predictions ``y_pred`` against targets ``y`` (Keras's
+        argument order); for several outputs the weighted sum of each output's loss."""
+        return self._compiled.compute(y, y_pred)
+
+    def minimize(self, loss, batch_size):
+        """Backpropagate ``loss`` and update the weights with the optimiser; with
+        ``fit(accumulate_steps=k)`` the update happens every k batches (see fit)."""
+        accumulator = self._accumulator  # fit's; outside fit, a plain step
+        if accumulator is None:
+            accumulator = GradientAccumulator(self.optimizer, 1)
+        accumulator.backward(loss, batch_size)
+
+    def update_metrics(self, y, y_pred):
+        """Feed one batch to every compiled metric."""
+        self._compiled_metrics.update(y, y_pred)
+
+    def reset_metrics(self):
+        """Reset every compiled metric's running state."""
+        self._compiled_metrics.reset()
+
+    def _metric_results(self):
+        return self._compiled_metrics.results()
+
+    # -- fit --------------------------------------------------------------------------------------
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
+            accumulate_steps=1, checkpoint_dir=None, checkpoint_every=None, resume=False,
+            seed=None):
+        """Train the model for ``epochs`` epochs.
+
+        Args:
+            x: inputs: an array (NumPy, Tensor), a list of arrays for several inputs, a
+                ``Dataset`` yielding ``(x, y)``, or a ``DataLoader``.
+            y: targets (an array, or a list for several outputs); ``None`` when ``x`` is
+                a Dataset or DataLoader.
+            batch_size: samples per batch (default 32; not with a DataLoader).
+            epochs: train until this epoch: epochs ``initial_epoch`` .. ``epochs - 1``
+                (counted from 0) are trained, so ``epochs`` epochs from the start.
+            verbose: 0 silent, 1 a progress bar, 2 one line per epoch; ``"auto"`` is 1.
+            callbacks: a list of ``Callback`` objects.
+            validation_split: the fraction of the data (the *last* samples, before
+                shuffling, as Keras) held out to validate after every epoch.
+            validation_data: ``(x_val, y_val)``, a Dataset or a DataLoader to validate on.
+            shuffle: reshuffle the training data every epoch (ignored for a DataLoader,
+                whose own setting counts).
+            initial_epoch: the epoch to start at (to continue an earlier run's counting).
+            accumulate_steps: add up the gradients of this many batches before each
+                update. Each batch's loss is weighted by its share of the group's samples,
+                so with a mean loss (every loss here but ``"sse"``) one update equals an
+                update on one batch ``accumulate_steps`` times larger; a group cut short
+                by the end of the epoch is updated on its mean too.
+            checkpoint_dir: a folder for the run's checkpoint (``somanet.io.load_checkpoint``
+                reads it): model, optimiser, data position, RNG state and history, written
+                atomically after every epoch (and every ``checkpoint_every`` batches). It is
+                checked for writing before training starts.
+            checkpoint_every: also checkpoint every this many batches (at the first
+                optimiser update at or after each multiple). Default: epochs only.
+            resume: continue from the checkpoint in ``checkpoint_dir`` if there is one
+                (mid-epoch included): the resumed run ends with the same weights, bit for
+                bit, as one never interrupted. Without a checkpoint it starts afresh.
+                Callbacks' own state (e.g. EarlyStopping's patience) starts afresh.
+            seed: seeds ``somanet.manual_seed`` (dropout, initialisation) and the shuffling,
+                for a reproducible run.
+
+        Returns:
+            A ``History``: ``history.history`` maps ``"loss"``, each metric, ``"val_..."``
+            and ``"lr"`` to one value per epoch; ``history.epoch`` lists the epochs.
+
+        Raises:
+            RuntimeError: the model is not compiled.
+            FloatingPointError: the loss became nan or inf (unless a callback such as
+                ``TerminateOnNaN`` stopped training).
+            ValueError, TypeError: bad data (different lengths, labels out of range, shapes
+                the model cannot take...), with what was received and expected.
+        """
+        self._require_compiled("fit")
+        epochs = check_int("fit", "epochs", epochs, minimum=1)
+        initial_epoch = check_int("fit", "initial_epoch", initial_epoch, minimum=0)
+        accumulate_steps = check_int("fit", "accumulate_steps", accumulate_steps, minimum=1)
+        if checkpoint_every is not None:
+            checkpoint_every = check_int("fit", "checkpoint_every", checkpoint_every, minimum=1)
+        verbose = _check_verbose("fit", verbose)
+        if (resume or checkpoint_every) and checkpoint_dir is None:
+            raise ValueError("fit: resume=True and checkpoint_every need checkpoint_dir=, the "
+                             "folder the checkpoints are written to")
+        if validation_split and validation_data is not None:
+            raise ValueError("fit: give validation_split or validation_data, not both")
+        folder = None
+        if checkpoint_dir is not None:
+            folder = checkpointing.check_writable(checkpoint_dir)
+        if seed is not None:
+            manual_seed(seed)
+
+        num_inputs = self._num_inputs()
+        device = self._device()
+        train_feed, val_feed = data_adapter.make_feed(
+            "fit", x, y, batch_size, shuffle, seed, num_inputs, need_targets=True,
+            validation_split=validation_split, device=device)
+        if validation_data is not None:
+            val_feed = data_adapter.validation_feed(validation_data, batch_size, num_inputs,
+                                                    device)
+        self._prepare_training(train_feed, val_feed)
+        if not self._is_chief():
+            verbose = 0
+        loader = train_feed.loader
+
+        progress = Progress(epoch=initial_epoch)
+        saved_history = None
+        if resume and checkpointing.exists(folder):
+            progress, *saved_history = checkpointing.restore(
+                folder, self, self.optimizer, loader, self._compiled_metrics.objects)
+        else:
+            loader.set_epoch(initial_epoch)
+        self._accumulator = GradientAccumulator(self.optimizer, accumulate_steps,
+                                                self._compiled.is_mean(), loader.batch_size)
+        callback_list, history = self._callbacks(callbacks, verbose, epochs, len(loader),
+                                                 with_history=True)
+        self.history = history
+        self.stop_training = False
+        self.optimizer.zero_grad()
+        run = _Run(train_feed, val_feed, callback_list, progress, folder, checkpoint_every)
+
+        callback_list.on_train_begin({})
+        if saved_history:
+            history.history = {key: list(values) for key, values in saved_history[0].items()}
+            history.epoch = list(saved_history[1])
+        try:
+            self._fit_epochs(run, epochs, history)
+        except KeyboardInterrupt as interrupt:
+            note = (f"fit was interrupted at epoch {progress.epoch + 1}, batch "
+                    f"{progress.batch}")
+            if folder is not None and checkpointing.exists(folder):
+                note += (f"; the last checkpoint in {folder!r} is intact: call fit(..., "
+                         f"checkpoint_dir={folder!r}, resume=True) to continue")
+            interrupt.add_note(note)
+            raise
+        finally:
+            self.eval()
+            self._accumulator = None
+        callback_list.on_train_end(dict(run.last_logs))
+        return history
+
+    def _fit_epochs(self, run, epochs, history):
+        progress = run.progress
+        losses = history.history.get("loss") if hasattr(history, "history") else None
+        previous = losses[-1] if losses else None
+        warned = False
+        while progress.epoch < epochs:
+            epoch = progress.epoch
+            if progress.batch == 0:  # not resuming mid-epoch
+                progress.start_epoch(epoch)
+                self.reset_metrics()
+            run.callbacks.on_epoch_begin(epoch, {})
+            self.train()
+            completed = self._train_epoch(run)
+            self._accumulator.flush()
+            logs = self._reduced_logs(progress.loss_sum, progress.seen)
+            if run.val_feed is not None:
+                val_logs = self._test_loop(run.val_feed, run.callbacks)
+                logs.update(("val_" + key, value) for key, value in val_logs.items())
+            logs["lr"] = self._learning_rate()
+            run.last_logs = logs
+            run.callbacks.on_epoch_end(epoch, logs)
+            # Rounding noise (a loss equal up to summation order) is not an increase. Once
+            # a fit: with mini-batches the epoch loss wobbles, and History has every value.
+            if previous is not None and logs["loss"] > previous + 1e-6 * abs(previous) \
+                    and not warned:
+                warned = True
+                warnings.warn(f"epoch {epoch + 1}: the training loss {logs['loss']:.6g} is "
+                              f"higher than the previous epoch's {previous:.6g} "
+                              f"(WARNING - Loss Increasing); a smaller learning rate may help "
+                              f"(said once per fit; history.history['loss'] has every epoch)",
+                              LossIncreasingWarning, stacklevel=3)
+            previous = logs["loss"]
+            progress.start_epoch(epoch + 1)
+            if not completed:  # stopped part-way: like Keras, the epoch counts as done
+                run.train_feed.loader.set_epoch(epoch + 1)
+            if run.folder is not None and math.isfinite(logs["loss"]):
+                self._save_checkpoint(run, history)
+            if self.stop_training:
+                break
+
+    def _train_epoch(self, run):
+        """Train on the epoch's remaining batches. Returns True when the epoch was completed
+        (False when training was stopped part-way)."""
+        progress, callbacks = run.progress, run.callbacks
+        feed = run.train_feed
+        num_inputs = feed.num_inputs
+        steps = len(feed.loader)
+        accumulator = self._accumulator
+        for batch in feed.loader:
+            index = progress.batch
+            callbacks.on_train_batch_begin(index, {})
+            x, y = data_adapter.unpack(batch, num_inputs)
+            if y is None:
+                raise ValueError("fit: the batches hold no targets; the dataset must yield "
+                                 "(x, y)")
+            value = float(self.train_step((x, y)))
+            size = data_adapter.batch_size_of(x)
+            progress.loss_sum += value * size
+            progress.seen += size
+            progress.batch += 1
+            progress.step += 1
+            logs = {"loss": progress.loss_sum / progress.seen}
+            if self._compiled_metrics.objects:
+                logs.update(self._metric_results())
+            callbacks.on_train_batch_end(index, logs)
+            if not math.isfinite(value):
+                if self.stop_training:  # a callback (TerminateOnNaN) handled it
+                    return False
+                raise FloatingPointError(
+                    f"fit: the loss is {value} at epoch {progress.epoch + 1}, batch {index + 1} "
+                    f"of {steps}; the weights are probably not finite any more. Lower the "
+                    f"learning rate, check the data for nan/inf "
+                    f"(numpy.isfinite(x).all()), or pass callbacks=[TerminateOnNaN()] to stop "
+                    f"without an error" + (f"; the last checkpoint in {run.folder!r} is intact"
+                                           if run.folder is not None else ""))
+            if (run.every and accumulator.pending == 0 and progress.batch < steps
+                    and progress.step - progress.last_saved_step >= run.every):
+                self._save_checkpoint(run, self.history)
+            if distributed.world_size() > 1:  # every rank stops at the same batch
+                self.stop_training = distributed.all_agree(self.stop_training)
+            if self.stop_training:
+                return False
+        return True
+
+    def _save_checkpoint(self, run, history):
+        """Write the run's checkpoint (only on the process that writes: see _is_chief)."""
+        run.progress.last_saved_step = run.progress.step
+        if not self._is_chief():
+            return
+        checkpointing.save(run.folder, self, self.optimizer, run.train_feed.loader,
+                           run.progress, history, self._compiled_metrics.objects)
+
+    # The places a data-parallel run (somanet.distributed) hooks into: _prepare_training
+    # (broadcast the parameters, shard the loader's sampler, wrap the optimiser to all-reduce
+    # gradients), _reduced_logs (sum the loss and metric states over the processes), and
+    # _is_chief (checkpoints and logs from one process only).
+
+    def _prepare_training(self, feed, val_feed=None):
+        """Build the model on one sample of the data (surfacing shape errors before
+        training), create the optimiser and metrics, and check the targets. Under MPI
+        (``mpiexec -n N``): every rank gets rank 0's weights, an optimiser that averages
+        the gradients over the ranks, and its own share of every epoch (the batch size
+        stays the global batch); validation data is split exactly between the ranks."""
+        x, y = data_adapter.sample_batch(feed)
+        outputs = self._dry_run(x)
+        self._build_outputs(outputs, y)
+        self._ensure_optimizer()
+        self._compiled.check_probabilities(outputs)
+        labels = feed.arrays[1][0] if feed.arrays is not None and feed.arrays[1] else None
+        self._compiled.check_labels(labels, outputs)
+        if distributed.world_size() > 1:
+            self.optimizer, feed.loader = distributed.prepare(self, self.optimizer, feed.loader)
+            if val_feed is not None:
+                val_feed.loader = distributed.shard_loader(val_feed.loader, split_batch=False,
+                                                           even=False)
+
+    def _reduced_logs(self, loss_sum, seen):
+        """The logs at the end of an epoch or evaluation, from the running sums: the mean
+        loss and each metric's result, over every rank's samples under MPI (the sums are
+        added up across the processes first, so every rank logs the same numbers)."""
+        if distributed.world_size() > 1:
+            loss_sum = distributed.allreduce(float(loss_sum), "sum")
+            seen = distributed.allreduce(int(seen), "sum")
+            distributed.reduce_metrics(self._compiled_metrics.objects)
+        return {"loss": loss_sum / seen if seen else float("nan"), **self._metric_results()}
+
+    def _is_chief(self):
+        """Whether this process writes checkpoints and shows progress (rank 0 under MPI)."""
+        return distributed.is_main()
+
+    # -- evaluate / predict -----------------------------------------------------------------------
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", callbacks=None,
+                 return_dict=False):
+        """The loss and metrics on data, in evaluation mode (no dropout, no updates).
+
+        Args:
+            x, y: as for ``fit`` (arrays, a Dataset or a DataLoader).
+            batch_size: default 32.
+            verbose: 0 silent, 1 a progress bar, 2 one line.
+            callbacks: Callbacks (their ``on_test_*`` methods are called).
+            return_dict: return ``{"loss": ..., "<metric>": ...}``.
+
+        Returns:
+            As Keras: the loss (a float) when no metrics were compiled, else the list
+            ``[loss, metric1, ...]`` (in ``model.metrics_names`` order); a dict with
+            ``return_dict=True``. Each is the average over all samples.
+        """
+        self._require_compiled("evaluate")
+        verbose = _check_verbose("evaluate", verbose)
+        feed, _ = data_adapter.make_feed("evaluate", x, y, batch_size, False, 0,
+                                         self._num_inputs(), need_targets=True,
+                                         device=self._device())
+        sample_x, sample_y = data_adapter.sample_batch(feed)
+        self._build_outputs(self._dry_run(sample_x), sample_y)
+        if distributed.world_size() > 1:  # each rank evaluates its share; logs are summed
+            feed.loader = distributed.shard_loader(feed.loader, split_batch=False, even=False)
+        if not self._is_chief():
+            verbose = 0
+        callback_list, _ = self._callbacks(callbacks, verbose, 1, len(feed), with_history=False)
+        try:
+            logs = self._test_loop(feed, callback_list)
+        finally:
+            self.eval()
+        if return_dict:
+            return dict(logs)
+        values = [logs["loss"]] + [logs[name] for name in self._compiled_metrics.names]
+        return values[0] if len(values) == 1 else values
+
+    def _test_loop(self, feed, callback_list):
+        self.eval()
+        self.reset_metrics()
+        loss_sum, seen = 0.0, 0
+        logs = {}
+        callback_list.on_test_begin({})
+        with no_grad():
+            for index, batch in enumerate(feed.loader):
+                callback_list.on_test_batch_begin(index, {})
+                x, y = data_adapter.unpack(batch, feed.num_inputs)
+                if y is None:
+                    raise ValueError("evaluate: the batches hold no targets; the dataset must "
+                                     "yield (x, y)")
+                size = data_adapter.batch_size_of(x)
+                loss_sum += float(self.test_step((x, y))) * size
+                seen += size
+                logs = {"loss": loss_sum / seen, **self._metric_results()}
+                callback_list.on_test_batch_end(index, logs)
+        logs = self._reduced_logs(loss_sum, seen)
+        callback_list.on_test_end(dict(logs))
+        return logs
+
+    def predict(self, x, batch_size=None, verbose=0, callbacks=None):
+        """The model's outputs for ``x``, batch by batch, in evaluation mode.
+
+        Args:
+            x: inputs: an array, a list of arrays (several inputs), a Dataset (its
+                targets, if any, are ignored) or a DataLoader.
+            batch_size: default 32.
+            verbose: 0 silent (the default), 1 a progress bar.
+            callbacks: Callbacks (their ``on_predict_*`` methods are called).
+
+        Returns:
+            A NumPy array of shape ``(N, ...)`` (a list of arrays for several outputs),
+            on the host whatever the model's device, as Keras.
+        """
+        verbose = _check_verbose("predict", verbose)
+        feed, _ = data_adapter.make_feed("predict", x, None, batch_size, False, 0,
+                                         self._num_inputs(), need_targets=False,
+                                         device=self._device())
+        callback_list, _ = self._callbacks(callbacks, verbose, 1, len(feed), with_history=False)
+        parts = None
+        single = True
+        self.eval()
+        callback_list.on_predict_begin({})
+        with no_grad():
+            for index, batch in enumerate(feed.loader):
+                callback_list.on_predict_batch_begin(index, {})
+                inputs, _ = data_adapter.unpack(batch, feed.num_inputs)
+                out = self.predict_step(inputs)
+                single = isinstance(out, Tensor)
+                outs = [out] if single else list(out)
+                arrays = [to_numpy(item.data if isinstance(item, Tensor) else item)
+                          for item in outs]
+                if parts is None:
+                    parts = [[] for _ in arrays]
+                for collected, array in zip(parts, arrays):
+                    collected.append(array)
+                callback_list.on_predict_batch_end(index, {"outputs": arrays[0] if single
+                                                           else arrays})
+        callback_list.on_predict_end({})
+        results = [numpy.concatenate(collected) for collected in parts]
+        return results[0] if single else results
+
+    def _build_outputs(self, outputs, y):
+        """Check the losses and targets against the model's ``outputs`` (for a sample
+        batch) and make the metrics of each output."""
+        count = len(outputs) if isinstance(outputs, (list, tuple)) else 1
+        self._compiled.check_output_count(count, y)
+        self._compiled_metrics.build_for(count)
+
+    def _ensure_optimizer(self):
+        spec = self._compiled.optimizer
+        if self.optimizer is None:
+            self.optimizer = optimizers.get(spec, self.parameters(), self._compiled.learning_rate)
+            return
+        mine = {id(param) for param in self.parameters()}
+        if not any(id(param) in mine for param in self.optimizer.parameters()):
+            raise ValueError(f"compile: the {type(self.optimizer).__name__} holds none of this "
+                             f"model's parameters; create it from model.parameters() (after "
+                             f"the model is built), or pass its name or class "
+                             f"(optimizer='adam' or sn.optim.Adam)")
+
+    def _learning_rate(self):
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def _callbacks(self, callbacks, verbose, epochs, steps, with_history):
+        """The CallbackList of one fit / evaluate / predict call, and its History."""
+        params = {"epochs": epochs, "steps": steps, "verbose": verbose}
+        if callbacks and not self._is_chief():  # files are written by rank 0 alone
+            callbacks = [callback for callback in callbacks
+                         if not getattr(callback, "chief_only", False)]
+        callback_list = CallbackList(callbacks, model=self, add_history=with_history,
+                                     add_progbar=verbose != 0, params=params)
+        return callback_list, callback_list.history if with_history else None
+
+
+
+class GradientAccumulator:
+    """Backward passes, and an optimiser step every ``steps`` batches.
+
+    With ``steps = k`` and a mean loss, batch ``i`` of a group (``n_i`` samples)
+    contributes ``(n_i / (k B)) dL_i/dw``, ``B`` the loader's batch size; a
+    group cut short by the end of the epoch (``sum n_i < k B`` samples) is
+    rescaled by ``k B / sum n_i`` before its step. Either way the update uses
+    ``sum_i n_i dL_i/dw / sum_i n_i``: the gradient of the mean loss over the
+    group's samples, as one batch of all of them would give.
+    """
+
+    def __init__(self, optimizer, steps=1, mean=True, batch_size=None):
+        self.optimizer = optimizer
+        self.steps = steps
+        self.mean = mean
+        self.batch_size = batch_size
+        self.pending = 0  # batches whose gradients wait for the next step
+        self.pending_samples = 0
+
+    def backward(self, loss, size):
+        if self.steps == 1:
+            loss.backward()
+            self.optimizer.step()
+            self.optimizer.zero_grad()
+            return
+        if self.batch_size is None:
+            self.batch_size = size
+        if self.mean:
+            loss = loss * (size / (self.steps * self.batch_size))
+        loss.backward()
+        self.pending += 1
+        self.pending_samples += size
+        if self.pending == self.steps:
+            self._step()
+
+    def flush(self):
+        """Apply a partly accumulated group (at the end of an epoch)."""
+        if self.pending:
+            self._step()
+
+    def _step(self):
+        full = self.steps * self.batch_size
+        if self.mean and self.pending_samples != full:
+            factor = full / self.pending_samples
+            for param in self.optimizer.parameters():
+                if param.grad is not None:  # a new array: gradients may share one
+                    param.grad.data = param.grad.data * factor
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+        self.pending = self.pending_samples = 0
+
+
+class _Run:
+    """What one fit call works with."""
+
+    def __init__(self, train_feed, val_feed, callbacks, progress, folder, every):
+        self.train_feed = train_feed
+        self.val_feed = val_feed
+        self.callbacks = callbacks
+        self.progress = progress
+        self.folder = folder
+        self.every = every
+        self.last_logs = {}
+
+
+def _check_verbose(who, verbose):
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"{who}: verbose must be 0 (silent), 1 (progress bar), 2 (one line "
+                         f"per epoch) or 'auto', got {verbose!r}")
+    return int(verbose)
