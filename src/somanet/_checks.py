@@ -122,9 +122,12 @@ def check_real(owner, name, value, minimum=None, maximum=None, min_open=False,
     too_high = maximum is not None and (value >= maximum if max_open else value > maximum)
     if math.isnan(value) or too_low or too_high or (finite and math.isinf(value)):
         bounds = _bounds_text(minimum, maximum, min_open, max_open)
-        expected = what or ("a finite number" if finite else "a number")
-        if bounds:
-            expected += f" {bounds}" if minimum is None or maximum is None else f" in {bounds}"
+        expected = what
+        if expected is None:
+            expected = "a finite number" if finite else "a number"
+            if bounds:
+                expected += f" {bounds}" if minimum is None or maximum is None else \
+                    f" in {bounds}"
         raise ValueError(f"{owner_name(owner)}: {name} must be {expected}, got {value!r}")
     return value
 

@@ -37,7 +37,7 @@ from ..optim import Optimizer
 from ..tensor import Tensor
 from . import optimizers
 from .compile_utils import CompileConfig, CompiledMetrics
-from .trainer import LossIncreasingWarning, Trainer  # noqa: F401  (re-exported)
+from .trainer import Trainer
 
 
 class Model(Trainer, Module):
