@@ -191,5 +191,6 @@ def lookup(owner, kind, name, table, normalize=str.lower, hint=""):
     if key in table:
         return table[key]
     prefix = f"{owner_name(owner)}: " if owner is not None else ""
+    plural = kind + ("es" if kind.endswith("s") else "s")
     raise ValueError(f"{prefix}unknown {kind} {name!r}.{suggestion(key, table)} Known "
-                     f"{kind}s: {', '.join(str(known) for known in table)}{hint}")
+                     f"{plural}: {', '.join(str(known) for known in table)}{hint}")

@@ -309,7 +309,7 @@ def test_get_passes_objects_and_wraps_functions():
 
 def test_get_errors_list_the_known_names():
     with pytest.raises(ValueError, match=r"unknown metric 'accuracyy'\. Did you mean "
-                                         r"'accuracy'\? Known names: accuracy, acc, "
+                                         r"'accuracy'\? Known metrics: accuracy, acc, "
                                          r"sparse_categorical_accuracy"):
         metrics.get("accuracyy")
     with pytest.raises(TypeError, match="a metric must be a name .* got int 3"):

@@ -16,6 +16,7 @@ import math
 
 import numpy
 
+from .._checks import check_positive_int, check_real
 from ..backend import CPU
 from ..data import DataLoader, Dataset, Subset, TensorDataset, default_collate
 from ..tensor import Tensor
@@ -125,10 +126,7 @@ def _loader(dataset, batch_size, shuffle, seed, device):
 def _check_batch_size(who, batch_size):
     if batch_size is None:
         return DEFAULT_BATCH_SIZE
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)) or \
-            batch_size < 1:
-        raise ValueError(f"{who}: batch_size must be a positive int, got {batch_size!r}")
-    return int(batch_size)
+    return check_positive_int(who, "batch_size", batch_size, what="a positive int")
 
 
 def make_feed(who, x, y, batch_size, shuffle, seed, num_inputs, need_targets,
@@ -194,10 +192,8 @@ def make_feed(who, x, y, batch_size, shuffle, seed, num_inputs, need_targets,
 def _split(who, data, size, fraction, cut):
     if not fraction:
         return data, None
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or \
-            not 0 < fraction < 1:
-        raise ValueError(f"{who}: validation_split must be a fraction in (0, 1), got "
-                         f"{fraction!r}")
+    fraction = check_real(who, "validation_split", fraction, minimum=0.0, maximum=1.0,
+                          min_open=True, max_open=True, what="a fraction in (0, 1)")
     split_at = int(math.floor(size * (1.0 - fraction)))  # Keras: the last fraction validates
     if split_at == 0 or split_at == size:
         raise ValueError(f"{who}: validation_split={fraction} of {size} samples leaves "

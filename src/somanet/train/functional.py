@@ -1,4 +1,4 @@
-"""The functional API of seed 003: ``Input`` -> layers called on it -> ``Model(inputs, outputs)``.
+"""Keras's functional API: ``Input`` -> layers called on it -> ``Model(inputs, outputs)``.
 
     >>> import somanet as sn
     >>> from somanet import nn
@@ -29,6 +29,7 @@ of weights, used by two nodes. A node may take several placeholders (in a
 list, e.g. ``Concatenate()([a, b])``) and a module may return a tuple (an
 LSTM's ``(outputs, state)``): each element gets its own placeholder.
 """
+from .._checks import is_int
 from ..autograd import no_grad
 from ..backend import as_dtype, get_default_dtype
 from ..nn.module import Module, Symbolic
@@ -124,15 +125,14 @@ def Input(shape, dtype=None, batch_size=None, name=None):
     Returns:
         A ``KerasTensor`` with ``shape == (None, *shape)``.
     """
-    if isinstance(shape, int) and not isinstance(shape, bool):
+    if is_int(shape):
         shape = (shape,)
     try:
         shape = tuple(shape)
     except TypeError:
         raise TypeError(f"Input: shape must be a tuple of ints (one sample's shape, no batch "
                         f"axis), got {shape!r}") from None
-    if not all(size is None or (isinstance(size, int) and not isinstance(size, bool)
-                                and size >= 0) for size in shape):
+    if not all(size is None or (is_int(size) and size >= 0) for size in shape):
         raise ValueError(f"Input: shape must hold non-negative ints (or None), got {shape!r}")
     dtype = get_default_dtype() if dtype is None else as_dtype(dtype)
     example = zeros(1, *[1 if size is None else size for size in shape], dtype=dtype)

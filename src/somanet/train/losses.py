@@ -3,7 +3,7 @@
 Each class wraps the fused loss function of ``somanet.ops`` (``ops/loss.py``),
 which takes PyTorch's order ``(prediction, target)``; the classes here only
 swap the arguments, line up shapes the way Keras does, and translate Keras's
-options. Seed 004's quickstart::
+options. The Keras quickstart's loss::
 
     >>> import somanet as sn
     >>> from somanet.train import losses
@@ -28,10 +28,8 @@ long Keras spellings (``"mean_squared_error"``...). As in Keras, the
 cross-entropy strings expect probabilities (``from_logits=False``); for a model
 that outputs logits use the class with ``from_logits=True``.
 """
-import difflib
-import numbers
-
 from .. import ops
+from .._checks import check_fraction, check_real, lookup
 from ..tensor import Tensor
 
 _REDUCTIONS = {"sum_over_batch_size": "mean", "mean": "mean", "sum": "sum", "none": "none",
@@ -153,9 +151,8 @@ class Huber(_Regression):
 
     def __init__(self, delta=1.0, reduction="default", name=None):
         super().__init__(reduction, name)
-        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
-            raise ValueError(f"Huber: delta must be a positive number, got {delta!r}")
-        self.delta = float(delta)
+        self.delta = check_real("Huber", "delta", delta, minimum=0.0, min_open=True,
+                                what="a positive number")
 
     def call_op(self, y_pred, y_true, reduction):
         return ops.huber(y_pred, y_true, delta=self.delta, reduction=reduction)
@@ -165,9 +162,7 @@ class Huber(_Regression):
 
 
 def _check_smoothing(owner, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
-        raise ValueError(f"{owner}: label_smoothing must be in [0, 1], got {value!r}")
-    return float(value)
+    return check_fraction(owner, "label_smoothing", value, inclusive=True, what="in [0, 1]")
 
 
 class BinaryCrossentropy(Loss):
@@ -241,7 +236,7 @@ class SparseCategoricalCrossentropy(Loss):
 
     Args:
         from_logits: ``False`` (Keras's default): ``y_pred`` holds probabilities (after a
-            softmax); ``True``: logits, as seed 004's quickstart uses with a ``Dense(10)``
+            softmax); ``True``: logits, as the Keras quickstart uses with a ``Dense(10)``
             output.
         axis: the class axis (default last).
 
@@ -309,13 +304,8 @@ def get(identifier):
     if not isinstance(identifier, str):
         raise TypeError(f"losses.get expects a loss name or a Loss object, got "
                         f"{type(identifier).__name__}")
-    key = identifier.strip().lower()
-    found = _BY_NAME.get(key)
-    if found is None:
-        close = difflib.get_close_matches(key, list(_BY_NAME), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown loss {identifier!r}.{hint} Known losses: "
-                         f"{', '.join(_BY_NAME)}; or pass a loss object such as "
-                         f"losses.SparseCategoricalCrossentropy(from_logits=True), an "
-                         f"nn loss module, or a function (y_true, y_pred) -> loss")
+    found = lookup(None, "loss", identifier, _BY_NAME,
+                   hint="; or pass a loss object such as losses.SparseCategoricalCrossentropy("
+                        "from_logits=True), an nn loss module, or a function "
+                        "(y_true, y_pred) -> loss")
     return found()

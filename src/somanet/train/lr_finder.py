@@ -1,7 +1,8 @@
 """``lr_find``: sweep the learning rate over a short run and suggest one.
 
-Seed 003: a learning rate too small "converges slowly and gets stuck", too large
-"overshoots, becomes unstable and diverges". The sweep (Smith's LR range test)
+A learning rate too small converges slowly and gets stuck; one too large
+overshoots, becomes unstable and diverges. The sweep (L. N. Smith, "Cyclical
+Learning Rates for Training Neural Networks", 2017: the LR range test)
 trains for ``steps`` batches while the learning rate grows exponentially from
 ``start_lr`` to ``end_lr``,
 
@@ -33,6 +34,7 @@ import math
 
 import numpy
 
+from .._checks import check_int
 from ..backend import get_rng_state, set_rng_state
 from ..data import DataLoader
 from . import data_adapter
@@ -121,8 +123,7 @@ def lr_find(model, x, y=None, start_lr=1e-7, end_lr=10.0, steps=100, batch_size=
     if not 0 < start_lr < end_lr:
         raise ValueError(f"lr_find: need 0 < start_lr < end_lr, got start_lr={start_lr!r}, "
                          f"end_lr={end_lr!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-        raise ValueError(f"lr_find: steps must be an int >= 2, got {steps!r}")
+    steps = check_int("lr_find", "steps", steps, minimum=2)
     if not 0 <= smoothing < 1:
         raise ValueError(f"lr_find: smoothing must be in [0, 1), got {smoothing!r}")
     if not diverge > 1:

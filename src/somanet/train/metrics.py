@@ -28,11 +28,10 @@ results.
 does (see ``get``). Inputs may be Tensors or arrays; labels and predictions must be on the
 same device (a Python list is put on the predictions' device).
 """
-import difflib
 import inspect
-import math
 from numbers import Real
 
+from .._checks import check_positive_int, check_real, lookup
 from ..autograd import no_grad
 from ..backend import cpu, device_of
 from ..tensor import Tensor
@@ -190,10 +189,7 @@ class Metric:
         for key, value in zip(self.state_names, values):
             if hasattr(value, "item") and getattr(value, "size", 1) == 1:
                 value = value.item()
-            if isinstance(value, bool) or not isinstance(value, Real):
-                raise TypeError(f"{owner}: {key} must be a number, got "
-                                f"{type(value).__name__} {value!r:.40}")
-            checked.append(float(value))
+            checked.append(check_real(owner, key, value, finite=False))
         return checked
 
     def _add(self, **increments):
@@ -394,17 +390,12 @@ class BinaryAccuracy(_MeanOfValues):
 
 
 def _check_threshold(owner, threshold):
-    if isinstance(threshold, bool) or not isinstance(threshold, Real) \
-            or not math.isfinite(threshold):
-        raise ValueError(f"{owner}: threshold must be a finite number (0.5 for probabilities, "
-                         f"0 for logits), got {threshold!r:.40}")
-    return float(threshold)
+    return check_real(owner, "threshold", threshold,
+                      what="a finite number (0.5 for probabilities, 0 for logits)")
 
 
 def _check_k(owner, k):
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"{owner}: k must be an int >= 1, got {k!r:.40}")
-    return k
+    return check_positive_int(owner, "k", k)
 
 
 def _in_top_k(y_pred, labels, k):
@@ -702,11 +693,8 @@ def get(identifier, loss=None):
             return AutoAccuracy(name=identifier, from_logits=from_logits)
         if key in _BY_NAME:
             return _BY_NAME[key](name=identifier)
-        close = difflib.get_close_matches(key, KNOWN_NAMES, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown metric {identifier!r}.{hint} Known names: "
-                         f"{', '.join(KNOWN_NAMES)}; or pass a Metric object or a function "
-                         f"fn(y_true, y_pred)")
+        lookup(None, "metric", identifier, dict.fromkeys(KNOWN_NAMES),
+               hint="; or pass a Metric object or a function fn(y_true, y_pred)")
     if callable(identifier):
         return MeanMetricWrapper(identifier)
     raise TypeError(f"a metric must be a name (e.g. 'accuracy'), a Metric object or a function "

@@ -13,9 +13,8 @@ A name or a class is made into an optimiser once the model's parameters exist
     >>> type(opt).__name__, opt.param_groups[0]["lr"]
     ('Adam', 0.001)
 """
-import difflib
-
 from .. import optim
+from .._checks import lookup
 
 # name -> (class, default learning rate). Keras's defaults where Keras has the optimiser
 # (SGD 0.01, Adam/AdamW/RMSprop/Adagrad 0.001); PyTorch's for Rprop; Manhattan's own.
@@ -46,15 +45,9 @@ def check(identifier):
 
 
 def _lookup(name):
-    key = name.strip().lower()
-    found = OPTIMIZERS.get(key)
-    if found is None:
-        close = difflib.get_close_matches(key, list(OPTIMIZERS), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown optimizer {name!r}.{hint} Known optimizers: "
-                         f"{', '.join(OPTIMIZERS)}; or pass an Optimizer such as "
-                         f"sn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)")
-    return found
+    return lookup(None, "optimizer", name, OPTIMIZERS,
+                  hint="; or pass an Optimizer such as sn.optim.SGD(model.parameters(), "
+                       "lr=0.1, momentum=0.9)")
 
 
 def get(identifier, params, learning_rate=None):

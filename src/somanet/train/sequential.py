@@ -1,8 +1,8 @@
 """``Sequential``: layers one after another, with the Keras workflow (compile, fit...).
 
 It is an ``nn.Sequential`` (indexing, slicing, ``append``, the ``state_dict`` keys
-``"0.weight"``...) that is also a ``Model``. Seed 004's quickstart and its
-probability model::
+``"0.weight"``...) that is also a ``Model``. The Keras quickstart's model, and a
+softmax stacked on it to turn its logits into probabilities::
 
     >>> import somanet as sn
     >>> from somanet import nn
