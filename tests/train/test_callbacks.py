@@ -555,3 +555,17 @@ def test_progress_evaluate_and_predict(capsys, monkeypatch):
 def test_progress_bar_argument_error():
     with pytest.raises(ValueError, match="verbose must be 0 \\(silent\\), 1 \\(a bar\\) or 2"):
         ProgressBar(verbose=3)
+
+
+def test_callback_list_leaves_chief_only_callbacks_out_off_the_chief(tmp_path):
+    csv_logger = CSVLogger(str(tmp_path / "log.csv"))
+    checkpoint = ModelCheckpoint(str(tmp_path / "w.safetensors"))
+    stopper = EarlyStopping(monitor="loss")
+    callbacks = CallbackList([csv_logger, stopper, checkpoint], chief=False)
+    assert stopper in callbacks.callbacks
+    assert csv_logger not in callbacks.callbacks and checkpoint not in callbacks.callbacks
+    callbacks.append(CSVLogger(str(tmp_path / "other.csv")))
+    assert len(callbacks) == 2  # History and the EarlyStopping
+    chief = CallbackList([csv_logger, stopper, checkpoint])
+    assert [type(cb).__name__ for cb in chief] == ["History", "CSVLogger", "EarlyStopping",
+                                                  "ModelCheckpoint"]

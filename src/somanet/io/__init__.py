@@ -11,8 +11,10 @@ JSON, and every write is atomic (a temporary file, then a rename).
     >>> sn.io.save_checkpoint(os.path.join(folder, "last"), model, epoch=1)
 """
 from .atomic import atomic_write_bytes, atomic_write_text
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import is_checkpoint, load_checkpoint, save_checkpoint
+from .folders import check_writable
 from .weights import load_weights, read_metadata, read_weights, save_weights
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "load_checkpoint", "load_weights",
-           "read_metadata", "read_weights", "save_checkpoint", "save_weights"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "check_writable", "is_checkpoint",
+           "load_checkpoint", "load_weights", "read_metadata", "read_weights",
+           "save_checkpoint", "save_weights"]

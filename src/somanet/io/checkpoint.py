@@ -155,6 +155,12 @@ def save_checkpoint(path, model, optimizer=None, loader=None, epoch=None, step=N
                 pass
 
 
+def is_checkpoint(path):
+    """Whether the folder ``path`` holds a finished checkpoint (its ``checkpoint.json``:
+    the last file a save writes)."""
+    return os.path.isfile(os.path.join(os.fspath(path), INDEX))
+
+
 def _read_index(path):
     path = os.fspath(path)
     if os.path.isfile(path) and os.path.basename(path) == INDEX:

@@ -1,41 +1,17 @@
-"""fit's checkpoints: the folder check before training, and what fit adds to a checkpoint.
+"""What fit adds to a checkpoint, and how it reads it back.
 
 A checkpoint is ``somanet.io.save_checkpoint``'s folder (weights, optimiser state, the
-loader's epoch / position / order, the RNG state, the history), written atomically.
-fit adds, under ``extra["fit"]``, what it needs to continue mid-epoch exactly:
-the batch position, the running loss of the epoch so far, the metrics' state,
-and the step of the last checkpoint.
+loader's epoch / position / order, the RNG state, the history), written atomically;
+under MPI it is written by rank 0 (fit's ``FitCheckpoint`` callback is ``chief_only``)
+and read by every rank (``somanet.distributed.load_checkpoint``, which checks that the
+ranks read the same one). fit adds, under ``extra["fit"]``, what it needs to continue
+mid-epoch exactly: the batch position, the running loss of the epoch so far, the
+metrics' state, and the step of the last checkpoint.
 """
-import os
-import tempfile
-
 from ..distributed import load_checkpoint
 from ..io import save_checkpoint
-from ..io.checkpoint import INDEX
 
 FIT_KEY = "fit"
-
-
-def check_writable(folder, who="fit"):
-    """Create ``folder`` if needed and make sure files can be written there; raise an
-    ``OSError`` naming the folder otherwise. Called before training starts, so a bad
-    folder fails in a second, not after the first epoch."""
-    folder = os.fspath(folder)
-    try:
-        os.makedirs(folder, exist_ok=True)
-        handle, probe = tempfile.mkstemp(dir=folder, prefix=".somanet-write-test-")
-        os.close(handle)
-        os.remove(probe)
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise type(error)(f"{who}: cannot write checkpoints to {folder!r} ({reason}); choose "
-                          f"a folder you can write to (checkpoint_dir=...)") from None
-    return folder
-
-
-def exists(folder):
-    """Whether ``folder`` holds a finished checkpoint."""
-    return os.path.isfile(os.path.join(os.fspath(folder), INDEX))
 
 
 def metric_state(metric):

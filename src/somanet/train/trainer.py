@@ -18,12 +18,14 @@ import warnings
 import numpy
 
 from .. import distributed
+from ..io import check_writable, is_checkpoint
 from .._checks import check_int
 from ..autograd import no_grad
 from ..backend import manual_seed, to_numpy
 from ..tensor import Tensor
 from . import checkpointing, data_adapter, optimizers
 from .callbacks import CallbackList
+from .callbacks.checkpoints import FitCheckpoint
 from .checkpointing import Progress
 
 
@@ -169,7 +171,8 @@ class Trainer:
             raise ValueError("fit: give validation_split or validation_data, not both")
         folder = None
         if checkpoint_dir is not None:
-            folder = checkpointing.check_writable(checkpoint_dir)
+            folder = check_writable(checkpoint_dir, who="fit", what="checkpoints",
+                                    hint="choose a folder you can write to (checkpoint_dir=...)")
         if seed is not None:
             manual_seed(seed)
 
@@ -188,19 +191,22 @@ class Trainer:
 
         progress = Progress(epoch=initial_epoch)
         saved_history = None
-        if resume and checkpointing.exists(folder):
+        if resume and is_checkpoint(folder):
             progress, *saved_history = checkpointing.restore(
                 folder, self, self.optimizer, loader, self._compiled_metrics.objects)
         else:
             loader.set_epoch(initial_epoch)
         self._accumulator = GradientAccumulator(self.optimizer, accumulate_steps,
                                                 self._compiled.is_mean(), loader.batch_size)
+        run = _Run(train_feed, val_feed, progress, self._accumulator, folder)
+        # fit's own checkpoint comes last, so it saves what every other callback changed.
+        extra = [FitCheckpoint(folder, run, every=checkpoint_every)] if folder else []
         callback_list, history = self._callbacks(callbacks, verbose, epochs, len(loader),
-                                                 with_history=True)
+                                                 with_history=True, extra=extra)
+        run.callbacks = callback_list
         self.history = history
         self.stop_training = False
         self.optimizer.zero_grad()
-        run = _Run(train_feed, val_feed, callback_list, progress, folder, checkpoint_every)
 
         callback_list.on_train_begin({})
         if saved_history:
@@ -211,7 +217,7 @@ class Trainer:
         except KeyboardInterrupt as interrupt:
             note = (f"fit was interrupted at epoch {progress.epoch + 1}, batch "
                     f"{progress.batch}")
-            if folder is not None and checkpointing.exists(folder):
+            if folder is not None and is_checkpoint(folder):
                 note += (f"; the last checkpoint in {folder!r} is intact: call fit(..., "
                          f"checkpoint_dir={folder!r}, resume=True) to continue")
             interrupt.add_note(note)
@@ -242,6 +248,9 @@ class Trainer:
                 logs.update(("val_" + key, value) for key, value in val_logs.items())
             logs["lr"] = self._learning_rate()
             run.last_logs = logs
+            progress.start_epoch(epoch + 1)  # what an end-of-epoch checkpoint resumes from
+            if not completed:  # stopped part-way: like Keras, the epoch counts as done
+                run.train_feed.loader.set_epoch(epoch + 1)
             run.callbacks.on_epoch_end(epoch, logs)
             # Rounding noise (a loss equal up to summation order) is not an increase. Once
             # a fit: with mini-batches the epoch loss wobbles, and History has every value.
@@ -254,11 +263,6 @@ class Trainer:
                               f"(said once per fit; history.history['loss'] has every epoch)",
                               LossIncreasingWarning, stacklevel=3)
             previous = logs["loss"]
-            progress.start_epoch(epoch + 1)
-            if not completed:  # stopped part-way: like Keras, the epoch counts as done
-                run.train_feed.loader.set_epoch(epoch + 1)
-            if run.folder is not None and math.isfinite(logs["loss"]):
-                self._save_checkpoint(run, history)
             if self.stop_training:
                 break
 
@@ -269,7 +273,6 @@ class Trainer:
         feed = run.train_feed
         num_inputs = feed.num_inputs
         steps = len(feed.loader)
-        accumulator = self._accumulator
         for batch in feed.loader:
             index = progress.batch
             callbacks.on_train_batch_begin(index, {})
@@ -297,27 +300,17 @@ class Trainer:
                     f"(numpy.isfinite(x).all()), or pass callbacks=[TerminateOnNaN()] to stop "
                     f"without an error" + (f"; the last checkpoint in {run.folder!r} is intact"
                                            if run.folder is not None else ""))
-            if (run.every and accumulator.pending == 0 and progress.batch < steps
-                    and progress.step - progress.last_saved_step >= run.every):
-                self._save_checkpoint(run, self.history)
             if distributed.world_size() > 1:  # every rank stops at the same batch
                 self.stop_training = distributed.all_agree(self.stop_training)
             if self.stop_training:
                 return False
         return True
 
-    def _save_checkpoint(self, run, history):
-        """Write the run's checkpoint (only on the process that writes: see _is_chief)."""
-        run.progress.last_saved_step = run.progress.step
-        if not self._is_chief():
-            return
-        checkpointing.save(run.folder, self, self.optimizer, run.train_feed.loader,
-                           run.progress, history, self._compiled_metrics.objects)
-
     # The places a data-parallel run (somanet.distributed) hooks into: _prepare_training
     # (broadcast the parameters, shard the loader's sampler, wrap the optimiser to all-reduce
     # gradients), _reduced_logs (sum the loss and metric states over the processes), and
-    # _is_chief (checkpoints and logs from one process only).
+    # _is_chief (progress on one process; callbacks that write files, fit's checkpoint
+    # among them, are chief_only: see CallbackList).
 
     def _prepare_training(self, feed, val_feed=None):
         """Build the model on one sample of the data (surfacing shape errors before
@@ -349,7 +342,7 @@ class Trainer:
         return {"loss": loss_sum / seen if seen else float("nan"), **self._metric_results()}
 
     def _is_chief(self):
-        """Whether this process writes checkpoints and shows progress (rank 0 under MPI)."""
+        """Whether this process writes files and shows progress (rank 0 under MPI)."""
         return distributed.is_main()
 
     # -- evaluate / predict -----------------------------------------------------------------------
@@ -477,14 +470,15 @@ class Trainer:
     def _learning_rate(self):
         return float(self.optimizer.param_groups[0]["lr"])
 
-    def _callbacks(self, callbacks, verbose, epochs, steps, with_history):
-        """The CallbackList of one fit / evaluate / predict call, and its History."""
+    def _callbacks(self, callbacks, verbose, epochs, steps, with_history, extra=()):
+        """The CallbackList of one fit / evaluate / predict call (the user's callbacks, then
+        ``extra``), and its History."""
         params = {"epochs": epochs, "steps": steps, "verbose": verbose}
-        if callbacks and not self._is_chief():  # files are written by rank 0 alone
-            callbacks = [callback for callback in callbacks
-                         if not getattr(callback, "chief_only", False)]
         callback_list = CallbackList(callbacks, model=self, add_history=with_history,
-                                     add_progbar=verbose != 0, params=params)
+                                     add_progbar=verbose != 0, params=params,
+                                     chief=self._is_chief())
+        for callback in extra:
+            callback_list.append(callback)
         return callback_list, callback_list.history if with_history else None
 
 
@@ -542,15 +536,16 @@ class GradientAccumulator:
 
 
 class _Run:
-    """What one fit call works with."""
+    """What one fit call works with: the data, where training is, the gradient
+    accumulator, the checkpoint folder (or ``None``), the callbacks, the last logs."""
 
-    def __init__(self, train_feed, val_feed, callbacks, progress, folder, every):
+    def __init__(self, train_feed, val_feed, progress, accumulator, folder):
         self.train_feed = train_feed
         self.val_feed = val_feed
-        self.callbacks = callbacks
         self.progress = progress
+        self.accumulator = accumulator
         self.folder = folder
-        self.every = every
+        self.callbacks = None
         self.last_logs = {}
 
 

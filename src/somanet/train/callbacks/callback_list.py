@@ -14,6 +14,9 @@ class CallbackList:
         add_progbar: put a ``ProgressBar`` last unless the list has one.
         params: ``{"epochs", "steps", "verbose"}``, given to each callback.
         verbose: ``params["verbose"]`` when ``params`` does not set it.
+        chief: whether this process is the one that writes files (rank 0 under MPI;
+            ``somanet.distributed.is_main()``). Elsewhere callbacks marked ``chief_only``
+            (those that write files) are left out: the one rule for who writes.
 
     Every hook converts one-element tensors in ``logs`` to floats (in place) and passes
     the same dict to each callback, so a callback can add to it.
@@ -25,7 +28,7 @@ class CallbackList:
     """
 
     def __init__(self, callbacks=None, model=None, add_history=True, add_progbar=False,
-                 params=None, verbose=1):
+                 params=None, verbose=1, chief=True):
         if callbacks is None:
             callbacks = []
         elif isinstance(callbacks, Callback):
@@ -43,6 +46,8 @@ class CallbackList:
                                 f"{type(callback).__name__}, not a Callback; subclass "
                                 f"somanet.train.Callback, or wrap a function: "
                                 f"LambdaCallback(on_epoch_end=fn)")
+        self.chief = bool(chief)
+        callbacks = [callback for callback in callbacks if self._runs_here(callback)]
         self.history = next((cb for cb in callbacks if isinstance(cb, History)), None)
         self.progress_bar = next((cb for cb in callbacks if isinstance(cb, ProgressBar)), None)
         if self.history is None and add_history:
@@ -59,10 +64,17 @@ class CallbackList:
         if model is not None:
             self.set_model(model)
 
+    def _runs_here(self, callback):
+        return self.chief or not callback.chief_only
+
     def append(self, callback):
+        """Add ``callback`` at the end (left out if it is ``chief_only`` and this process
+        is not the chief)."""
         if not isinstance(callback, Callback):
             raise TypeError(f"CallbackList.append: expected a Callback, got "
                             f"{type(callback).__name__}")
+        if not self._runs_here(callback):
+            return
         callback.set_params(self.params)
         if self.model is not None:
             callback.set_model(self.model)

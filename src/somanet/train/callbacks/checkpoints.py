@@ -1,11 +1,14 @@
 """Saving during training: ``ModelCheckpoint`` (weights or a checkpoint, every epoch or
-every few batches, optionally only the best)."""
+every few batches, optionally only the best), and ``FitCheckpoint``, the resumable
+checkpoint that ``fit(checkpoint_dir=...)`` writes. Both are ``chief_only``: under MPI
+rank 0 writes, the other ranks leave them out."""
 import math
 import os
 import string
 
 from ..._checks import check_positive_int
 from ...io import save_checkpoint, save_weights
+from .. import checkpointing
 from .base import Callback
 from .monitors import check_monitor, monitor_value, resolve_mode
 
@@ -136,3 +139,48 @@ class ModelCheckpoint(Callback):
 def _format_fields(text):
     """The field names of a format string (raises ValueError when it is malformed)."""
     return [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+
+
+class FitCheckpoint(Callback):
+    """The resumable checkpoint of a ``fit`` run, made by ``fit(checkpoint_dir=...)``.
+
+    After every epoch (and, with ``every``, at the first optimiser update at or after
+    each ``every`` batches) it writes ``somanet.train.checkpointing.save``'s checkpoint
+    of the run into ``folder``: weights, optimiser, the loader's position, the RNG state,
+    the metrics' running state and the history, from which ``fit(..., resume=True)``
+    continues bit for bit. fit puts it after every other callback, so the checkpoint
+    holds what they changed; a loss that is not finite is never saved.
+
+    Args:
+        folder: the checkpoint folder (checked for writing by fit).
+        run: fit's run: its ``train_feed.loader``, ``progress`` and ``accumulator``.
+        every: also save every this many batches (``None``: epochs only).
+    """
+
+    chief_only = True
+
+    def __init__(self, folder, run, every=None):
+        super().__init__()
+        self.folder = folder
+        self.run = run
+        self.every = every
+
+    def on_train_batch_end(self, batch, logs=None):
+        progress = self.run.progress
+        if (self.every and self.run.accumulator.pending == 0
+                and progress.batch < len(self.run.train_feed.loader)
+                and progress.step - progress.last_saved_step >= self.every
+                and math.isfinite(progress.mean_loss)):
+            self.save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if math.isfinite((logs or {}).get("loss", math.nan)):
+            self.save()
+
+    def save(self):
+        """Write the checkpoint of the run as it is now."""
+        progress = self.run.progress
+        progress.last_saved_step = progress.step
+        checkpointing.save(self.folder, self.model, self.model.optimizer,
+                           self.run.train_feed.loader, progress, self.model.history,
+                           self.model.metrics)

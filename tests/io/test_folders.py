@@ -1,0 +1,43 @@
+"""Folders training writes into (somanet.io.check_writable, is_checkpoint)."""
+import os
+
+import pytest
+
+from somanet import io, nn
+
+
+def test_check_writable_creates_the_folder(tmp_path):
+    folder = tmp_path / "run" / "checkpoint"
+    assert io.check_writable(folder) == str(folder)
+    assert folder.is_dir() and os.listdir(folder) == []  # the probe file is gone
+
+
+def test_check_writable_names_the_folder_and_leaves_nothing_behind(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OSError, match=r"^fit: cannot write checkpoints to '.*a_file/run/deep' "
+                                      r"\(.*\); choose another$"):
+        io.check_writable(blocker / "run" / "deep", who="fit", what="checkpoints",
+                          hint="choose another")
+    with pytest.raises(NotADirectoryError, match="it is a file, not a folder"):
+        io.check_writable(blocker)
+    assert sorted(os.listdir(tmp_path)) == ["a_file"]
+
+
+def test_check_writable_removes_only_the_folders_it_created(tmp_path):
+    os.chmod(tmp_path, 0o500)
+    try:
+        if os.access(tmp_path, os.W_OK):  # root ignores permissions
+            pytest.skip("running as a user who can write anywhere")
+        with pytest.raises(PermissionError, match="cannot write files to"):
+            io.check_writable(tmp_path / "new")
+    finally:
+        os.chmod(tmp_path, 0o700)
+    assert os.listdir(tmp_path) == []
+
+
+def test_is_checkpoint(tmp_path):
+    assert not io.is_checkpoint(tmp_path / "missing")
+    assert not io.is_checkpoint(tmp_path)
+    io.save_checkpoint(tmp_path / "ckpt", nn.Linear(2, 1), epoch=1)
+    assert io.is_checkpoint(tmp_path / "ckpt")
