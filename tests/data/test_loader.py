@@ -287,6 +287,14 @@ def test_load_state_dict_errors_change_nothing():
         {k: v for k, v in before.items() if k != "order"}
 
 
+def test_numpy_integers_are_accepted_as_sizes_and_epochs():
+    loader = DataLoader(_data(), batch_size=np.int64(4), prefetch=np.int32(0))
+    assert loader.batch_size == 4 and type(loader.batch_size) is int
+    loader.set_epoch(np.int64(2))
+    assert loader.epoch == 2
+    assert RandomSampler(10, seed=np.uint32(3)).seed == 3
+
+
 def test_loader_argument_errors():
     data = _data()
     with pytest.raises(ValueError, match="batch_size must be a positive int"):

@@ -42,7 +42,8 @@ def test_registry():
     assert isinstance(activation.layer("tanh"), nn.Tanh)
     assert isinstance(activation.layer("linear"), nn.Identity)
     assert "step" in activation.known() and "linear" in activation.known()
-    with pytest.raises(ValueError, match=r"unknown activation 'swish'; known: elu, gelu"):
+    with pytest.raises(ValueError, match=r"unknown activation 'swish'\. Known activations: "
+                                         r"elu, gelu"):
         activation.get("swish")
     with pytest.raises(TypeError, match="a name, a callable or None"):
         activation.get(3)

@@ -102,7 +102,8 @@ def test_reproducible_under_manual_seed_and_float64_on_request():
 def test_lookup_by_name_and_errors():
     assert init.get("xavier_uniform") is init.glorot_uniform
     assert init.get("He_Normal") is init.he_normal
-    with pytest.raises(ValueError, match=r"unknown initialiser 'glorot'; known: .*glorot_normal"):
+    with pytest.raises(ValueError, match=r"unknown initialiser 'glorot'\. .*Known initialisers: "
+                                         r".*glorot_normal"):
         init.get("glorot")
     with pytest.raises(TypeError, match="a name or a callable"):
         init.get(3)

@@ -37,6 +37,18 @@ def test_keras_keywords():
         nn.Linear(3, 0)
 
 
+def test_sizes_may_be_numpy_integers_but_not_bools():
+    # one notion of "an int" (somanet._checks): NumPy integers count, bools do not
+    layer = nn.Linear(np.int64(3), np.int32(2))
+    assert layer.weight.shape == (3, 2) and type(layer.out_features) is int
+    conv = nn.Conv2D(np.int64(4), (np.int64(3), 3), stride=np.int32(2))
+    assert conv.kernel_size == (3, 3) and conv.stride == (2, 2)
+    assert nn.LSTM(np.int64(5)).hidden_size == 5
+    with pytest.raises(TypeError, match=r"Linear: out_features must be a positive int, got "
+                                        r"bool True"):
+        nn.Linear(3, True)
+
+
 def test_computes_x_w_plus_b_then_activation():
     layer = nn.Linear(3, 2, activation="sigmoid")
     x = sn.randn(5, 3)
@@ -82,7 +94,8 @@ def test_lazy_layer_builds_in_the_input_dtype():
 def test_activation_module_is_registered_and_unknown_names_listed():
     layer = nn.Dense(2, activation=nn.LeakyReLU(0.2))
     assert [name for name, _ in layer.named_modules()] == ["", "activation"]
-    with pytest.raises(ValueError, match=r"unknown activation 'rleu'; known: .*relu.*sigmoid"):
+    with pytest.raises(ValueError, match=r"unknown activation 'rleu'\. .*Known activations: "
+                                         r".*relu.*sigmoid"):
         nn.Dense(2, activation="rleu")
 
 

@@ -461,7 +461,7 @@ def _t(*shape):
     (lambda: sn.conv2d(_t(1, 3, 6, 6), _t(2, 3, 3, 3), stride=(1, 2, 3)), TypeError,
      r"conv2d: stride must be an int or a pair of ints, got \(1, 2, 3\)"),
     (lambda: sn.conv1d(_t(1, 3, 6), _t(2, 3, 3), stride=(2, 2)), TypeError,
-     r"conv1d: stride must be an int, got \(2, 2\)"),
+     r"conv1d: stride must be an int >= 1, got tuple \(2, 2\)"),
     (lambda: sn.conv2d(_t(1, 3, 6, 6), _t(2, 3, 3, 3), _t(3)), ValueError,
      r"conv2d: bias of shape \(3,\) does not fit weight of shape \(2, 3, 3, 3\): expected "
      r"\(2,\)"),

@@ -2,6 +2,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
 import somanet as sn
@@ -182,7 +183,8 @@ def test_reduce_on_plateau_without_optimizer_and_state_dict():
 # -- validation --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("build, error, message", [
-    (lambda o: sn.optim.StepLR(o, step_size=0), ValueError, r"StepLR: step_size must be >= 1"),
+    (lambda o: sn.optim.StepLR(o, step_size=0), ValueError,
+     r"StepLR: step_size must be an int >= 1"),
     (lambda o: sn.optim.StepLR(o, step_size=2.5), TypeError, r"step_size must be an int"),
     (lambda o: sn.optim.StepLR(o, step_size=2, gamma=-0.5), ValueError,
      r"StepLR: gamma must be a non-negative factor"),
@@ -191,7 +193,7 @@ def test_reduce_on_plateau_without_optimizer_and_state_dict():
      r"got str"),
     (lambda o: sn.optim.ExponentialLR(o, gamma=0.9, base_lr=0.1), ValueError,
      r"give either an optimizer or base_lr, not both"),
-    (lambda o: sn.optim.CosineAnnealingLR(o, T_max=0), ValueError, r"T_max must be >= 1"),
+    (lambda o: sn.optim.CosineAnnealingLR(o, T_max=0), ValueError, r"T_max must be an int >= 1"),
     (lambda o: sn.optim.CosineAnnealingLR(o, T_max=5, eta_min=-1), ValueError,
      r"eta_min must be a non-negative learning rate"),
     (lambda o: sn.optim.LinearWarmup(o, warmup_epochs=3, start_factor=0.0), ValueError,
@@ -205,7 +207,7 @@ def test_reduce_on_plateau_without_optimizer_and_state_dict():
     (lambda o: sn.optim.ReduceLROnPlateau(o, factor=1.0), ValueError,
      r"factor must be a factor in \[0, 1\)"),
     (lambda o: sn.optim.ReduceLROnPlateau(o, patience=-1), ValueError,
-     r"patience must be >= 0"),
+     r"patience must be an int >= 0"),
     (lambda o: sn.optim.ReduceLROnPlateau(o, min_lr=[0.1, 0.2]), ValueError,
      r"min_lr has 2 value\(s\) for 1 parameter group\(s\)"),
     (lambda o: sn.optim.ReduceLROnPlateau(None), ValueError,
@@ -219,3 +221,9 @@ def test_reduce_on_plateau_without_optimizer_and_state_dict():
 def test_schedule_errors(build, error, message):
     with pytest.raises(error, match=message):
         build(optimizer_with(1.0))
+
+
+def test_epoch_counts_may_be_numpy_integers():
+    schedule = sn.optim.StepLR(None, step_size=np.int64(2), gamma=0.5, base_lr=1.0)
+    assert schedule.step_size == 2 and type(schedule.step_size) is int
+    assert schedule.lr_at(np.int32(2)) == 0.5

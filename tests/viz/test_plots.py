@@ -110,7 +110,8 @@ def test_plot_activations(tmp_path):
                                   derivatives=False)
     assert tuple(figure.get_size_inches()) == (16, 7)  # two rows of four
     assert len([ax for ax in figure.axes if ax.get_visible()]) == 5
-    with pytest.raises(ValueError, match="unknown activation 'swish'; known: sigmoid, tanh"):
+    with pytest.raises(ValueError, match=r"unknown activation 'swish'\. Known activations: "
+                                         r"sigmoid, tanh"):
         viz.plot_activations(names=["swish"])
 
 

@@ -12,6 +12,8 @@ device) for its ``xp`` and writes the same code for both.
 """
 import numpy
 
+from .._checks import check_non_negative_int
+
 _GPUS = {}
 
 
@@ -114,8 +116,7 @@ def gpu(index=0):
     Raises:
         RuntimeError: CuPy is missing or no such GPU exists.
     """
-    if not isinstance(index, int) or index < 0:
-        raise ValueError(f"gpu index must be a non-negative int, got {index!r}")
+    index = check_non_negative_int("gpu", "index", index, what="a non-negative int")
     found = _GPUS.get(index)
     if found is None:
         cupy = _import_cupy()

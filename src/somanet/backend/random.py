@@ -12,6 +12,7 @@ program's results are reproducible bit for bit on the CPU.
 """
 import numpy
 
+from .._checks import check_non_negative_int
 from .device import CPU, device as as_device
 
 _seed = None
@@ -25,9 +26,7 @@ def manual_seed(seed):
     name, so the CPU and each GPU draw independent numbers.
     """
     global _seed
-    if not isinstance(seed, (int, numpy.integer)) or seed < 0:
-        raise ValueError(f"manual_seed expects a non-negative int, got {seed!r}")
-    _seed = int(seed)
+    _seed = check_non_negative_int("manual_seed", "seed", seed, what="a non-negative int")
     _generators.clear()
 
 

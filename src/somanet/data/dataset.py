@@ -16,6 +16,7 @@ import os
 
 import numpy
 
+from .._checks import check_positive_int, is_int
 from ..backend import CPU, device_of, fresh_generator, generator, to_numpy
 from ..tensor import Tensor
 
@@ -172,9 +173,8 @@ def check_labels(labels, num_classes, what="labels"):
         num_classes: the number of classes (a positive int).
         what: how the error message names the labels.
     """
-    if not isinstance(num_classes, (int, numpy.integer)) or isinstance(num_classes, bool) \
-            or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    num_classes = check_positive_int("check_labels", "num_classes", num_classes,
+                                     what="a positive int")
     values = to_numpy(labels.data if isinstance(labels, Tensor) else labels)
     values = CPU.xp.asarray(values)
     if values.dtype.kind not in "iu":
@@ -294,8 +294,7 @@ def random_split(dataset, lengths, seed=None):
     lengths = list(lengths)
     if not lengths:
         raise ValueError("random_split needs at least one length")
-    if all(isinstance(length, (int, numpy.integer)) and not isinstance(length, bool)
-           for length in lengths):
+    if all(is_int(length) for length in lengths):
         counts = [int(length) for length in lengths]
         if any(count < 0 for count in counts) or sum(counts) != size:
             raise ValueError(f"random_split: lengths {counts} must be non-negative and sum to "

@@ -33,6 +33,7 @@ import threading
 
 import numpy
 
+from .._checks import check_non_negative_int, check_positive_int
 from ..backend import CPU, device as as_device, infer_dtype, to_device
 from ..tensor import Tensor
 from .dataset import stack_examples
@@ -124,12 +125,10 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
                  sampler=None, collate_fn=None, prefetch=2, device=None):
-        if not isinstance(batch_size, (int, numpy.integer)) or isinstance(batch_size, bool) \
-                or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive int, got "
-                             f"{batch_size!r}")
-        if not isinstance(prefetch, (int, numpy.integer)) or prefetch < 0:
-            raise ValueError(f"DataLoader: prefetch must be a non-negative int, got {prefetch!r}")
+        batch_size = check_positive_int("DataLoader", "batch_size", batch_size,
+                                        what="a positive int")
+        prefetch = check_non_negative_int("DataLoader", "prefetch", prefetch,
+                                          what="a non-negative int")
         try:
             size = len(dataset)
         except TypeError:
@@ -188,10 +187,8 @@ class DataLoader:
 
     def set_epoch(self, epoch):
         """Make the next ``iter(loader)`` walk epoch ``epoch`` from its start."""
-        if not isinstance(epoch, (int, numpy.integer)) or epoch < 0:
-            raise ValueError(f"DataLoader.set_epoch: epoch must be a non-negative int, "
-                             f"got {epoch!r}")
-        self.epoch = int(epoch)
+        self.epoch = check_non_negative_int("DataLoader.set_epoch", "epoch", epoch,
+                                            what="a non-negative int")
         self._position, self._order, self._resume = 0, None, False
 
     def _epoch_order(self, epoch):
@@ -271,10 +268,7 @@ class DataLoader:
         if missing:
             raise ValueError(f"{where}: the state lacks {missing}")
         for key in ("epoch", "position"):
-            value = state[key]
-            if not isinstance(value, (int, numpy.integer)) or isinstance(value, bool) \
-                    or value < 0:
-                raise ValueError(f"{where}: {key} must be a non-negative int, got {value!r}")
+            check_non_negative_int(where, key, state[key], what="a non-negative int")
         if state["num_samples"] != len(self.sampler):
             raise ValueError(f"{where}: the state was saved for {state['num_samples']} "
                              f"examples per epoch, this loader has {len(self.sampler)}; "

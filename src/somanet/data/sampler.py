@@ -13,11 +13,12 @@ one more sampler that returns this process's share (``somanet.distributed``).
 """
 import numpy
 
+from .._checks import check_non_negative_int, is_int
 from ..backend import CPU, fresh_generator, generator
 
 
 def _num_samples(data_source, who):
-    if isinstance(data_source, (int, numpy.integer)) and not isinstance(data_source, bool):
+    if is_int(data_source):
         count = int(data_source)
     else:
         try:
@@ -101,9 +102,8 @@ class RandomSampler(Sampler):
         super().__init__(data_source)
         if seed is None:
             seed = int(generator(CPU).integers(0, 2**63 - 1))
-        if not isinstance(seed, (int, numpy.integer)) or isinstance(seed, bool) or seed < 0:
-            raise ValueError(f"RandomSampler: seed must be a non-negative int, got {seed!r}")
-        self.seed = int(seed)
+        self.seed = check_non_negative_int("RandomSampler", "seed", seed,
+                                           what="a non-negative int")
 
     def indices(self, epoch):
         return fresh_generator([self.seed, int(epoch)]).permutation(self.num_samples)
@@ -114,7 +114,5 @@ class RandomSampler(Sampler):
     def load_state_dict(self, state):
         super().load_state_dict(state)
         seed = state.get("seed")
-        if not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"RandomSampler.load_state_dict: the state's seed must be a "
-                             f"non-negative int, got {seed!r}")
-        self.seed = seed
+        self.seed = check_non_negative_int("RandomSampler.load_state_dict", "the state's seed",
+                                           seed, what="a non-negative int")

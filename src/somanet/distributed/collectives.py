@@ -6,10 +6,11 @@ unconditionally.
 """
 import hashlib
 import json
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy
 
+from .._checks import is_int
 from ..backend import device_of, to_device, xp_of
 from ..tensor import Tensor
 from .communicator import check_op
@@ -46,7 +47,7 @@ def allreduce(value, op="sum", timeout=None):
         array = value.data.copy()
         return _new_tensor(comm.allreduce_(array, op, timeout))
     if isinstance(value, (Real, numpy.generic)):
-        integer = isinstance(value, (Integral, numpy.integer)) and op != "mean"
+        integer = is_int(value) and op != "mean"
         array = numpy.array([value], dtype=numpy.int64 if integer else numpy.float64)
         return comm.allreduce_(array, op, timeout)[0].item()
     if device_of(value) is None:

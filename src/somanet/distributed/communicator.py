@@ -34,10 +34,9 @@ import os
 import socket
 import sys
 import time
-from numbers import Real
-
 import numpy
 
+from .._checks import check_choice, check_int, check_real
 from ..backend import CPU, device_of, nccl, to_device, to_numpy, xp_of
 
 OPS = ("sum", "mean", "max", "min")
@@ -80,12 +79,11 @@ def set_timeout(seconds):
     Returns:
         The previous setting.
     """
-    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, Real)
-                                or not seconds > 0):
-        raise ValueError(f"set_timeout: seconds must be a positive number or None (wait "
-                         f"forever), got {seconds!r}")
+    if seconds is not None:
+        seconds = check_real("set_timeout", "seconds", seconds, minimum=0.0, min_open=True,
+                             finite=False, what="a positive number or None (wait forever)")
     previous = _settings["timeout"]
-    _settings["timeout"] = None if seconds is None else float(seconds)
+    _settings["timeout"] = seconds
     return previous
 
 
@@ -95,8 +93,7 @@ def get_timeout():
 
 
 def check_op(op, who):
-    if op not in OPS:
-        raise ValueError(f"{who}: op must be one of {', '.join(map(repr, OPS))}, got {op!r}")
+    check_choice(who, "op", op, OPS)
 
 
 def _json_round_trip(value, who):
@@ -108,9 +105,8 @@ def _json_round_trip(value, who):
 
 
 def _check_root(root, size, who):
-    if isinstance(root, bool) or not isinstance(root, (int, numpy.integer)) \
-            or not 0 <= root < size:
-        raise ValueError(f"{who}: root must be a rank in [0, {size}), got {root!r}")
+    return check_int(who, "root", root, minimum=0, maximum=size - 1,
+                     what=f"a rank in [0, {size})")
 
 
 class Communicator:

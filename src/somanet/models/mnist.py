@@ -17,22 +17,16 @@ as seed 004 does.
 import math
 
 from .. import nn
+from .._checks import check_positive_int, is_int
 from ..train import Model, Sequential
 
 IMAGE_SHAPE = (28, 28)
 
 
-def _check_positive(name, value, who):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{who}: {name} must be a positive int, got {value!r}")
-    return value
-
-
 def _check_shape(shape, who):
     shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
-    for size in shape:
-        _check_positive("input_shape entries", size, who)
-    return shape
+    return tuple(check_positive_int(who, "input_shape entries", size, what="a positive int")
+                 for size in shape)
 
 
 def mlp(input_shape=IMAGE_SHAPE, hidden=128, num_classes=10, dropout=0.2, activation="relu"):
@@ -64,10 +58,10 @@ def mlp(input_shape=IMAGE_SHAPE, hidden=128, num_classes=10, dropout=0.2, activa
     """
     who = "models.mlp"
     input_shape = _check_shape(input_shape, who)
-    sizes = (hidden,) if isinstance(hidden, int) else tuple(hidden)
+    sizes = (hidden,) if is_int(hidden) else tuple(hidden)
     for size in sizes:
-        _check_positive("hidden", size, who)
-    _check_positive("num_classes", num_classes, who)
+        check_positive_int(who, "hidden", size, what="a positive int")
+    check_positive_int(who, "num_classes", num_classes, what="a positive int")
     layers = [nn.Flatten(input_shape=input_shape)]
     width = math.prod(input_shape)
     for size in sizes:
@@ -119,9 +113,9 @@ def lenet(num_classes=10, in_channels=1, image_size=28):
         (N, H, W) (one channel) or (N, C, H, W) -> (N, num_classes).
     """
     who = "models.lenet"
-    _check_positive("num_classes", num_classes, who)
-    _check_positive("in_channels", in_channels, who)
-    _check_positive("image_size", image_size, who)
+    check_positive_int(who, "num_classes", num_classes, what="a positive int")
+    check_positive_int(who, "in_channels", in_channels, what="a positive int")
+    check_positive_int(who, "image_size", image_size, what="a positive int")
     side = ((image_size // 2) - 4) // 2  # 28: 28 -> pool 14 -> conv 10 -> pool 5
     if side < 1:
         raise ValueError(f"{who}: image_size={image_size} is too small for two 5x5 "
@@ -158,9 +152,9 @@ class LSTMClassifier(Model):
     def __init__(self, input_size=28, hidden_size=128, num_classes=10):
         super().__init__()
         who = "models.lstm_classifier"
-        self.input_size = _check_positive("input_size", input_size, who)
-        _check_positive("hidden_size", hidden_size, who)
-        _check_positive("num_classes", num_classes, who)
+        self.input_size = check_positive_int(who, "input_size", input_size, what="a positive int")
+        check_positive_int(who, "hidden_size", hidden_size, what="a positive int")
+        check_positive_int(who, "num_classes", num_classes, what="a positive int")
         self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
         self.head = nn.Dense(hidden_size, num_classes)
 

@@ -1,4 +1,5 @@
 """Models by name, for the command line and configuration files: ``models.get("lenet")``."""
+from .._checks import lookup
 from .mnist import lenet, lstm_classifier, mlp
 
 _BUILDERS = {
@@ -31,10 +32,7 @@ def get(name, **kwargs):
         >>> type(models.get("lenet")).__name__
         'Sequential'
     """
-    builder = _BUILDERS.get(name.lower() if isinstance(name, str) else name)
-    if builder is None:
-        raise ValueError(f"unknown model {name!r}; the known models are "
-                         f"{', '.join(names())}")
+    builder = lookup(None, "model", name, {known: _BUILDERS[known] for known in names()})
     return builder(**kwargs)
 
 

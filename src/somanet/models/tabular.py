@@ -4,8 +4,8 @@ Seed 004: use a multilayer perceptron "when your dataset is in a tabular format
 consisting of rows and columns. Typically CSV files".
 """
 from .. import nn
+from .._checks import check_positive_int, is_int
 from ..train import Sequential
-from .mnist import _check_positive
 
 
 def mlp_tabular(n_features, n_classes, hidden=(64, 32), dropout=0.0, activation="relu"):
@@ -31,11 +31,11 @@ def mlp_tabular(n_features, n_classes, hidden=(64, 32), dropout=0.0, activation=
         (N, n_features) -> (N, n_classes).
     """
     who = "models.mlp_tabular"
-    _check_positive("n_features", n_features, who)
-    _check_positive("n_classes", n_classes, who)
-    sizes = (hidden,) if isinstance(hidden, int) else tuple(hidden)
+    check_positive_int(who, "n_features", n_features, what="a positive int")
+    check_positive_int(who, "n_classes", n_classes, what="a positive int")
+    sizes = (hidden,) if is_int(hidden) else tuple(hidden)
     for size in sizes:
-        _check_positive("hidden", size, who)
+        check_positive_int(who, "hidden", size, what="a positive int")
     layers, width = [], n_features
     for size in sizes:
         layers.append(nn.Dense(width, size, activation=activation))

@@ -1,6 +1,5 @@
 """Helpers the layers share: argument checks and where a lazy layer builds."""
-import numbers
-
+from .._checks import check_positive_int, is_int, owner_name
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -12,26 +11,26 @@ def device_and_dtype(x):
     return x.device, dtype
 
 
-def check_size(value, name, allow_none=False):
-    """``value`` as a positive int (a layer size), or ``None`` when allowed."""
+def check_size(owner, name, value, allow_none=False):
+    """``value`` as a positive int (a layer size), or ``None`` when allowed; ``owner`` is
+    the layer (its class name starts the message)."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+    return check_positive_int(owner, name, value, what="a positive int")
 
 
-def check_tuple(value, n, name, minimum=1):
+def check_tuple(owner, name, value, n, minimum=1):
     """An int or a sequence of ``n`` ints as an ``n``-tuple, each at least ``minimum``."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    if is_int(value):
         value = (int(value),) * n
     try:
         value = tuple(value)
     except TypeError:
-        raise TypeError(f"{name} must be an int or {n} ints, got {value!r}") from None
-    if len(value) != n or not all(isinstance(item, numbers.Integral) and item >= minimum
-                                  for item in value):
-        raise ValueError(f"{name} must be an int or {n} ints, each >= {minimum}, got {value!r}")
+        raise TypeError(f"{owner_name(owner)}: {name} must be an int or {n} ints, got "
+                        f"{value!r}") from None
+    if len(value) != n or not all(is_int(item) and item >= minimum for item in value):
+        raise ValueError(f"{owner_name(owner)}: {name} must be an int or {n} ints, each >= "
+                         f"{minimum}, got {value!r}")
     return tuple(int(item) for item in value)
 
 

@@ -13,6 +13,7 @@ of the same name in ``somanet.ops``.
     True
 """
 from .. import ops
+from .._checks import lookup
 from .module import Module
 
 
@@ -165,14 +166,11 @@ def get(activation):
     if activation is None or callable(activation):
         return activation
     if isinstance(activation, str):
-        name = activation.lower()
-        if name in ("linear", "none", "identity"):
+        if activation.lower() in ("none", "identity"):
             return None
-        found = _FUNCTIONS.get(name)
-        if found is not None:
-            return found
-        raise ValueError(f"unknown activation {activation!r}; known: {', '.join(known())} "
-                         f"(or pass a callable, or None)")
+        table = {name: _FUNCTIONS.get(name) for name in known()}  # "linear": None
+        return lookup(None, "activation", activation, table,
+                      hint=" (or pass a callable, or None)")
     raise TypeError(f"an activation must be a name, a callable or None, got "
                     f"{type(activation).__name__}")
 
@@ -181,11 +179,8 @@ def layer(activation):
     """An activation layer by name (``layer("relu")`` is ``ReLU()``)."""
     if isinstance(activation, Module):
         return activation
-    name = str(activation).lower() if activation is not None else "linear"
-    found = _LAYERS.get(name)
-    if found is None:
-        raise ValueError(f"unknown activation {activation!r}; known: {', '.join(known())}")
-    return found()
+    name = str(activation) if activation is not None else "linear"
+    return lookup(None, "activation", name, {name: _LAYERS[name] for name in known()})()
 
 
 def name_of(function):

@@ -9,6 +9,7 @@
 """
 from collections import OrderedDict
 
+from .._checks import is_int
 from ..tensor import Tensor
 from .module import Module
 from .parameter import Parameter
@@ -32,13 +33,13 @@ class _IndexedModules(Module):
 
     def _index(self, index):
         count = len(self._modules)
-        if not isinstance(index, int):
+        if not is_int(index):
             raise TypeError(f"{type(self).__name__} indices must be ints or slices, got "
                             f"{type(index).__name__}")
         if not -count <= index < count:
             raise IndexError(f"index {index} is out of range for {type(self).__name__} of "
                              f"length {count}")
-        return index % count
+        return int(index) % count
 
     def __getitem__(self, index):
         values = list(self._modules.values())

@@ -57,16 +57,18 @@ class _ConvNd(Module):
         if out_channels is None or kernel_size is None:
             raise TypeError(f"{name} needs out_channels and kernel_size: {name}(filters, "
                             f"kernel_size) or {name}(in_channels, out_channels, kernel_size)")
-        self.in_channels = check_size(in_channels, "in_channels", allow_none=True)
-        self.out_channels = check_size(out_channels, "out_channels")
-        self.kernel_size = check_tuple(kernel_size, self.dims, "kernel_size")
-        self.stride = check_tuple(stride if strides is None else strides, self.dims, "stride")
-        self.dilation = check_tuple(dilation if dilation_rate is None else dilation_rate,
-                                    self.dims, "dilation")
-        self.padding = _check_padding(padding, self.dims, self.transposed)
-        self.output_padding = check_tuple(output_padding, self.dims, "output_padding",
+        self.in_channels = check_size(self, "in_channels", in_channels, allow_none=True)
+        self.out_channels = check_size(self, "out_channels", out_channels)
+        self.kernel_size = check_tuple(self, "kernel_size", kernel_size, self.dims)
+        self.stride = check_tuple(self, "stride", stride if strides is None else strides,
+                                  self.dims)
+        self.dilation = check_tuple(self, "dilation",
+                                    dilation if dilation_rate is None else dilation_rate,
+                                    self.dims)
+        self.padding = _check_padding(self, padding, self.dims, self.transposed)
+        self.output_padding = check_tuple(self, "output_padding", output_padding, self.dims,
                                           minimum=0)
-        self.groups = check_size(groups, "groups")
+        self.groups = check_size(self, "groups", groups)
         if self.out_channels % self.groups:
             raise ValueError(f"{name}: out_channels ({self.out_channels}) must be divisible "
                              f"by groups ({self.groups})")
@@ -244,18 +246,18 @@ def _merge(positional, keywords, name):
     return positional
 
 
-def _check_padding(padding, dims, transposed):
+def _check_padding(owner, padding, dims, transposed):
     if isinstance(padding, str):
         mode = padding.lower()
         if mode not in ("same", "valid"):
-            raise ValueError(f"padding must be an int, {dims} ints, 'same' or 'valid', got "
-                             f"{padding!r}")
+            raise ValueError(f"{type(owner).__name__}: padding must be an int, {dims} ints, "
+                             f"'same' or 'valid', got {padding!r}")
         if transposed and mode == "same":
             raise ValueError("ConvTranspose2D does not take padding='same'; give an int "
                              "and output_padding (padding=(k-1)//2, output_padding=stride-1 "
                              "gives stride * H)")
         return mode if mode == "same" else (0,) * dims
-    return check_tuple(padding, dims, "padding", minimum=0)
+    return check_tuple(owner, "padding", padding, dims, minimum=0)
 
 
 def _first(padding):

@@ -1,7 +1,6 @@
 """``Dropout``: inverted dropout in training, the identity in eval mode."""
-import numbers
-
 from .. import ops
+from .._checks import check_fraction
 from .module import Module
 
 
@@ -21,9 +20,7 @@ class Dropout(Module):
     def __init__(self, p=0.5, *, rate=None):
         super().__init__()
         p = p if rate is None else rate
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = check_fraction(self, "p", p, what="in [0, 1)")
 
     def forward(self, x):
         if not self.training or self.p == 0:

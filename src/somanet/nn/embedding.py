@@ -29,8 +29,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, embeddings_initializer=None):
         super().__init__()
-        self.num_embeddings = check_size(num_embeddings, "num_embeddings")
-        self.embedding_dim = check_size(embedding_dim, "embedding_dim")
+        self.num_embeddings = check_size(self, "num_embeddings", num_embeddings)
+        self.embedding_dim = check_size(self, "embedding_dim", embedding_dim)
         if embeddings_initializer is None:
             embeddings_initializer = _unit_normal
         self.weight = new_parameter(_init.create(embeddings_initializer,

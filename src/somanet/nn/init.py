@@ -32,6 +32,7 @@ The uniform variants draw from [-limit, limit] with limit = sqrt(3) * std.
 """
 import math
 
+from .._checks import is_int, lookup
 from ..backend import as_dtype, device as as_device, generator, get_default_dtype
 from ..tensor import Tensor
 from ..autograd import no_grad
@@ -44,8 +45,8 @@ def _new(array):
 
 
 def _shape(shape):
-    if isinstance(shape, int):
-        return (shape,)
+    if is_int(shape):
+        shape = (shape,)
     try:
         shape = tuple(int(size) for size in shape)
     except TypeError:
@@ -256,12 +257,8 @@ def get(initializer):
     if callable(initializer):
         return initializer
     if isinstance(initializer, str):
-        found = _REGISTRY.get(initializer.lower())
-        if found is not None:
-            return found
-        raise ValueError(f"unknown initialiser {initializer!r}; known: "
-                         f"{', '.join(sorted(_REGISTRY))} (or pass a callable "
-                         f"(shape, dtype=, device=) -> Tensor)")
+        return lookup(None, "initialiser", initializer, dict(sorted(_REGISTRY.items())),
+                      hint=" (or pass a callable (shape, dtype=, device=) -> Tensor)")
     raise TypeError(f"an initialiser must be a name or a callable, got "
                     f"{type(initializer).__name__}")
 

@@ -67,8 +67,8 @@ class Linear(Module):
         if out_features is None:
             raise TypeError("Linear needs the number of output units: Linear(128) or "
                             "Linear(in_features, out_features)")
-        self.in_features = check_size(in_features, "in_features", allow_none=True)
-        self.out_features = check_size(out_features, "out_features")
+        self.in_features = check_size(self, "in_features", in_features, allow_none=True)
+        self.out_features = check_size(self, "out_features", out_features)
         self.use_bias = bool(bias if use_bias is None else use_bias)
         self.activation = _activation.get(activation)
         self.kernel_initializer = _init.get(kernel_initializer)

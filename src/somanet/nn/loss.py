@@ -12,6 +12,7 @@ the prediction first).
 per sample for the cross-entropies).
 """
 from .. import ops
+from .._checks import check_fraction, check_real
 from .module import Module
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -62,9 +63,8 @@ class HuberLoss(_Loss):
 
     def __init__(self, delta=1.0, reduction=None):
         super().__init__(reduction)
-        if not delta > 0:
-            raise ValueError(f"HuberLoss: delta must be > 0, got {delta!r}")
-        self.delta = float(delta)
+        self.delta = check_real(self, "delta", delta, minimum=0.0, min_open=True, finite=False,
+                                what="> 0")
 
     def forward(self, input, target):
         return ops.huber(input, target, delta=self.delta, reduction=self.reduction)
@@ -105,11 +105,9 @@ class CrossEntropyLoss(_Loss):
 
     def __init__(self, from_logits=True, label_smoothing=0.0, axis=-1, reduction=None):
         super().__init__(reduction)
-        if not 0 <= label_smoothing <= 1:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got "
-                             f"{label_smoothing!r}")
         self.from_logits = bool(from_logits)
-        self.label_smoothing = float(label_smoothing)
+        self.label_smoothing = check_fraction(self, "label_smoothing", label_smoothing,
+                                              inclusive=True, what="in [0, 1]")
         self.axis = int(axis)
 
     def forward(self, input, target):

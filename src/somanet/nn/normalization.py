@@ -7,9 +7,8 @@ buffers: saved in ``state_dict()``, moved by ``to()``, not trained.
 ``momentum`` is PyTorch's (the weight of the new batch: ``running = (1 - m)
 running + m batch``), which is 1 minus Keras's.
 """
-import numbers
-
 from .. import ops
+from .._checks import check_fraction, check_non_negative, is_int
 from ..tensor import Tensor
 from . import init as _init
 from ._build import check_size, device_and_dtype, new_parameter, shape_of
@@ -23,14 +22,11 @@ class _BatchNorm(Module):
     def __init__(self, num_features=None, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True):
         super().__init__()
-        self.num_features = check_size(num_features, "num_features", allow_none=True)
-        if not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
-            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1], got "
-                             f"{momentum!r} (PyTorch's convention: the new batch's weight)")
-        if not isinstance(eps, numbers.Real) or eps < 0:
-            raise ValueError(f"{type(self).__name__}: eps must be >= 0, got {eps!r}")
-        self.eps = float(eps)
-        self.momentum = float(momentum)
+        self.num_features = check_size(self, "num_features", num_features, allow_none=True)
+        self.momentum = check_fraction(
+            self, "momentum", momentum, inclusive=True,
+            what="in [0, 1] (PyTorch's convention: the new batch's weight)")
+        self.eps = check_non_negative(self, "eps", eps, what=">= 0")
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
         self.register_parameter("weight", None)
@@ -136,10 +132,10 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape=None, eps=1e-5, elementwise_affine=True):
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (int(normalized_shape),)
+        if is_int(normalized_shape):
+            normalized_shape = (normalized_shape,)
         if normalized_shape is not None:
-            normalized_shape = tuple(check_size(size, "normalized_shape")
+            normalized_shape = tuple(check_size(self, "normalized_shape", size)
                                      for size in normalized_shape)
         self.normalized_shape = normalized_shape
         self.eps = float(eps)

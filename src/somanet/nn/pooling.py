@@ -13,11 +13,12 @@ class _Pool2D(Module):
 
     def __init__(self, kernel_size=2, stride=None, padding=0, *, pool_size=None, strides=None):
         super().__init__()
-        self.kernel_size = check_tuple(kernel_size if pool_size is None else pool_size, 2,
-                                       "kernel_size")
+        self.kernel_size = check_tuple(self, "kernel_size",
+                                       kernel_size if pool_size is None else pool_size, 2)
         stride = stride if strides is None else strides
-        self.stride = self.kernel_size if stride is None else check_tuple(stride, 2, "stride")
-        self.padding = check_tuple(padding, 2, "padding", minimum=0)
+        self.stride = self.kernel_size if stride is None else check_tuple(self, "stride",
+                                                                          stride, 2)
+        self.padding = check_tuple(self, "padding", padding, 2, minimum=0)
 
     def forward(self, x):
         if getattr(x, "ndim", None) != 4:

@@ -30,10 +30,10 @@ orthogonal, biases zero, and the LSTM forget-gate bias one
 (``unit_forget_bias=True``, so the cell remembers by default at the start of
 training; Jozefowicz et al. 2015).
 """
-import numbers
 import re
 
 from .. import ops
+from .._checks import check_fraction
 from ..ops.recurrent import GATES
 from ..tensor import Tensor
 from . import init as _init
@@ -67,13 +67,10 @@ class _Recurrent(Module):
         if hidden_size is None:
             raise TypeError(f"{name} needs the hidden size: {name}(128), or "
                             f"{name}(input_size, hidden_size)")
-        self.hidden_size = check_size(hidden_size, "hidden_size")
-        self.input_size = check_size(input_size, "input_size", allow_none=True)
-        self.num_layers = check_size(num_layers, "num_layers")
-        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or \
-                not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
-        self.dropout = float(dropout)
+        self.hidden_size = check_size(self, "hidden_size", hidden_size)
+        self.input_size = check_size(self, "input_size", input_size, allow_none=True)
+        self.num_layers = check_size(self, "num_layers", num_layers)
+        self.dropout = check_fraction(self, "dropout", dropout, what="a probability in [0, 1)")
         self.use_bias = bool(bias)
         self.batch_first = bool(batch_first)
         self.bidirectional = bool(bidirectional)

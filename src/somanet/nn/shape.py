@@ -6,6 +6,7 @@ Both keep the batch axis, as Keras does: ``Flatten()`` turns (N, 28, 28) into
 import math
 
 from .. import ops
+from .._checks import is_int
 from ._build import shape_of
 from .module import Module
 
@@ -64,10 +65,10 @@ class Reshape(Module):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         if not shape or sum(size == -1 for size in shape) > 1 or any(
-                not isinstance(size, int) or (size < 1 and size != -1) for size in shape):
+                not is_int(size) or (size < 1 and size != -1) for size in shape):
             raise ValueError(f"Reshape takes the target shape of one sample (positive ints, "
                              f"one of them may be -1), got {shape}")
-        self.shape = tuple(shape)
+        self.shape = tuple(int(size) for size in shape)
 
     def forward(self, x):
         sample = math.prod(x.shape[1:])

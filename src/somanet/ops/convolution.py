@@ -47,6 +47,7 @@ and its weight gradient is a convolution's with input and gradient swapped.
 """
 import math
 
+from .._checks import check_int, check_positive_int, is_int
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..backend.kernels_conv import col2im, im2col, output_size
@@ -319,17 +320,16 @@ class ConvTranspose2d(Function):
 
 def int_pair(value, what, name, minimum=0):
     """An int or a pair of ints as a pair, each at least ``minimum``."""
-    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
+    pair = (value, value) if is_int(value) else value
     try:
         pair = tuple(pair)
     except TypeError:
         pair = None
-    if pair is None or len(pair) != 2 or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in pair):
+    if pair is None or len(pair) != 2 or not all(is_int(v) for v in pair):
         raise TypeError(f"{name}: {what} must be an int or a pair of ints, got {value!r}")
     if min(pair) < minimum:
         raise ValueError(f"{name}: {what} must be at least {minimum}, got {value!r}")
-    return pair
+    return int(pair[0]), int(pair[1])
 
 
 def _same_padding(size, kernel, stride, dilation):
@@ -366,8 +366,7 @@ def _check_tensors(x, weight, bias, groups, name, spatial, layout):
         if tensor.dtype.kind != "f":
             raise TypeError(f"{name}: the {role} must be a float tensor, got dtype "
                             f"{tensor.dtype}; cast it with .astype('float32')")
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
+    check_positive_int(name, "groups", groups, what="a positive int")
     if bias is not None and bias.ndim != 1:
         raise ValueError(f"{name}: bias must be 1-D, got shape {tuple(bias.shape)}")
 
@@ -470,11 +469,9 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                                  ("padding", padding, 0)):
         if what == "padding" and isinstance(value, str):
             continue  # checked with the 2-D code
-        if isinstance(value, bool) or not isinstance(value, int):
-            allowed = "an int, 'same' or 'valid'" if what == "padding" else "an int"
-            raise TypeError(f"conv1d: {what} must be {allowed}, got {value!r}")
-        if value < minimum:
-            raise ValueError(f"conv1d: {what} must be at least {minimum}, got {value}")
+        if what == "padding" and not is_int(value):
+            raise TypeError(f"conv1d: padding must be an int, 'same' or 'valid', got {value!r}")
+        check_int("conv1d", what, value, minimum=minimum)
     padding = padding if isinstance(padding, str) else (0, padding)
     return _conv_nd(x, weight, bias, (1, stride), padding, (1, dilation), groups, "conv1d", 1,
                     "(N, C, L)")

@@ -5,6 +5,7 @@ except where noted), ``device=`` (a Device or a string such as ``"gpu:0"``;
 default the CPU) and ``requires_grad=``. Random draws come from the device's
 generator, seeded by ``somanet.manual_seed``.
 """
+from .._checks import is_int
 from ..backend import as_dtype, device as as_device, generator, get_default_dtype
 from ..tensor import Tensor
 
@@ -34,12 +35,11 @@ def _made(array, requires_grad):
 
 def _shape(shape):
     """``zeros(2, 3)`` and ``zeros((2, 3))`` both mean shape (2, 3)."""
-    if len(shape) == 1 and not isinstance(shape[0], int):
+    if len(shape) == 1 and not is_int(shape[0]) and not isinstance(shape[0], bool):
         shape = tuple(shape[0])
-    for size in shape:
-        if not isinstance(size, int) or size < 0:
-            raise ValueError(f"a shape holds non-negative ints, got {shape}")
-    return tuple(shape)
+    if not all(is_int(size) and size >= 0 for size in shape):
+        raise ValueError(f"a shape holds non-negative ints, got {shape}")
+    return tuple(int(size) for size in shape)
 
 
 def _float_dtype(dtype):
@@ -67,7 +67,7 @@ def empty(*shape, dtype=None, device=None, requires_grad=False):
 def full(shape, value, dtype=None, device=None, requires_grad=False):
     """A tensor of ``shape`` filled with ``value``."""
     xp = as_device(device).xp
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    shape = (shape,) if is_int(shape) else tuple(shape)
     return _made(xp.full(_shape(shape), value, _float_dtype(dtype)), requires_grad)
 
 
@@ -117,7 +117,7 @@ def randint(low, high=None, size=(), dtype="int64", device=None):
     if high is None:
         low, high = 0, low
     device = as_device(device)
-    size = (size,) if isinstance(size, int) else tuple(size)
+    size = (size,) if is_int(size) else tuple(size)
     array = generator(device).integers(low, high, size=size, dtype=as_dtype(dtype))
     return _made(array, False)
 

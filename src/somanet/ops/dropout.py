@@ -4,8 +4,7 @@ Inverted dropout: the kept values are scaled by ``1 / (1 - p)`` in training,
 so the expected value of each element is unchanged and evaluation is the
 identity (no rescaling at test time).
 """
-import numbers
-
+from .._checks import check_fraction
 from ..autograd.function import Function
 from ..backend import device_of, float32, generator
 from ..tensor import Tensor
@@ -57,9 +56,11 @@ def dropout(x, p=0.5, training=True):
     """
     if not isinstance(x, Tensor):
         raise TypeError(f"dropout: expected a Tensor input, got {type(x).__name__}")
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
-        raise ValueError(f"dropout: p must be a probability in [0, 1), got {p!r}; p is the "
-                         f"fraction of elements dropped (p=0.2 keeps 80%)")
+    try:
+        p = check_fraction("dropout", "p", p, what="a probability in [0, 1)")
+    except ValueError as error:
+        raise type(error)(f"{error}; p is the fraction of elements dropped (p=0.2 keeps "
+                          f"80%)") from None
     if x.dtype.kind != "f":
         raise TypeError(f"dropout: expected a float input, got dtype {x.dtype}; cast it with "
                         f".astype('float32')")

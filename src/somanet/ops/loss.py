@@ -8,8 +8,7 @@ The classification losses are numerically stable: cross-entropy from logits
 computes a log-softmax once (the maximum subtracted first) and never takes
 ``log(0)``; probabilities are clipped to ``[eps, 1 - eps]`` before a log.
 """
-import numbers
-
+from .._checks import check_fraction, check_real, is_int
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..tensor import Tensor, as_array
@@ -366,10 +365,10 @@ def huber(pred, target, delta=1.0, reduction="mean"):
 
     Shape: pred (*), target (*) -> () or (*) for "none".
     """
-    if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
-        raise ValueError(f"huber: delta must be a positive number, got {delta!r}")
+    delta = check_real("huber", "delta", delta, minimum=0.0, min_open=True, finite=False,
+                       what="a positive number")
     pred, target = _regression_operands(pred, target, reduction, "huber")
-    return Huber.apply(pred, target, delta=float(delta), reduction=reduction)
+    return Huber.apply(pred, target, delta=delta, reduction=reduction)
 
 
 def binary_cross_entropy(probs, target, reduction="mean", eps=PROBABILITY_EPS):
@@ -388,9 +387,9 @@ def binary_cross_entropy(probs, target, reduction="mean", eps=PROBABILITY_EPS):
     Shape: probs (*), target (*) -> () or (*) for "none".
     """
     probs, target = _regression_operands(probs, target, reduction, "binary_cross_entropy")
-    if not 0 < eps < 0.5:
-        raise ValueError(f"binary_cross_entropy: eps must be in (0, 0.5), got {eps!r}")
-    return BinaryCrossEntropy.apply(probs, target, eps=float(eps), reduction=reduction)
+    eps = check_real("binary_cross_entropy", "eps", eps, minimum=0.0, maximum=0.5,
+                     min_open=True, max_open=True, what="in (0, 0.5)")
+    return BinaryCrossEntropy.apply(probs, target, eps=eps, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
@@ -521,13 +520,11 @@ def _classification_operands(input, target, axis, reduction, smoothing, name):
                  "log-probabilities")
     if input.ndim == 0:
         raise ValueError(f"{name}: the input must have a class axis, got a 0-d tensor")
-    if not isinstance(axis, numbers.Integral) or not -input.ndim <= axis < input.ndim:
+    if not is_int(axis) or not -input.ndim <= axis < input.ndim:
         raise ValueError(f"{name}: axis {axis!r} is out of range for an input of shape "
                          f"{input.shape}")
     axis = int(axis) % input.ndim
-    if isinstance(smoothing, bool) or not isinstance(smoothing, numbers.Real) or \
-            not 0 <= smoothing <= 1:
-        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {smoothing!r}")
+    check_fraction(name, "label_smoothing", smoothing, inclusive=True, what="in [0, 1]")
     target = _as_target(target, input, name)
     classes = input.shape[axis]
     if target.dtype.kind in "iu":

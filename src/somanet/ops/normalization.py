@@ -10,8 +10,7 @@ with ``g = dL/dy``, ``dL/dweight = sum(g * x_hat)`` and ``dL/dbias = sum(g)``
 over the other axes. It is one pass over the saved ``x_hat``, not a chain of
 small ops.
 """
-import numbers
-
+from .._checks import is_int
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..tensor import Tensor
@@ -224,7 +223,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
         tensor([[-1.,  1.]])
     """
     _check_float_tensor(x, "layer_norm")
-    if isinstance(normalized_shape, numbers.Integral):
+    if is_int(normalized_shape):
         normalized_shape = (int(normalized_shape),)
     normalized_shape = tuple(int(size) for size in normalized_shape)
     count = len(normalized_shape)

@@ -55,12 +55,13 @@ class Adagrad(Optimizer):
     def check_hyper(self, hyper):
         return {
             "lr": check_lr(self, hyper["lr"]),
-            "eps": check_number(self, "eps", hyper["eps"], what="a non-negative number"),
+            "eps": check_number(self, "eps", hyper["eps"],
+                                what="a non-negative number in [0, inf)"),
             "weight_decay": check_number(self, "weight_decay", hyper["weight_decay"],
-                                         what="a non-negative weight decay"),
+                                         what="a non-negative weight decay in [0, inf)"),
             "initial_accumulator_value": check_number(
                 self, "initial_accumulator_value", hyper["initial_accumulator_value"],
-                what="a non-negative number"),
+                what="a non-negative number in [0, inf)"),
         }
 
     def init_state(self, param, hyper):

@@ -95,9 +95,10 @@ class Adam(Optimizer):
         return {
             "lr": check_lr(self, hyper["lr"]),
             "betas": check_pair(self, "betas", hyper["betas"], _check_beta),
-            "eps": check_number(self, "eps", hyper["eps"], what="a non-negative number"),
+            "eps": check_number(self, "eps", hyper["eps"],
+                                what="a non-negative number in [0, inf)"),
             "weight_decay": check_number(self, "weight_decay", hyper["weight_decay"],
-                                         what="a non-negative weight decay"),
+                                         what="a non-negative weight decay in [0, inf)"),
         }
 
     def init_state(self, param, hyper):
@@ -131,4 +132,4 @@ class AdamW(Adam):
 
 
 def _check_beta(owner, name, value):
-    return check_number(owner, name, value, 0.0, 1.0, what="a decay rate")
+    return check_number(owner, name, value, 0.0, 1.0, what="a decay rate in [0, 1)")

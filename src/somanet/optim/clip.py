@@ -6,10 +6,10 @@ hands the same array to two leaves of an ``a + b``), and scaling it in place wou
 scale it once per parameter.
 """
 import math
-from numbers import Real
 
 from ..backend import device_of, same_device, xp_of
 from ..tensor import Tensor
+from .optimizer import check_number
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
@@ -40,8 +40,10 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
         >>> [round(value, 4) for value in w.grad.tolist()]  # scaled by 1 / (5 + 1e-6)
         [0.6, 0.8]
     """
-    max_norm = _check_positive("clip_grad_norm_", "max_norm", max_norm)
-    norm_type = _check_positive("clip_grad_norm_", "norm_type", norm_type, allow_inf=True)
+    max_norm = check_number("clip_grad_norm_", "max_norm", max_norm, low_open=True,
+                            what="a positive finite number")
+    norm_type = check_number("clip_grad_norm_", "norm_type", norm_type, low_open=True,
+                             high_open=False, what="a positive number (or inf)")
     grads = _grads("clip_grad_norm_", parameters)
     if not grads:
         return Tensor(0.0)
@@ -82,7 +84,8 @@ def clip_grad_value_(parameters, clip_value):
         >>> w.grad
         tensor([-1. ,  0.5,  1. ])
     """
-    clip_value = _check_positive("clip_grad_value_", "clip_value", clip_value)
+    clip_value = check_number("clip_grad_value_", "clip_value", clip_value, low_open=True,
+                              what="a positive finite number")
     for grad in _grads("clip_grad_value_", parameters):
         grad.data = xp_of(grad.data).clip(grad.data, -clip_value, clip_value)
 
@@ -115,13 +118,3 @@ def _grads(name, parameters):
                              f"separately")
     return grads
 
-
-def _check_positive(name, what, value, allow_inf=False):
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name}: {what} must be a number, got {type(value).__name__} "
-                        f"{value!r:.40}")
-    value = float(value)
-    if not value > 0 or (value == math.inf and not allow_inf):
-        expected = "a positive number (or inf)" if allow_inf else "a positive finite number"
-        raise ValueError(f"{name}: {what} must be {expected}, got {value!r}")
-    return value

@@ -31,12 +31,11 @@ Writing an optimiser::
             super().__init__(params, {"lr": lr}, unknown)
 
         def check_hyper(self, hyper):
-            return {"lr": check_number(self, "lr", hyper["lr"])}
+            return {"lr": check_lr(self, hyper["lr"])}
 """
-import difflib
 import math
-from numbers import Real
 
+from .._checks import check_non_negative_int, check_real, is_real, owner_name, suggestion
 from ..autograd import enable_grad
 from ..backend import device_of, same_device, to_device, xp_of
 from ..tensor import Tensor
@@ -357,9 +356,8 @@ class Optimizer:
                     raise ValueError(f"{name}.load_state_dict: parameter {number} has arrays "
                                      f"({sorted(given)}) but its step is None")
                 continue
-            if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-                raise ValueError(f"{name}.load_state_dict: the step of parameter {number} must "
-                                 f"be a non-negative int, got {step!r}")
+            check_non_negative_int(f"{name}.load_state_dict", f"the step of parameter {number}",
+                                   step, what="a non-negative int")
             fresh = self.init_state(param.data, hyper)
             if sorted(given) != sorted(fresh):
                 raise ValueError(f"{name}.load_state_dict: parameter {number} needs the state "
@@ -393,11 +391,9 @@ class Optimizer:
 # -- helpers the optimisers share --------------------------------------------------------------
 
 def unknown_option_message(owner, key, options):
-    """'X got an unknown option ...; did you mean ...? The options are: ...'."""
-    close = difflib.get_close_matches(str(key), list(options), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else "."
-    return (f"{owner} got an unknown option {key!r}{hint} The options are: "
-            f"{', '.join(options)}")
+    """'X got an unknown option 'y'. Did you mean 'z'? The options are: ...'."""
+    return (f"{owner} got an unknown option {key!r}.{suggestion(key, options)} The options "
+            f"are: {', '.join(options)}")
 
 
 def check_state_keys(owner, state_dict, keys, what=None):
@@ -420,40 +416,26 @@ def check_state_keys(owner, state_dict, keys, what=None):
 
 def check_number(owner, name, value, low=0.0, high=math.inf, low_open=False, high_open=True,
                  what=None):
-    """``value`` as a Python float, if it is a real number in the interval; else an error
-    naming the optimiser (``owner``: the optimiser or its name) and the hyper-parameter."""
-    owner = owner if isinstance(owner, str) else type(owner).__name__
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__} "
-                        f"{value!r:.40}")
-    value = float(value)
-    too_low = value <= low if low_open else value < low
-    too_high = value >= high if high_open else value > high
-    if math.isnan(value) or too_low or too_high:
-        interval = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (
-            ")" if high_open else "]")
-        raise ValueError(f"{owner}: {name} must be {what or 'a number'} in {interval}, got "
-                         f"{value!r}")
-    return value
+    """``value`` as a Python float in the interval from ``low`` to ``high`` (by default
+    ``[0, inf)``), through ``somanet._checks.check_real``: ``what`` words a value out of
+    range ("a decay rate in [0, 1)"), anything that is not a number "must be a number"."""
+    if not is_real(value):
+        check_real(owner, name, value)  # the type error (a 0-d array passes on)
+    return check_real(owner, name, value, minimum=low, maximum=high, min_open=low_open,
+                      max_open=high_open, finite=False, what=what)
 
 
 def check_pair(owner, name, value, check):
     """A pair of numbers, each checked by ``check(owner, item_name, item)``; a tuple."""
-    owner = owner if isinstance(owner, str) else type(owner).__name__
+    owner = owner_name(owner)
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
         raise TypeError(f"{owner}: {name} must be a pair of numbers, got {value!r:.40}")
     return tuple(check(owner, f"{name}[{i}]", item) for i, item in enumerate(value))
 
 
-def check_lr(owner, value):
-    return check_number(owner, "lr", value, what="a non-negative learning rate")
-
-
-def check_flag(owner, name, value):
-    if not isinstance(value, bool):
-        raise TypeError(f"{owner if isinstance(owner, str) else type(owner).__name__}: {name} "
-                        f"must be True or False, got {value!r:.40}")
-    return value
+def check_lr(owner, value, name="lr"):
+    """``value`` as a learning rate: a float in ``[0, inf)``."""
+    return check_number(owner, name, value, what="a non-negative learning rate in [0, inf)")
 
 
 def _json_value(value):

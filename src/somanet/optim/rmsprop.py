@@ -65,12 +65,13 @@ class RMSprop(Optimizer):
         return {
             "lr": check_lr(self, hyper["lr"]),
             "alpha": check_number(self, "alpha", hyper["alpha"], 0.0, 1.0,
-                                  what="a decay rate"),
-            "eps": check_number(self, "eps", hyper["eps"], what="a non-negative number"),
+                                  what="a decay rate in [0, 1)"),
+            "eps": check_number(self, "eps", hyper["eps"],
+                                what="a non-negative number in [0, inf)"),
             "weight_decay": check_number(self, "weight_decay", hyper["weight_decay"],
-                                         what="a non-negative weight decay"),
+                                         what="a non-negative weight decay in [0, inf)"),
             "momentum": check_number(self, "momentum", hyper["momentum"], 0.0, 1.0,
-                                     what="a momentum factor"),
+                                     what="a momentum factor in [0, 1)"),
         }
 
     def init_state(self, param, hyper):

@@ -29,9 +29,9 @@ a warm-up.
 counters); the hyper-parameters come from the constructor, not from the state dict.
 """
 import math
-from numbers import Real
 
-from .optimizer import Optimizer, check_number, check_state_keys
+from .._checks import check_non_negative_int, check_positive_int, is_real
+from .optimizer import Optimizer, check_lr, check_number, check_state_keys
 
 
 class LRSchedule:
@@ -61,8 +61,7 @@ class LRSchedule:
         if optimizer is not None:
             self.base_lrs = [group["lr"] for group in optimizer.param_groups]
         elif base_lr is not None:
-            self.base_lrs = [check_number(name, "base_lr", base_lr,
-                                          what="a non-negative learning rate")]
+            self.base_lrs = [check_lr(name, base_lr, "base_lr")]
         else:
             self.base_lrs = []
         self.last_epoch = 0
@@ -75,8 +74,7 @@ class LRSchedule:
     def lr_at(self, epoch, base_lr=None):
         """The learning rate at ``epoch`` for ``base_lr`` (default: the first base lr)."""
         name = type(self).__name__
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-            raise ValueError(f"{name}.lr_at: epoch must be an int >= 0, got {epoch!r}")
+        epoch = check_non_negative_int(f"{name}.lr_at", "epoch", epoch)
         if base_lr is None:
             if not self.base_lrs:
                 raise ValueError(f"{name}.lr_at: this schedule has no optimizer and no "
@@ -109,9 +107,7 @@ class LRSchedule:
         name = type(self).__name__
         check_state_keys(name, state_dict, ("type", "last_epoch", "base_lrs"))
         epoch, base_lrs = state_dict["last_epoch"], state_dict["base_lrs"]
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-            raise ValueError(f"{name}.load_state_dict: last_epoch must be an int >= 0, got "
-                             f"{epoch!r}")
+        epoch = check_non_negative_int(f"{name}.load_state_dict", "last_epoch", epoch)
         _check_lrs(name, base_lrs, self.optimizer, "base_lrs")
         self.last_epoch = epoch
         self.base_lrs = [float(lr) for lr in base_lrs]
@@ -138,8 +134,9 @@ class StepLR(LRSchedule):
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, *, base_lr=None):
-        self.step_size = _check_epochs("StepLR", "step_size", step_size)
-        self.gamma = check_number("StepLR", "gamma", gamma, what="a non-negative factor")
+        self.step_size = check_positive_int("StepLR", "step_size", step_size)
+        self.gamma = check_number("StepLR", "gamma", gamma,
+                                  what="a non-negative factor in [0, inf)")
         super().__init__(optimizer, base_lr)
 
     def factor(self, epoch):
@@ -159,7 +156,8 @@ class ExponentialLR(LRSchedule):
     """
 
     def __init__(self, optimizer, gamma, *, base_lr=None):
-        self.gamma = check_number("ExponentialLR", "gamma", gamma, what="a non-negative factor")
+        self.gamma = check_number("ExponentialLR", "gamma", gamma,
+                                  what="a non-negative factor in [0, inf)")
         super().__init__(optimizer, base_lr)
 
     def factor(self, epoch):
@@ -182,9 +180,8 @@ class CosineAnnealingLR(LRSchedule):
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, *, base_lr=None):
-        self.T_max = _check_epochs("CosineAnnealingLR", "T_max", T_max)
-        self.eta_min = check_number("CosineAnnealingLR", "eta_min", eta_min,
-                                    what="a non-negative learning rate")
+        self.T_max = check_positive_int("CosineAnnealingLR", "T_max", T_max)
+        self.eta_min = check_lr("CosineAnnealingLR", eta_min, "eta_min")
         super().__init__(optimizer, base_lr)
 
     def lr_at(self, epoch, base_lr=None):
@@ -226,10 +223,11 @@ class LinearWarmup(LRSchedule):
 
     def __init__(self, optimizer, warmup_epochs, start_factor=0.1, after=None, *,
                  base_lr=None):
-        self.warmup_epochs = _check_epochs("LinearWarmup", "warmup_epochs", warmup_epochs)
+        self.warmup_epochs = check_positive_int("LinearWarmup", "warmup_epochs",
+                                                warmup_epochs)
         self.start_factor = check_number("LinearWarmup", "start_factor", start_factor, 0.0,
                                          1.0, low_open=True, high_open=False,
-                                         what="a fraction")
+                                         what="a fraction in (0, 1]")
         if after is not None:
             if not isinstance(after, LRSchedule):
                 raise TypeError(f"LinearWarmup: after must be a schedule (StepLR, "
@@ -306,26 +304,24 @@ class ReduceLROnPlateau:
         if optimizer is None and base_lr is None:
             raise ValueError(f"{name}: without an optimizer, give base_lr=...")
         self.mode = mode
-        self.factor = check_number(name, "factor", factor, 0.0, 1.0, what="a factor")
-        self.patience = _check_epochs(name, "patience", patience, smallest=0)
+        self.factor = check_number(name, "factor", factor, 0.0, 1.0, what="a factor in [0, 1)")
+        self.patience = check_non_negative_int(name, "patience", patience)
         self.threshold = check_number(name, "threshold", threshold,
-                                      what="a non-negative fraction")
-        self.cooldown = _check_epochs(name, "cooldown", cooldown, smallest=0)
+                                      what="a non-negative fraction in [0, inf)")
+        self.cooldown = check_non_negative_int(name, "cooldown", cooldown)
         self.optimizer = optimizer
         if optimizer is not None:
             lrs = [group["lr"] for group in optimizer.param_groups]
         else:
-            lrs = [check_number(name, "base_lr", base_lr, what="a non-negative learning rate")]
+            lrs = [check_lr(name, base_lr, "base_lr")]
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(lrs):
                 raise ValueError(f"{name}: min_lr has {len(min_lr)} value(s) for {len(lrs)} "
                                  f"parameter group(s); give one per group, or one float")
-            self.min_lrs = [check_number(name, f"min_lr[{i}]", value,
-                                         what="a non-negative learning rate")
+            self.min_lrs = [check_lr(name, value, f"min_lr[{i}]")
                             for i, value in enumerate(min_lr)]
         else:
-            self.min_lrs = [check_number(name, "min_lr", min_lr,
-                                         what="a non-negative learning rate")] * len(lrs)
+            self.min_lrs = [check_lr(name, min_lr, "min_lr")] * len(lrs)
         self._lrs = lrs  # without an optimizer, the learning rates tracked here
         self.last_epoch = 0
         self.best = None  # the best metric so far (None before the first step)
@@ -342,7 +338,7 @@ class ReduceLROnPlateau:
         name = "ReduceLROnPlateau"
         if hasattr(metric, "item"):
             metric = metric.item()
-        if isinstance(metric, bool) or not isinstance(metric, Real):
+        if not is_real(metric):
             raise TypeError(f"{name}.step: expected the monitored metric (a number), got "
                             f"{type(metric).__name__} {metric!r:.40}")
         metric = float(metric)
@@ -408,36 +404,24 @@ class ReduceLROnPlateau:
         name = "ReduceLROnPlateau"
         keys = ("type", "last_epoch", "best", "num_bad_epochs", "cooldown_counter", "lrs")
         check_state_keys(name, state_dict, keys)
-        for key in ("last_epoch", "num_bad_epochs", "cooldown_counter"):
-            value = state_dict[key]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name}.load_state_dict: {key} must be an int >= 0, got "
-                                 f"{value!r}")
+        counters = {key: check_non_negative_int(f"{name}.load_state_dict", key, state_dict[key])
+                    for key in ("last_epoch", "num_bad_epochs", "cooldown_counter")}
         best = state_dict["best"]
-        if best is not None and (isinstance(best, bool) or not isinstance(best, Real)):
+        if best is not None and not is_real(best):
             raise ValueError(f"{name}.load_state_dict: best must be a number or None, got "
                              f"{best!r}")
         lrs = state_dict["lrs"]
         _check_lrs(name, lrs, self.optimizer, "lrs", expected=len(self.min_lrs))
-        self.last_epoch = state_dict["last_epoch"]
+        self.last_epoch = counters["last_epoch"]
         self.best = None if best is None else float(best)
-        self.num_bad_epochs = state_dict["num_bad_epochs"]
-        self.cooldown_counter = state_dict["cooldown_counter"]
+        self.num_bad_epochs = counters["num_bad_epochs"]
+        self.cooldown_counter = counters["cooldown_counter"]
         if self.optimizer is None:
             self._lrs = [float(lr) for lr in lrs]
 
     def __repr__(self):
         return (f"ReduceLROnPlateau(epoch {self.last_epoch}, lr {self.get_last_lr()}, best "
                 f"{self.best}, {self.num_bad_epochs} bad epoch(s))")
-
-
-def _check_epochs(owner, name, value, smallest=1):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{owner}: {name} must be an int (a number of epochs), got "
-                        f"{type(value).__name__} {value!r:.40}")
-    if value < smallest:
-        raise ValueError(f"{owner}: {name} must be >= {smallest}, got {value}")
-    return value
 
 
 def _check_lrs(owner, lrs, optimizer, key, expected=None):
@@ -447,4 +431,4 @@ def _check_lrs(owner, lrs, optimizer, key, expected=None):
         raise ValueError(f"{owner}.load_state_dict: {key} must be a list with one learning "
                          f"rate per parameter group ({expected}), got {lrs!r:.80}")
     for lr in lrs:
-        check_number(owner, key, lr, what="a non-negative learning rate")
+        check_lr(owner, lr, key)

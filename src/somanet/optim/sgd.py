@@ -1,6 +1,7 @@
 """Stochastic gradient descent, with momentum, Nesterov momentum and weight decay."""
+from .._checks import check_flag
 from ..backend import kernels_optim, xp_of
-from .optimizer import Optimizer, check_flag, check_lr, check_number
+from .optimizer import Optimizer, check_lr, check_number
 
 
 def sgd_update(param, grad, state, scratch, *, lr, momentum, weight_decay, nesterov):
@@ -89,9 +90,9 @@ class SGD(Optimizer):
         checked = {
             "lr": check_lr(self, hyper["lr"]),
             "momentum": check_number(self, "momentum", hyper["momentum"], 0.0, 1.0,
-                                     what="a momentum factor"),
+                                     what="a momentum factor in [0, 1)"),
             "weight_decay": check_number(self, "weight_decay", hyper["weight_decay"],
-                                         what="a non-negative weight decay"),
+                                         what="a non-negative weight decay in [0, inf)"),
             "nesterov": check_flag(self, "nesterov", hyper["nesterov"]),
         }
         if checked["nesterov"] and checked["momentum"] == 0:

@@ -3,6 +3,7 @@ derivatives from somanet's autograd."""
 import numpy
 
 from .. import ops
+from .._checks import lookup
 from ._common import finish, new_figure
 
 # name -> (op, the formula in the panel's title)
@@ -20,10 +21,7 @@ ACTIVATIONS = {
 
 def activation_curves(name, low=-10.0, high=10.0, points=1000):
     """``(x, f(x), f'(x))`` as host arrays: ``f`` somanet's op, ``f'`` from backward."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"plot_activations: unknown activation {name!r}; known: "
-                         f"{', '.join(ACTIVATIONS)}")
-    function = ACTIVATIONS[name][0]
+    function = lookup("plot_activations", "activation", name, ACTIVATIONS)[0]
     x = ops.tensor(numpy.linspace(low, high, points), dtype="float32", requires_grad=True)
     y = function(x)
     y.sum().backward()  # d(sum f(x_i)) / dx_i = f'(x_i): one backward gives every slope
@@ -49,9 +47,8 @@ def plot_activations(path=None, names=("sigmoid", "tanh", "relu", "step"), deriv
     if not names:
         raise ValueError("plot_activations: names is empty; give at least one activation")
     for name in names:
-        if name not in ACTIVATIONS:
-            raise ValueError(f"plot_activations: unknown activation {name!r}; known: "
-                             f"{', '.join(ACTIVATIONS)}")
+        lookup("plot_activations", "activation", name, ACTIVATIONS)
+    names = [name.strip().lower() for name in names]
     columns = min(len(names), 4)
     rows = -(-len(names) // columns)
     figure, axes = new_figure(4 * columns, 3.5 * rows, rows, columns)

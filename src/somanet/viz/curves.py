@@ -1,10 +1,10 @@
 """Curves: training history (train vs validation), error against iteration, the
 learning-rate sweep."""
 import math
-from numbers import Real
 
 import numpy
 
+from .._checks import check_real
 from ._common import finish, host, new_figure
 
 PANEL_WIDTH, PANEL_HEIGHT = 5, 4  # inches (500 x 400 pixels) per panel of plot_history
@@ -170,9 +170,8 @@ def plot_lr_finder(lrs, losses, suggestion=None, path=None):
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
     if suggestion is not None:
-        if isinstance(suggestion, bool) or not isinstance(suggestion, Real) or suggestion <= 0:
-            raise ValueError(f"plot_lr_finder: suggestion must be a learning rate > 0, got "
-                             f"{suggestion!r:.40}")
+        suggestion = check_real("plot_lr_finder", "suggestion", suggestion, minimum=0.0,
+                                min_open=True, what="a learning rate > 0")
         order = numpy.argsort(lrs)
         at = numpy.interp(numpy.log(suggestion), numpy.log(lrs[order]), losses[order])
         ax.axvline(suggestion, color="red", linestyle=":", linewidth=1)

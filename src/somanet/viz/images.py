@@ -3,6 +3,7 @@ import math
 
 import numpy
 
+from .._checks import check_positive_int
 from ._common import finish, host, new_figure
 
 CELL_WIDTH, CELL_HEIGHT = 1.5, 1.8  # inches per image (the title above it)
@@ -67,10 +68,8 @@ def plot_image_grid(images, labels=None, predictions=None, path=None, columns=8,
     Returns:
         The matplotlib Figure: ``columns * 1.5`` x ``rows * 1.8`` inches.
     """
-    if isinstance(columns, bool) or not isinstance(columns, int) or columns < 1:
-        raise ValueError(f"plot_image_grid: columns must be an int >= 1, got {columns!r}")
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"plot_image_grid: limit must be an int >= 1, got {limit!r}")
+    columns = check_positive_int("plot_image_grid", "columns", columns)
+    limit = check_positive_int("plot_image_grid", "limit", limit)
     array = _as_images(images)
     count = min(array.shape[0], limit)
     if count == 0:

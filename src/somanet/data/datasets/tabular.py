@@ -20,6 +20,7 @@ import os
 
 import numpy
 
+from ..._checks import check_fraction
 from ...backend import fresh_generator
 
 _MISSING = ("", "na", "nan", "null", "none", "?")
@@ -237,8 +238,8 @@ def load_csv(path, target, features=None, categorical=None, standardize=True,
         raise ValueError(f"load_csv: no feature columns (the file has only {header})")
     categorical = list(categorical or [])
     _check_names(categorical, header, "categorical columns")
-    if not (isinstance(test_fraction, (int, float)) and 0 <= test_fraction < 1):
-        raise ValueError(f"load_csv: test_fraction must be in [0, 1), got {test_fraction!r}")
+    test_fraction = check_fraction("load_csv", "test_fraction", test_fraction,
+                                   what="in [0, 1)")
     for name in features + [target]:
         missing = [i for i, value in enumerate(columns[name]) if value.lower() in _MISSING]
         if missing:

@@ -19,6 +19,7 @@ from importlib import resources
 
 import numpy
 
+from ..._checks import check_choice
 from ...backend import fresh_generator
 from .idx import read_idx
 
@@ -54,12 +55,6 @@ _SPLIT_FILES = {
 }
 _urlopen = urllib.request.urlopen  # one name, so tests can stand in for the network
 _small_cache = {}
-
-
-def _check_split(split, choices, who):
-    if split not in choices:
-        raise ValueError(f"{who}: split must be one of {', '.join(map(repr, choices))}, "
-                         f"got {split!r}")
 
 
 def _finish(images, labels, normalize):
@@ -104,7 +99,7 @@ def mnist_small(split="train", normalize=True):
     Returns:
         ``(images, labels)``: images ``(N, 28, 28)``, labels int64 ``(N,)`` in 0-9.
     """
-    _check_split(split, ("train", "test", "all"), "mnist_small")
+    check_choice("mnist_small", "split", split, ("train", "test", "all"))
     images, labels = _load_small()
     rows = {"train": slice(0, 4000), "test": slice(4000, 5000), "all": slice(None)}[split]
     return _finish(images[rows], labels[rows], normalize)
@@ -155,7 +150,7 @@ def _find(folder, stem):
 
 def _load_idx_pair(title, path, split, normalize, download, timeout, mirrors, checksums):
     who = title.lower().replace("-", "_")
-    _check_split(split, ("train", "test"), who)
+    check_choice(who, "split", split, ("train", "test"))
     folder = os.path.abspath(os.fspath(path))
     stems = [stem for pair in _SPLIT_FILES.values() for stem in pair]
     missing = [stem for stem in stems if _find(folder, stem) is None]
