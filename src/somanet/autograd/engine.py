@@ -210,6 +210,30 @@ def _deliver(edge, gradient, pending, capture):
         leaf.grad.data = leaf.grad.data + gradient
 
 
+def zero_grads(tensors, set_to_none=True):
+    """Clear the ``.grad`` of each tensor before the next backward (what ``Module.zero_grad``
+    and ``Optimizer.zero_grad`` do).
+
+    Args:
+        tensors: the parameters (any iterable of Tensors).
+        set_to_none: ``True`` (the default, as in PyTorch) sets ``.grad`` to ``None``,
+            freeing it; ``False`` gives each tensor a new gradient Tensor of zeros.
+
+    Gradients are never zeroed in place: one array may be the gradient of several tensors
+    (when ``a + b`` needs no broadcasting, ``sum_to`` hands both inputs the very same
+    array, and the engine stores it as is), so writing zeros into it through one
+    parameter would clear the other's gradient too.
+    """
+    for tensor in tensors:
+        grad = tensor.grad
+        if grad is None:
+            continue
+        if set_to_none:
+            tensor.grad = None
+        else:
+            tensor.grad = _wrap_grad(device_of(grad.data).xp.zeros_like(grad.data))
+
+
 def _checked(node, edge, gradient, reference):
     """The gradient an op returned for one input, checked against that input."""
     _, _, shape, dtype = edge

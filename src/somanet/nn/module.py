@@ -37,6 +37,7 @@ import types
 import warnings
 from collections import OrderedDict, namedtuple
 
+from ..autograd import zero_grads
 from ..backend import as_dtype, device as as_device, to_device
 from ..tensor import Tensor
 from .parameter import Parameter
@@ -442,14 +443,10 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
-        """Clear the gradients of every parameter (to ``None``, or to zeros)."""
-        for param in self.parameters():
-            if param.grad is None:
-                continue
-            if set_to_none:
-                param.grad = None
-            else:
-                param.grad.data[...] = 0
+        """Clear the gradients of every parameter: to ``None`` (the default), or to new
+        arrays of zeros (never in place: a gradient array may be shared; see
+        ``somanet.autograd.zero_grads``)."""
+        zero_grads(self.parameters(), set_to_none)
 
     def to(self, target):
         """Move every parameter and buffer to a device (``"cpu"``, ``"gpu:0"``, a Device),

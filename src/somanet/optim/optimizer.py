@@ -36,7 +36,7 @@ Writing an optimiser::
 import math
 
 from .._checks import check_non_negative_int, check_real, is_real, owner_name, suggestion
-from ..autograd import enable_grad
+from ..autograd import enable_grad, zero_grads
 from ..backend import device_of, same_device, to_device, xp_of
 from ..tensor import Tensor
 
@@ -246,15 +246,10 @@ class Optimizer:
         Args:
             set_to_none: ``True`` (the default) sets ``.grad`` to ``None``, freeing it;
                 ``False`` gives each gradient a new array of zeros (never zeroed in place:
-                one gradient array may be shared by several parameters).
+                one gradient array may be shared by several parameters; see
+                ``somanet.autograd.zero_grads``).
         """
-        for param in self.parameters():
-            if param.grad is None:
-                continue
-            if set_to_none:
-                param.grad = None
-            else:
-                param.grad.data = xp_of(param.grad.data).zeros_like(param.grad.data)
+        zero_grads(self.parameters(), set_to_none)
 
     # -- state dict ----------------------------------------------------------------------------
 
