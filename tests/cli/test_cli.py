@@ -134,7 +134,7 @@ def test_predict_npy_one_image_and_a_batch(mlp_run, digits, capsys):
     assert lines[0].startswith("one.npy: ") and lines[1].startswith("batch.npy[0]: ")
     assert lines[0].split(":", 1)[1] == lines[1].split(":", 1)[1]  # the same image
     assert lines[6].split(":", 1)[1] == lines[1].split(":", 1)[1]  # uint8 = floats / 255
-    # the class and probability are the model's, through seed 004's softmax wrapper
+    # the class and probability are the model's, through a softmax on its logits
     config, model = cli.load_run(str(mlp_run))
     images = np.load(folder / "batch.npy").astype(np.float32) / 255
     logits = model.predict(images)
@@ -412,7 +412,7 @@ def test_error_exit_subprocess(tmp_path):
 
 @pytest.mark.slow
 def test_the_main_job(tmp_path):
-    """`somanet train` with no arguments: seed 004's quickstart on mnist_small, 5 epochs of
+    """`somanet train` with no arguments: the Keras quickstart MLP on mnist_small, 5 epochs of
     Adam, test accuracy >= 0.90, in well under a minute."""
     started = time.perf_counter()
     done = _somanet("train", cwd=tmp_path)

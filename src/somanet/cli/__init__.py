@@ -1,0 +1,85 @@
+"""The ``somanet`` command: train, evaluate and use models from the shell.
+
+    somanet train                        # the Keras quickstart MLP on mnist_small, 5 epochs
+    somanet train --model lenet --out runs/lenet
+    somanet train --dataset csv:admissions.csv --target admit --epochs 50
+    somanet train --resume --out runs/lenet      # continue a killed run
+    somanet evaluate runs/lenet
+    somanet predict runs/lenet digit.png digits.npy
+    somanet info
+
+A run folder (``--out``, default ``runs/<timestamp>``) holds everything about a run:
+its config.json, trained weights, last checkpoint, metrics and training curves
+(``somanet.cli.runs`` lists them).
+
+Errors the user can fix (a missing dataset folder, an unknown model, a bad CSV
+column, an unwritable ``--out``, an unreadable image) print one line
+``somanet: error: ...`` and exit with status 2; anything else is a bug and
+shows its traceback.
+
+One module a concern: ``data`` (dataset specs and loading), ``model`` (building,
+compiling, the device), ``runs`` (run folders and config.json), and one module a
+command: ``train``, ``evaluate``, ``predict``, ``info``. This module assembles the
+parser and runs ``main``.
+"""
+import argparse
+import os
+import sys
+import warnings
+
+from .. import __version__
+from . import evaluate, info, predict, train
+from .data import Data, load_data, parse_dataset
+from .errors import CommandError
+from .predict import read_inputs
+from .runs import CHECKPOINT_DIR, RUN_FORMAT, load_run, read_config
+from .train import run_training
+
+__all__ = ["main", "build_parser", "CommandError", "EXIT_USAGE", "EXIT_INTERRUPTED",
+           "RUN_FORMAT", "load_run", "read_config", "run_training", "load_data",
+           "parse_dataset", "Data", "read_inputs"]
+
+EXIT_USAGE = 2  # argparse's status for a bad command line; ours for every user error
+EXIT_INTERRUPTED = 130  # the shell's status for a process ended by Ctrl-C (128 + SIGINT)
+
+
+def build_parser():
+    """The ``somanet`` argument parser: one subcommand per command module."""
+    parser = argparse.ArgumentParser(
+        prog="somanet", description="Train, evaluate and use somanet models.",
+        epilog="Run 'somanet COMMAND --help' for a command's options.")
+    parser.add_argument("--version", action="version", version=f"somanet {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    for command in (train, evaluate, predict, info):
+        command.add_parser(commands)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"somanet: warning: {message}", file=sys.stderr if file is None else file)
+
+
+def main(argv=None):
+    """Run the ``somanet`` command with ``argv`` (default ``sys.argv[1:]``); returns the
+    exit status (0 success, 2 a usage error, 130 interrupted)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or argparse's own usage errors
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning  # one line, without the source location
+            return args.handler(args)
+    except CommandError as error:
+        print(f"somanet: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        hint = ""
+        out = getattr(args, "out", None)
+        if args.command == "train" and out and os.path.isfile(
+                os.path.join(out, CHECKPOINT_DIR, "checkpoint.json")):
+            hint = f"; the last checkpoint is intact: somanet train --resume --out {out}"
+        print(f"somanet: interrupted{hint}", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,153 @@
+"""Dataset specs (``--dataset``) and loading them as train and test arrays.
+
+``mnist-small`` (bundled), ``mnist:DIR`` and ``fashion-mnist:DIR`` (the four IDX files)
+give 28x28 images in [0, 1]; ``csv:FILE`` gives encoded table rows, split 80/20.
+"""
+import csv
+import os
+
+import numpy
+
+from .. import datasets, models
+from .errors import CommandError, one_line
+
+IMAGE_SHAPE = models.IMAGE_SHAPE  # (28, 28): what every image model here takes
+CSV_TEST_FRACTION = 0.2
+DATASET_FORMS = "mnist-small, mnist:DIR, fashion-mnist:DIR or csv:FILE"
+
+# The preprocessing config.json records for image data.
+IMAGES = {"kind": "image", "shape": list(IMAGE_SHAPE), "scale": "pixel / 255",
+          "dtype": "float32"}
+
+
+class Data:
+    """What a dataset spec loads: arrays, the class names, and the preprocessing to store."""
+
+    def __init__(self, x_train, y_train, x_test, y_test, class_names, preprocessing):
+        self.x_train, self.y_train = x_train, y_train
+        self.x_test, self.y_test = x_test, y_test
+        self.class_names = list(class_names)
+        self.preprocessing = preprocessing
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+    @property
+    def tabular(self):
+        return self.preprocessing["kind"] == "tabular"
+
+
+def parse_dataset(spec):
+    """``"mnist:DIR"`` -> ``("mnist", "DIR")``; checks the form, not the files."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise CommandError(f"--dataset is empty; expected {DATASET_FORMS}")
+    kind, colon, where = spec.partition(":")
+    kind = kind.strip().lower().replace("_", "-")
+    if kind == "mnist-small":
+        if colon:
+            raise CommandError(f"--dataset mnist-small takes no path (it ships with "
+                               f"somanet), got {spec!r}")
+        return kind, None
+    if kind in ("mnist", "fashion-mnist", "csv"):
+        if not where:
+            what = "FILE" if kind == "csv" else "DIR"
+            raise CommandError(f"--dataset {kind} needs a path: {kind}:{what}")
+        return kind, os.path.expanduser(where)
+    raise CommandError(f"unknown dataset {spec!r}; expected {DATASET_FORMS}")
+
+
+def load_data(spec, target=None, categorical=None, seed=0, limit=None):
+    """Load the dataset ``spec`` (see ``parse_dataset``) as a ``Data``.
+
+    Images are float32 in [0, 1], shape (N, 28, 28). CSV files are split into
+    80% train and 20% test rows by ``seed``, numeric columns standardised and
+    text (or ``categorical``) columns one-hot encoded; the target must hold
+    classes (text or whole numbers).
+
+    Args:
+        limit: keep only the first ``limit`` training and test rows (a debugging aid).
+    """
+    kind, where = parse_dataset(spec)
+    if kind != "csv" and (target or categorical):
+        raise CommandError(f"--target and --categorical are for csv:FILE datasets, not {spec}")
+    if kind == "mnist-small":
+        (x_train, y_train), (x_test, y_test) = (datasets.mnist_small("train"),
+                                                datasets.mnist_small("test"))
+        found = Data(x_train, y_train, x_test, y_test, [str(i) for i in range(10)], IMAGES)
+    elif kind in ("mnist", "fashion-mnist"):
+        found = _load_idx(kind, where)
+    else:
+        found = _load_csv(where, target, categorical, seed)
+    if limit is not None:
+        found.x_train, found.y_train = found.x_train[:limit], found.y_train[:limit]
+        found.x_test, found.y_test = found.x_test[:limit], found.y_test[:limit]
+    return found
+
+
+def _load_idx(kind, folder):
+    if not os.path.isdir(folder):
+        what = "a file" if os.path.exists(folder) else "missing"
+        raise CommandError(f"dataset folder {folder!r} is {what}; --dataset {kind}:DIR needs "
+                           f"a folder holding the four IDX files (train-images-idx3-ubyte.gz, "
+                           f"train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+                           f"t10k-labels-idx1-ubyte.gz)")
+    loader = datasets.mnist if kind == "mnist" else datasets.fashion_mnist
+    try:
+        x_train, y_train = loader(folder, "train")
+        x_test, y_test = loader(folder, "test")
+    except (OSError, ValueError) as error:
+        raise CommandError(one_line(error)) from None
+    if x_train.shape[1:] != IMAGE_SHAPE or x_test.shape[1:] != IMAGE_SHAPE:
+        raise CommandError(f"{folder} holds images of shape {x_train.shape[1:]}; the models "
+                           f"expect {IMAGE_SHAPE}")
+    names = (datasets.FASHION_MNIST_CLASSES if kind == "fashion-mnist"
+             else [str(i) for i in range(10)])
+    return Data(x_train, y_train, x_test, y_test, names, IMAGES)
+
+
+def _load_csv(path, target, categorical, seed):
+    if not os.path.isfile(path):
+        raise CommandError(f"CSV file {path!r} does not exist" if not os.path.exists(path)
+                           else f"{path!r} is not a file; --dataset csv:FILE needs a CSV file")
+    if not target:
+        header = _csv_header(path)
+        raise CommandError(f"--dataset csv:{path} needs --target COLUMN, the column to "
+                           f"predict; the columns are {', '.join(header)}")
+    try:
+        table = datasets.load_csv(path, target, categorical=categorical,
+                                  test_fraction=CSV_TEST_FRACTION, seed=seed)
+    except (OSError, ValueError, TypeError) as error:
+        raise CommandError(one_line(error)) from None
+    encoder = table.encoder
+    if encoder.target_classes is not None:
+        class_names = list(encoder.target_classes)
+    elif table.y_train.dtype.kind == "i":
+        labels = numpy.concatenate([table.y_train, table.y_test])
+        if labels.min() < 0:
+            raise CommandError(f"target column {target!r} holds negative numbers; class "
+                               f"labels must be 0, 1, 2...; list it with --categorical "
+                               f"{target} to treat its values as names")
+        class_names = [str(i) for i in range(int(labels.max()) + 1)]
+    else:
+        raise CommandError(f"target column {target!r} holds fractional numbers; somanet "
+                           f"train trains classifiers (use the Python API for regression), "
+                           f"or list it with --categorical {target}")
+    if len(class_names) < 2:
+        raise CommandError(f"target column {target!r} holds a single class "
+                           f"({class_names[0]!r}); a classifier needs at least two")
+    if len(table.y_test) == 0:
+        raise CommandError(f"{path} has too few rows to hold out a test set "
+                           f"({CSV_TEST_FRACTION:.0%} of {len(table.y_train)})")
+    preprocessing = {"kind": "tabular", "encoder": encoder.state_dict(),
+                     "test_fraction": CSV_TEST_FRACTION, "split_seed": seed}
+    return Data(table.x_train, table.y_train, table.x_test, table.y_test, class_names,
+                preprocessing)
+
+
+def _csv_header(path):
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return [name.strip() for name in next(csv.reader(handle), [])]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return ["(unreadable)"]

@@ -1,0 +1,210 @@
+"""``somanet train``: its options, the run configuration they make, and ``run_training``."""
+import argparse
+import datetime
+import os
+import time
+
+from .. import __version__, distributed, io, models, viz
+from ..backend import manual_seed
+from ..train import optimizers
+from .data import DATASET_FORMS, load_data, parse_dataset
+from .errors import CommandError, one_line
+from .model import (build_model, check_optimizer, compile_model, loss_and_accuracy, on_device,
+                    resolve_device)
+from .runs import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, PLOT_FILE, RUN_FORMAT,
+                   RUN_OPTIONS, WEIGHTS_FILE, default_out, prepare_out, read_config,
+                   remove_run, write_json)
+
+DEFAULTS = {"model": "mlp", "dataset": "mnist-small", "target": None, "categorical": None,
+            "epochs": 5, "batch_size": 32, "optimizer": "adam", "lr": None, "seed": 0,
+            "limit": None}
+
+
+def add_parser(commands):
+    """Add ``train`` and its options to the ``commands`` subparsers."""
+    train = commands.add_parser(
+        "train", help="train a model (default: the Keras quickstart MLP on mnist_small)",
+        description="Train a model and write a run folder (config.json, model.safetensors, "
+                    "checkpoint/, metrics.json, history.png). With no options: the Keras "
+                    "quickstart MLP (Flatten, Dense 128 relu, Dropout 0.2, Dense 10) on the "
+                    "bundled mnist_small (4,000 train / 1,000 test digits), 5 epochs of Adam.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    train.add_argument("--model", help=f"one of {', '.join(models.names())} (default mlp; "
+                                       f"CSV data uses a tabular MLP)")
+    train.add_argument("--dataset", help=f"{DATASET_FORMS} (default mnist-small)")
+    train.add_argument("--target", help="the column to predict, for csv:FILE")
+    train.add_argument("--categorical", metavar="COL[,COL...]",
+                       help="CSV columns to one-hot encode although they hold numbers")
+    train.add_argument("--epochs", type=int, help="epochs to train (default 5)")
+    train.add_argument("--batch-size", type=int, help="samples per batch (default 32)")
+    train.add_argument("--optimizer", help=f"one of {', '.join(optimizers.names())} "
+                                           f"(default adam)")
+    train.add_argument("--lr", type=float, help="learning rate (default: Keras's for the "
+                                                "optimizer, 0.001 for adam, 0.01 for sgd)")
+    train.add_argument("--seed", type=int, help="seeds weights, shuffling and the CSV "
+                                                "train/test split (default 0)")
+    train.add_argument("--out", help="the run folder (default runs/<timestamp>)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the killed run in --out from its checkpoint")
+    train.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N")
+    train.add_argument("--limit", type=int, metavar="N",
+                       help="use only the first N training and N test samples (a debugging "
+                            "aid for quick runs)")
+    train.add_argument("--no-plot", action="store_true",
+                       help=f"do not draw {PLOT_FILE} (saves a moment; needs no matplotlib)")
+    train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
+                       help="0 silent, 1 progress bar, 2 one line per epoch")
+    train.set_defaults(handler=cmd_train)
+    return train
+
+
+def cmd_train(args):
+    """``somanet train``: check the options, prepare the run folder, then ``run_training``."""
+    if args.resume and args.out is None:
+        raise CommandError("--resume needs the run folder to continue: somanet train --resume "
+                           "--out runs/<timestamp>")
+    for name in ("epochs", "batch_size", "limit"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise CommandError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if args.lr is not None and not args.lr > 0:
+        raise CommandError(f"--lr must be positive, got {args.lr}")
+    if args.model is not None and args.model.lower() not in models.names():
+        raise CommandError(f"unknown model {args.model!r}; the known models are "
+                           f"{', '.join(models.names())}")
+    if args.optimizer is not None:
+        args.optimizer = check_optimizer(args.optimizer)
+    kind, _ = parse_dataset(args.dataset or DEFAULTS["dataset"])
+    if kind != "csv" and not args.resume and (args.target or args.categorical):
+        raise CommandError(f"--target and --categorical are for csv:FILE datasets, not "
+                           f"{args.dataset or DEFAULTS['dataset']}")
+    resolve_device(args.device)
+    if args.categorical is not None:
+        args.categorical = [name.strip() for name in args.categorical.split(",") if name.strip()]
+    if args.model is not None:
+        args.model = args.model.lower()
+    # Under MPI (mpiexec -n N somanet train) every rank trains, rank 0 names and writes
+    # the one run folder.
+    out = distributed.broadcast_object(args.out if args.out is not None else default_out())
+    args.out = out
+    config = train_config(args)
+    created = prepare_out(out, args.resume) if distributed.is_main() else []
+    distributed.barrier()
+    try:
+        run_training(config, out, resume=args.resume, verbose=args.verbose, device=args.device,
+                     plot=not args.no_plot)
+    except CommandError:
+        if not args.resume and not os.path.exists(os.path.join(out, WEIGHTS_FILE)):
+            remove_run(out, created)
+        raise
+    return 0
+
+
+def train_config(args):
+    """The run configuration from the command line (or, with --resume, from the run folder)."""
+    given = {key: getattr(args, key) for key in DEFAULTS if getattr(args, key) is not None}
+    if args.resume:
+        config = read_config(args.out)
+        for key in RUN_OPTIONS:
+            if key in given and given[key] != config.get(key):
+                option = "--" + key.replace("_", "-")
+                raise CommandError(f"--resume continues the run as {args.out}/{CONFIG_FILE} "
+                                   f"sets it up, with {option} {config.get(key)}; drop "
+                                   f"{option} {given[key]}, or start a new run with another "
+                                   f"--out")
+        if "epochs" in given:
+            config["epochs"] = given["epochs"]
+        return config
+    config = {"format": RUN_FORMAT, "somanet_version": __version__,
+              "created": datetime.datetime.now().isoformat(timespec="seconds")}
+    config.update(DEFAULTS)
+    config.update(given)
+    config["loss"] = "sparse_categorical_crossentropy (from logits)"
+    config["metrics"] = ["accuracy"]
+    return config
+
+
+def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=True, log=print):
+    """Build the model and data of ``config``, train with ``fit``, evaluate, and save.
+
+    This is the whole of ``somanet train`` after the command line is read: one
+    function, so a data-parallel launcher can wrap it.
+
+    Args:
+        config: the run configuration (see ``config.json``); ``preprocessing``,
+            ``num_classes`` and ``class_names`` are filled in here.
+        out_dir: the run folder (it exists and is writable).
+        resume: continue from the checkpoint in ``out_dir``.
+        verbose: ``fit``'s verbosity (0 silent, 1 progress bar, 2 a line an epoch).
+        device: where to train (``"cpu"``, ``"gpu:0"``).
+        plot: draw the training curves into history.png.
+        log: prints the run's summary lines.
+
+    Returns:
+        The metrics dict written to metrics.json.
+    """
+    chief = distributed.is_main()  # under MPI, rank 0 alone writes files and prints
+    if not chief:
+        verbose, plot, log = 0, False, lambda *args, **kwargs: None
+    manual_seed(config["seed"])
+    found = load_data(config["dataset"], config["target"], config["categorical"],
+                      config["seed"], config["limit"])
+    config["preprocessing"] = found.preprocessing
+    config["num_classes"] = found.num_classes
+    config["class_names"] = found.class_names
+    n_features = found.x_train.shape[1] if found.tabular else None
+    model = build_model(config["model"], found.preprocessing["kind"], found.num_classes,
+                        n_features)
+    target = resolve_device(device)
+    config["device"] = str(target)
+    model.to(target)
+    compile_model(model, config["optimizer"], config["lr"])
+    config["lr"] = float(model.optimizer.param_groups[0]["lr"])
+    if chief:
+        write_json(os.path.join(out_dir, CONFIG_FILE), config)  # on resume: epochs may grow
+    log(f"somanet train: {config['model']} ({model.num_parameters():,} parameters) on "
+        f"{config['dataset']} ({len(found.y_train):,} train / {len(found.y_test):,} test), "
+        f"{config['epochs']} epochs, {config['optimizer']} lr {config['lr']:g}, batch "
+        f"{config['batch_size']}, seed {config['seed']}, {target} -> {out_dir}")
+    x_train, y_train = on_device(found.x_train, target), on_device(found.y_train, target)
+    x_test, y_test = on_device(found.x_test, target), on_device(found.y_test, target)
+    start = time.perf_counter()
+    try:
+        history = model.fit(x_train, y_train, epochs=config["epochs"],
+                            batch_size=config["batch_size"], verbose=verbose,
+                            seed=config["seed"], resume=resume,
+                            checkpoint_dir=os.path.join(out_dir, CHECKPOINT_DIR))
+    except FloatingPointError as error:  # the loss diverged: a learning rate to lower
+        where = one_line(error).split("; ")[0]
+        raise CommandError(f"{where}; lower --lr (it is {config['lr']:g}) or check the "
+                           f"data") from None
+    seconds = time.perf_counter() - start
+    test_loss, test_accuracy = loss_and_accuracy(model, x_test, y_test, config["batch_size"])
+    metrics = {"test_loss": test_loss, "test_accuracy": test_accuracy,
+               "test_samples": int(len(found.y_test)), "train_samples": int(len(found.y_train)),
+               "epochs": config["epochs"], "fit_seconds": round(seconds, 3),
+               "history": _history_dict(history)}
+    if chief:
+        io.save_weights(model, os.path.join(out_dir, WEIGHTS_FILE))
+        write_json(os.path.join(out_dir, METRICS_FILE), metrics)
+    plotted = plot and _plot(history, os.path.join(out_dir, PLOT_FILE), log)
+    log(f"test loss {test_loss:.4f}, test accuracy {test_accuracy:.4f} "
+        f"({len(found.y_test):,} samples; fit took {seconds:.1f} s)")
+    written = [CONFIG_FILE, WEIGHTS_FILE, CHECKPOINT_DIR + "/", METRICS_FILE] + \
+        ([PLOT_FILE] if plotted else [])
+    log(f"wrote {out_dir}: {', '.join(written)}")
+    return metrics
+
+
+def _history_dict(history):
+    logs = getattr(history, "history", history) or {}
+    return {key: [float(value) for value in values] for key, values in logs.items()}
+
+
+def _plot(history, path, log):
+    try:
+        viz.plot_history(history, path)
+    except ImportError:
+        log(f"matplotlib is not installed, so no {PLOT_FILE} (pip install 'somanet[viz]')")
+        return False
+    return True
