@@ -19,8 +19,9 @@ def test_check_writable_names_the_folder_and_leaves_nothing_behind(tmp_path):
                                       r"\(.*\); choose another$"):
         io.check_writable(blocker / "run" / "deep", who="fit", what="checkpoints",
                           hint="choose another")
-    with pytest.raises(NotADirectoryError, match="it is a file, not a folder"):
+    with pytest.raises(NotADirectoryError, match="it is a file, not a folder") as raised:
         io.check_writable(blocker)
+    assert raised.value.reason == "it is a file, not a folder"
     assert sorted(os.listdir(tmp_path)) == ["a_file"]
 
 

@@ -27,7 +27,7 @@ import os
 import sys
 import warnings
 
-from .. import __version__
+from .. import __version__, io
 from . import evaluate, info, predict, train
 from .data import Data, load_data, parse_dataset
 from .errors import CommandError
@@ -78,8 +78,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         hint = ""
         out = getattr(args, "out", None)
-        if args.command == "train" and out and os.path.isfile(
-                os.path.join(out, CHECKPOINT_DIR, "checkpoint.json")):
+        if args.command == "train" and out and io.is_checkpoint(
+                os.path.join(out, CHECKPOINT_DIR)):
             hint = f"; the last checkpoint is intact: somanet train --resume --out {out}"
         print(f"somanet: interrupted{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -57,15 +57,9 @@ def prepare_out(path, resume):
         created.append(parent)
         parent = os.path.dirname(parent)
     try:
-        os.makedirs(path, exist_ok=True)
-        probe = os.path.join(path, ".somanet-write-test")
-        with open(probe, "w") as handle:
-            handle.write("ok")
-        os.remove(probe)
+        io.check_writable(path, who="somanet train", what="the run")
     except OSError as error:
-        _remove_empty(created)
-        raise CommandError(f"cannot write to --out {path!r}: {error.strerror or error}") \
-            from None
+        raise CommandError(f"cannot write to --out {path!r}: {error.reason}") from None
     return created
 
 
@@ -82,15 +76,7 @@ def remove_run(out, created):
     config_path = os.path.join(out, CONFIG_FILE)
     if os.path.isfile(config_path) and not os.path.exists(checkpoint):
         os.remove(config_path)
-    _remove_empty(created)
-
-
-def _remove_empty(folders):
-    for folder in folders:  # deepest first
-        try:
-            os.rmdir(folder)
-        except OSError:
-            return
+    io.remove_empty_folders(created)
 
 
 def write_json(path, value):

@@ -22,6 +22,7 @@ same trajectory as one process with the global batch.
 """
 import numpy
 
+from .._checks import check_int, check_non_negative_int
 from ..backend import CPU, fresh_generator, generator
 from ..data.sampler import Sampler, _num_samples
 from .process import communicator
@@ -67,9 +68,8 @@ class DistributedSampler(Sampler):
             comm = communicator()
             num_replicas = comm.size if num_replicas is None else num_replicas
             rank = comm.rank if rank is None else rank
-        for name, value in (("num_replicas", num_replicas), ("rank", rank)):
-            if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)):
-                raise TypeError(f"DistributedSampler: {name} must be an int, got {value!r}")
+        num_replicas = check_int("DistributedSampler", "num_replicas", num_replicas)
+        rank = check_int("DistributedSampler", "rank", rank)
         if num_replicas < 1 or not 0 <= rank < num_replicas:
             raise ValueError(f"DistributedSampler: rank must be in [0, num_replicas), got "
                              f"rank={rank}, num_replicas={num_replicas}")
@@ -77,9 +77,8 @@ class DistributedSampler(Sampler):
             drawn = int(generator(CPU).integers(0, 2**63 - 1)) if communicator().rank == 0 \
                 else None
             seed = communicator().broadcast_object(drawn)
-        if isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or seed < 0:
-            raise ValueError(f"DistributedSampler: seed must be a non-negative int (the same "
-                             f"on every rank), got {seed!r}")
+        seed = check_non_negative_int("DistributedSampler", "seed", seed,
+                                      what="a non-negative int (the same on every rank)")
         if drop_last and count < num_replicas:
             raise ValueError(f"DistributedSampler: {count} examples cannot give each of "
                              f"{num_replicas} ranks one with drop_last=True; use fewer "
@@ -134,11 +133,8 @@ class DistributedSampler(Sampler):
                 raise ValueError(f"{where}: the state was saved with {key}={state.get(key)}, "
                                  f"this sampler has {key}={getattr(self, key)}; create it "
                                  f"with the same settings to resume")
-        seed = state.get("seed")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"{where}: the state's seed must be a non-negative int, got "
-                             f"{seed!r}")
-        self.seed = seed
+        self.seed = check_non_negative_int(where, "the state's seed", state.get("seed"),
+                                           what="a non-negative int")
 
     def __repr__(self):
         return (f"DistributedSampler(rank {self.rank} of {self.num_replicas}: "

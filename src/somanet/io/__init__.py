@@ -12,9 +12,9 @@ JSON, and every write is atomic (a temporary file, then a rename).
 """
 from .atomic import atomic_write_bytes, atomic_write_text
 from .checkpoint import is_checkpoint, load_checkpoint, save_checkpoint
-from .folders import check_writable
+from .folders import check_writable, remove_empty_folders
 from .weights import load_weights, read_metadata, read_weights, save_weights
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "check_writable", "is_checkpoint",
            "load_checkpoint", "load_weights", "read_metadata", "read_weights",
-           "save_checkpoint", "save_weights"]
+           "remove_empty_folders", "save_checkpoint", "save_weights"]

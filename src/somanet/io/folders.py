@@ -24,7 +24,9 @@ def check_writable(folder, who="fit", what="files", hint="choose a folder you ca
 
     Raises:
         OSError (of the kind the file system raised, e.g. ``PermissionError``): naming
-        the folder and the reason; nothing is left behind.
+        the folder and the reason (the file system's words also in its ``reason``
+        attribute, e.g. "Permission denied"); the folders this call created are removed
+        again.
     """
     folder = os.fspath(folder)
     created, parent = [], os.path.abspath(folder)
@@ -41,8 +43,9 @@ def check_writable(folder, who="fit", what="files", hint="choose a folder you ca
     except OSError as error:
         remove_empty_folders(created)
         reason = error.strerror or str(error)
-        raise type(error)(f"{who}: cannot write {what} to {folder!r} ({reason}); {hint}") \
-            from None
+        raised = type(error)(f"{who}: cannot write {what} to {folder!r} ({reason}); {hint}")
+        raised.reason = reason
+        raise raised from None
     return folder
 
 
