@@ -6,7 +6,7 @@
     >>> x.grad
     tensor([2., 4., 6.])
 
-The layers, bottom up (see DESIGN.md): ``backend`` (devices, dtypes, RNG),
+The layers, bottom up: ``backend`` (devices, dtypes, RNG),
 ``tensor`` / ``autograd`` / ``ops``, then the model layer and above.
 """
 from ._version import __version__

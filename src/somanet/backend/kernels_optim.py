@@ -14,7 +14,7 @@ Each returns True when it did the update, False when it does not apply (no
 numba, a GPU array, a non-contiguous array).
 
 Why: the NumPy updates are ten or so memory-bound passes through temporaries;
-one compiled loop reads each array once. Measured on seed 004's quickstart
+one compiled loop reads each array once. Measured on the Keras quickstart MLP
 (Adam over 101,770 parameters, 1 thread): 341 us a step as NumPy calls.
 """
 import math

@@ -6,7 +6,7 @@ copies, InfiniBand). ``somanet.distributed`` still starts the processes with MPI
 and hands every rank the NCCL unique id that rank 0 made (``unique_id()``,
 broadcast over MPI); this module only wraps ``cupy.cuda.nccl``. It is the one
 place above CuPy that names it for communication, so ``distributed/`` stays free
-of CuPy (DESIGN.md: only ``backend`` names numpy or cupy).
+of CuPy (only ``backend`` names numpy or cupy).
 
 Every operation is enqueued on the current CUDA stream and returns a ``Pending``
 whose ``done`` property tells, without blocking, whether it has finished, so the

@@ -202,7 +202,7 @@ class MemmapDataset(TensorDataset):
     The operating system pages in only the rows a batch gathers, so a dataset
     larger than RAM trains with the memory of a few batches; the DataLoader's
     background thread reads the next batches while the current one computes
-    (seed 002: mini-batches stream from disk to CPU RAM to the GPU).
+    (mini-batches stream from disk to CPU RAM to the GPU).
 
     Args:
         *sources: ``.npy`` paths or memmaps, all with the same first-axis length.

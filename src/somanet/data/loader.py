@@ -1,7 +1,7 @@
 """``DataLoader``: mini-batches from a dataset, shuffled every epoch, prefetched in the
 background, and resumable mid-epoch.
 
-The pipeline is dataset -> sampler -> collate (STYLE habit 13):
+The pipeline is dataset -> sampler -> collate, as in PyTorch:
 
 - the **sampler** gives the epoch's order of example indices (``SequentialSampler``,
   ``RandomSampler(seed)`` reshuffling from ``(seed, epoch)``, or any other sampler,

@@ -88,9 +88,8 @@ class RandomSampler(Sampler):
     """Visits examples in a new random order every epoch: a permutation drawn from
     ``(seed, epoch)``, so epoch ``e`` always gets the same order for the same seed.
 
-    Shuffling every epoch is what makes mini-batch gradient descent stochastic
-    (seed 001: "randomly shuffle the data at the start of each epoch, then create
-    the mini-batches").
+    Shuffling every epoch is what makes mini-batch gradient descent stochastic: the data
+    is shuffled at the start of each epoch, then cut into mini-batches.
 
     Args:
         data_source: the dataset, or its number of examples.

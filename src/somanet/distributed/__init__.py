@@ -3,8 +3,8 @@
 The same script trains on one process, on several processes of one machine, or
 on a cluster: every process (a *rank*) holds a full copy of the model, trains on
 its own share of each epoch, and before every update the gradients are averaged
-over the ranks, so all copies stay identical (STYLE.md, habit 14: wrap the
-optimiser, don't fork the code)::
+over the ranks, so all copies stay identical (as in ChainerMN and Horovod, a wrapper
+around the optimiser, not a second training loop)::
 
     import somanet as sn
     from somanet import distributed

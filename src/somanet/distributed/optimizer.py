@@ -1,7 +1,7 @@
 """``DistributedOptimizer``: average the gradients over the ranks, then the wrapped update.
 
-Data parallelism wraps the optimiser, it does not fork the code (STYLE.md, habit
-14, after ChainerMN): each rank computes the gradient of its own batch, and
+Data parallelism wraps the optimiser, it does not fork the code (as ChainerMN and
+Horovod do): each rank computes the gradient of its own batch, and
 ``step()`` replaces every gradient by the mean over the ``W`` ranks before the
 wrapped optimiser's unchanged update::
 

@@ -1,9 +1,9 @@
-"""Layer 5, models: the model zoo, ready-built models the seeds train.
+"""Layer 5, models: the model zoo, ready-built models for the classic datasets.
 
 ===================== ========================================= ============
 builder               architecture                              parameters
 ===================== ========================================= ============
-``quickstart()``      seed 004's Keras MNIST model: Flatten,    101,770
+``quickstart()``      the Keras MNIST quickstart: Flatten,      101,770
                       Dense 128 relu, Dropout 0.2, Dense 10
 ``mlp(...)``          the same, with sizes to choose            (101,770)
 ``lenet()``           LeNet-5: 2 conv + 2 max-pool, 3 Dense     61,706

@@ -1,10 +1,10 @@
-"""The models the seeds train on 28x28 digit images: the Keras quickstart MLP, LeNet-5 and an
-LSTM that reads an image row by row.
+"""Models for 28x28 digit images: the Keras quickstart MLP, LeNet-5 and an LSTM that reads
+an image row by row.
 
 Every builder returns a ready-built model (all parameters exist, so ``summary()``,
 ``num_parameters()`` and ``load_weights`` work before the first batch) whose output is
 one logit per class; wrap it in ``Sequential([model, Softmax()])`` for probabilities,
-as seed 004 does.
+as the TensorFlow quickstart does.
 
     >>> from somanet import models
     >>> models.quickstart().num_parameters()
@@ -30,7 +30,8 @@ def _check_shape(shape, who):
 
 
 def mlp(input_shape=IMAGE_SHAPE, hidden=128, num_classes=10, dropout=0.2, activation="relu"):
-    """A multilayer perceptron on flattened inputs: seed 004's Keras quickstart by default.
+    """A multilayer perceptron on flattened inputs: the TensorFlow/Keras beginner
+    quickstart's model by default.
 
     Architecture (defaults)::
 
@@ -41,9 +42,10 @@ def mlp(input_shape=IMAGE_SHAPE, hidden=128, num_classes=10, dropout=0.2, activa
                                               total           101,770
 
     The output is logits ("a vector of logits or log-odds scores, one for each
-    class", seed 004), so train it with ``sparse_categorical_crossentropy`` on
-    logits. Seed 004 reports ~98% test accuracy after 5 epochs of Adam on the full
-    MNIST; on the bundled ``mnist_small`` (4,000 training digits) it reaches ~0.91.
+    class", as the quickstart puts it), so train it with
+    ``sparse_categorical_crossentropy`` on logits. The quickstart reports ~98% test
+    accuracy after 5 epochs of Adam on the full MNIST; on the bundled ``mnist_small``
+    (4,000 training digits) it reaches ~0.91.
 
     Args:
         input_shape: the shape of one sample (flattened by the first layer).
@@ -74,7 +76,7 @@ def mlp(input_shape=IMAGE_SHAPE, hidden=128, num_classes=10, dropout=0.2, activa
 
 
 def quickstart():
-    """Seed 004's Keras quickstart model, exactly::
+    """The TensorFlow/Keras beginner quickstart's model, exactly::
 
         Sequential([Flatten(input_shape=(28, 28)), Dense(128, activation="relu"),
                     Dropout(0.2), Dense(10)])
@@ -101,7 +103,7 @@ def lenet(num_classes=10, in_channels=1, image_size=28):
         Dense(10)                             logits                  850 parameters
                                               total                61,706
 
-    Seed 004 recommends a convolutional network for image data; with 5 epochs of
+    A convolutional network suits image data better than an MLP; with 5 epochs of
     Adam on ``mnist_small`` it reaches ~0.95 test accuracy (the MLP ~0.91).
 
     Args:
@@ -137,8 +139,8 @@ class LSTMClassifier(Model):
     """Reads each image as a sequence (one step per row) and classifies it from the LSTM's
     last hidden state: ``logits = Dense(h_T)``.
 
-    Seed 004's recurrent networks "memorize previous inputs using [their]
-    internal memory"; this is its many-to-one case (a sequence in, one label out).
+    A recurrent network carries what it has read so far in its hidden state; this is
+    the many-to-one case (a sequence in, one label out).
 
     Args:
         input_size: features per step (the image width).

@@ -20,7 +20,7 @@ def get(name, **kwargs):
     ========= =========================== ==================================
     name      builder                     model
     ========= =========================== ==================================
-    ``mlp``   ``models.mlp``              seed 004's quickstart MLP (101,770)
+    ``mlp``   ``models.mlp``              the Keras quickstart MLP (101,770)
     ``lenet`` ``models.lenet``            LeNet-5 CNN (61,706)
     ``lstm``  ``models.lstm_classifier``  LSTM over image rows (81,674)
     ========= =========================== ==================================

@@ -1,7 +1,7 @@
 """An MLP for tabular data (rows of numbers, e.g. from ``somanet.datasets.load_csv``).
 
-Seed 004: use a multilayer perceptron "when your dataset is in a tabular format
-consisting of rows and columns. Typically CSV files".
+A multilayer perceptron is the usual first model for tabular data: rows and columns,
+typically from a CSV file.
 """
 from .. import nn
 from .._checks import check_positive_int, is_int

@@ -1,7 +1,7 @@
 """Activation layers, and activations by name (``Dense(128, activation="relu")``).
 
-The seeds teach three neuron types: the perceptron's step (threshold) unit,
-the sigmoid ``1 / (1 + e^-x)`` that makes learning by gradient possible, and
+Three classic neuron types: the perceptron's step (threshold) unit, the
+sigmoid ``1 / (1 + e^-x)`` that makes learning by gradient possible, and
 ReLU ``max(0, x)``; modern networks add the others. Each layer wraps the op
 of the same name in ``somanet.ops``.
 
@@ -26,7 +26,7 @@ class Identity(Module):
 
 class Step(Module):
     """The perceptron's threshold unit: 1 where x > 0, else 0 (its gradient is zero,
-    which is why the seeds move to the sigmoid to learn). Compare with a threshold
+    which is why gradient-trained networks use the sigmoid). Compare with a threshold
     T by giving the unit a bias of -T."""
 
     def forward(self, x):
@@ -102,7 +102,7 @@ class Softplus(Module):
 
 class Softmax(Module):
     """softmax(x)_i = e^{x_i} / sum_j e^{x_j} along ``axis``: turns logits into
-    probabilities (seed 004 wraps a trained model with one)."""
+    probabilities (the Keras quickstart wraps its trained model with one)."""
 
     def __init__(self, axis=-1):
         super().__init__()

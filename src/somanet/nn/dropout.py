@@ -7,8 +7,8 @@ from .module import Module
 class Dropout(Module):
     """Zero each element with probability ``p`` in training and scale the rest by
     ``1 / (1 - p)`` (inverted dropout, so evaluation needs no rescaling); in eval
-    mode (``model.eval()``) return the input unchanged. Seed 003 uses p = 0.5,
-    seed 004's MNIST model 0.2.
+    mode (``model.eval()``) return the input unchanged. Srivastava et al. (2014) use
+    p = 0.5 for hidden units; the Keras MNIST quickstart uses 0.2.
 
     Args:
         p: the drop probability, in [0, 1) (Keras's ``rate``).

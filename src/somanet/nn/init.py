@@ -95,7 +95,7 @@ def compute_fans(shape):
 # -- constants --------------------------------------------------------------------------------
 
 def zeros(shape, *, dtype=None, device=None):
-    """All zeros (the default for biases, as the seeds recommend)."""
+    """All zeros (the default for biases, as in Keras and PyTorch's layers)."""
     shape, dtype, device, _ = _setup(shape, dtype, device)
     return _new(device.xp.zeros(shape, dtype=dtype))
 
@@ -127,7 +127,7 @@ def normal(shape, mean=0.0, std=0.05, *, dtype=None, device=None):
 
 def truncated_normal(shape, mean=0.0, std=0.05, *, dtype=None, device=None):
     """Draws from N(mean, std^2), redrawing any value more than two standard deviations
-    from the mean (as ``tf.truncated_normal``, which seed 001 uses for weights).
+    from the mean (as TensorFlow's ``tf.truncated_normal``, a common choice for weights).
 
     The result's standard deviation is about 0.88 * std (the truncation narrows it).
     """

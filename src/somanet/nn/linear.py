@@ -1,6 +1,6 @@
 """``Linear`` (alias ``Dense``): the fully connected layer, ``y = f(x W + b)``.
 
-Seed 001 writes a unit as ``h = sum_i w_i x_i + b`` followed by an activation;
+A unit computes ``h = sum_i w_i x_i + b`` followed by an activation;
 a layer of such units is ``h = x W + b`` with ``W`` laid out one row per input
 unit, ``(in_features, out_features)``, the layout of ``somanet.ops.linear`` and
 of a Keras kernel.

@@ -34,8 +34,8 @@ class _Loss(Module):
 
 
 class SSELoss(_Loss):
-    """Half the sum of squared errors, ``E = 1/2 sum (d - z)^2``: the error the seed
-    articles minimise (so that dE/dz = z - d). Reduction defaults to ``"sum"``."""
+    """Half the sum of squared errors, ``E = 1/2 sum (d - z)^2`` (the 1/2 makes
+    dE/dz = z - d). Reduction defaults to ``"sum"``."""
 
     default_reduction = "sum"
 

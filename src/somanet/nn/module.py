@@ -23,7 +23,7 @@ The API is PyTorch's: ``parameters()``, ``named_parameters()``, ``modules()``,
 ``state_dict()`` / ``load_state_dict()``, ``train()`` / ``eval()``, ``to(device)``,
 ``zero_grad()``, ``apply(fn)``, ``register_buffer``, forward hooks.
 
-Guardrails (STYLE.md, habit 6 and 9):
+Guardrails:
 
 - a list, tuple or dict of Modules assigned as an attribute becomes a
   ``ModuleList`` / ``ModuleDict`` (so its parameters are found); a plain list

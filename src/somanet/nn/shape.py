@@ -1,7 +1,7 @@
 """Layers that only rearrange: ``Flatten`` and ``Reshape`` (no parameters).
 
 Both keep the batch axis, as Keras does: ``Flatten()`` turns (N, 28, 28) into
-(N, 784) (seed 004's MNIST model starts with one).
+(N, 784) (the Keras MNIST quickstart model starts with one).
 """
 import math
 

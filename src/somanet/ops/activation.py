@@ -1,6 +1,6 @@
 """Activation functions, as differentiable ops.
 
-The seeds teach three: the step (the perceptron's threshold unit), the
+The three classic ones: the step (the perceptron's threshold unit), the
 sigmoid ``1 / (1 + e^-x)`` and ReLU ``max(0, x)``; the rest are what modern
 networks use. Derivatives that are functions of the output (sigmoid, tanh,
 softmax) are computed from the saved output.
@@ -13,7 +13,7 @@ from ..backend import xp_of
 
 class Step(Function):
     """Heaviside step: 1 where x > 0, else 0. Its gradient is zero everywhere
-    (which is why the seeds replace it by the sigmoid to learn)."""
+    (which is why gradient-trained networks use the sigmoid instead)."""
 
     def forward(ctx, x):
         return (x > 0).astype(x.dtype)

@@ -1,4 +1,6 @@
-"""Dropout: zero random elements in training, so units cannot co-adapt (seed 003 drops 50%).
+"""Dropout: zero random elements in training, so units cannot co-adapt.
+
+Srivastava et al. (2014) drop 50% of the hidden units.
 
 Inverted dropout: the kept values are scaled by ``1 / (1 - p)`` in training,
 so the expected value of each element is unchanged and evaluation is the

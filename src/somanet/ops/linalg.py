@@ -108,8 +108,8 @@ def linear(x, weight, bias=None):
     """The dense layer's affine map, fused: ``x @ weight + bias``.
 
     Shape: x (..., in), weight (in, out), bias (out,) or None -> (..., out).
-    The weight is laid out one row per input unit, as the seed articles
-    write it (``h = sum_i w_i x_i + b``).
+    The weight is laid out one row per input unit, as in the textbook unit
+    ``h = sum_i w_i x_i + b`` (and a Keras kernel).
     """
     if x.shape[-1:] != weight.shape[:1] or weight.ndim != 2:
         raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "

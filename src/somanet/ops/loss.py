@@ -314,8 +314,8 @@ class DenseNLL(Function):
 # -- public functions ------------------------------------------------------------------------
 
 def sse(pred, target, reduction="sum"):
-    """One half of the sum of squared errors: ``E = 1/2 sum (d - z)^2``, the error the
-    seed articles minimise (d the desired output, z the network's).
+    """One half of the sum of squared errors: ``E = 1/2 sum (d - z)^2``, the error that
+    backpropagation was first written for (d the desired output, z the network's).
 
     The 1/2 makes the gradient simply ``z - d``. ``reduction="mean"`` averages
     the halved squares instead; ``"none"`` returns ``0.5 (pred - target)^2``.

@@ -12,7 +12,7 @@ def manhattan_update(param, grad, state, scratch, *, lr):
 
 
 class Manhattan(Optimizer):
-    r"""Manhattan propagation, seed 004's "Manhattan propagation": every weight moves by
+    r"""Manhattan propagation (the Manhattan update rule of Encog): every weight moves by
     the same amount ``lr``, in the direction that lowers the error; the gradient's size
     is ignored (useful when gradients are badly scaled)::
 

@@ -1,6 +1,6 @@
 """``Optimizer``: the bookkeeping every optimiser shares.
 
-An optimiser is two things (STYLE.md, habit 8):
+An optimiser is two things:
 
 - **bookkeeping**, here: parameter groups with their own hyper-parameters,
   the per-parameter state created lazily on the first step, skipping

@@ -32,9 +32,8 @@ def rprop_update(param, grad, state, scratch, *, lr, etas, step_sizes):
 
 
 class Rprop(Optimizer):
-    r"""Resilient propagation (Riedmiller & Braun, 1993), seed 004's "resilient
-    propagation", in the iRprop- variant (Igel & Huesken, 2000), the same rule as
-    PyTorch's ``torch.optim.Rprop``.
+    r"""Resilient propagation (Riedmiller & Braun, 1993), in the iRprop- variant (Igel &
+    Huesken, 2000), the same rule as PyTorch's ``torch.optim.Rprop``.
 
     Each weight has its own step size ``d`` (starting at ``lr``); only the sign of the
     gradient ``g`` is used. With ``g'`` the previous step's gradient::

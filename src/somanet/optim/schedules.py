@@ -1,7 +1,7 @@
 """Learning-rate schedules: change ``group["lr"]`` of an optimiser, epoch by epoch.
 
-Seed 001: "As we train we may choose to make this step smaller and smaller ... We may
-choose to keep lowering it over time for better convergence."
+A learning rate that shrinks as training goes on lets SGD settle into a minimum
+instead of bouncing around it.
 
 Use them as in PyTorch: build the schedule on the optimiser (which sets epoch 0's
 learning rate), then call ``schedule.step()`` once at the end of every epoch
@@ -144,8 +144,7 @@ class StepLR(LRSchedule):
 
 
 class ExponentialLR(LRSchedule):
-    """Multiply the learning rate by ``gamma`` every epoch (seed 001's learning-rate
-    decay)::
+    """Multiply the learning rate by ``gamma`` every epoch (exponential decay)::
 
         lr(epoch) = base_lr * gamma ** epoch
 

@@ -41,7 +41,8 @@ def sgd_update(param, grad, state, scratch, *, lr, momentum, weight_decay, neste
 
 
 class SGD(Optimizer):
-    r"""Stochastic gradient descent, plain or with momentum (the seeds' "SGD, momentum").
+    r"""Stochastic gradient descent, plain or with momentum (Polyak's heavy ball, or
+    Nesterov's).
 
     With gradient ``g`` of parameter ``w``, learning rate ``lr``, momentum ``m`` and weight
     decay ``wd`` (PyTorch's formulation, no dampening)::
@@ -60,8 +61,7 @@ class SGD(Optimizer):
         weight_decay: the L2 penalty ``wd`` >= 0, added to the gradient.
         nesterov: Nesterov momentum (needs ``momentum > 0``).
 
-    Momentum and a decaying learning rate, as in seed 001 ("we may choose to keep
-    lowering it over time for better convergence")::
+    Momentum and a learning rate that decays epoch by epoch::
 
         >>> import somanet as sn
         >>> from somanet.nn.parameter import Parameter

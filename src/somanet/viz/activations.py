@@ -1,5 +1,5 @@
-"""The activation functions of seed 003, drawn with somanet's own ops, and their
-derivatives from somanet's autograd."""
+"""The classic activation functions, drawn with somanet's own ops, and their derivatives
+from somanet's autograd."""
 import numpy
 
 from .. import ops
@@ -29,7 +29,7 @@ def activation_curves(name, low=-10.0, high=10.0, points=1000):
 
 
 def plot_activations(path=None, names=("sigmoid", "tanh", "relu", "step"), derivatives=True):
-    """The activation functions (seed 003's plots, on -10..10), one panel each, with their
+    """The activation functions (on -10..10), one panel each, with their
     derivatives (dashed) computed by somanet's autograd.
 
     Args:

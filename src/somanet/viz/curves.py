@@ -100,8 +100,8 @@ def _number(value):
 
 
 def plot_curves(curves, path=None, xlabel="iteration", ylabel="error", logy=False, title=None):
-    """Several curves against the iteration, e.g. the error of seed 000's four
-    learning-rate runs.
+    """Several curves against the iteration, e.g. the training error of one network at
+    four learning rates.
 
     Args:
         curves: ``{"label": values}``; values a sequence (drawn against 1, 2, ...) or a pair

@@ -1,5 +1,6 @@
 """Looking inside a model: histograms of its weights, and the decision boundary of a
-classifier of 2-D inputs (seed 002's XOR, seed 003's students)."""
+classifier of 2-D inputs (e.g. XOR, or students' pass/fail from hours studied and
+lectures attended)."""
 import numpy
 
 from ..tensor import Tensor

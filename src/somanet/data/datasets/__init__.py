@@ -3,7 +3,7 @@
 - ``mnist_small()``: 5,000 real MNIST digits shipped inside somanet (no download).
 - ``mnist(path)``, ``fashion_mnist(path)``: the full datasets from the standard IDX
   files in a folder (``download=True`` fetches them, checking checksums).
-- ``xor()``, ``three_bit_images()``: the seed articles' tiny examples.
+- ``xor()``, ``three_bit_images()``: tiny textbook examples (XOR; four 3-bit images).
 - ``load_csv(path, target=...)``: tabular data, one-hot categories, standardised numbers.
 - ``read_idx`` / ``write_idx``: the IDX file format.
 

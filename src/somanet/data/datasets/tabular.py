@@ -1,8 +1,9 @@
 """Tabular data from CSV files: columns chosen by name, categorical columns one-hot
 encoded, numeric columns standardised with statistics from the training rows.
 
-This is the preparation seed 004's tabular MLPs need (the graduate-admissions
-network: ``gre`` and ``gpa`` standardised, ``rank`` one-hot, ``admit`` the target).
+This is the preparation a tabular MLP needs, e.g. the classic graduate-admissions
+network (UCLA's admissions data: ``gre`` and ``gpa`` standardised, ``rank`` one-hot,
+``admit`` the target).
 
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "admissions.csv")

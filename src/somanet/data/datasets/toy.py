@@ -1,4 +1,4 @@
-"""The seed articles' tiny datasets, as float32 NumPy arrays.
+"""Tiny textbook datasets, as float32 NumPy arrays.
 
     >>> from somanet.datasets import xor, three_bit_images
     >>> x, y = xor()
@@ -10,7 +10,7 @@ import numpy
 
 def xor():
     """The XOR truth table: no single perceptron separates it, one hidden layer
-    trained by backprop does (seed 002).
+    trained by backprop does (Minsky & Papert, 1969; Rumelhart, Hinton & Williams, 1986).
 
     Returns:
         ``(x, y)``: x float32 ``(4, 2)`` with rows 00, 01, 10, 11; y float32
@@ -22,7 +22,7 @@ def xor():
 
 
 def three_bit_images():
-    """The four 3-bit "images" of seed 000's 3-4-1 sigmoid network.
+    """Four 3-bit "images" for a 3-4-1 sigmoid network trained by backprop.
 
     Images 1 and 4 show the digit 0 (desired output 0), images 2 and 3 the
     digit 1 (desired output 1); the third bit is always on, acting as a bias
