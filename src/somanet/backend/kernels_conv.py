@@ -16,24 +16,10 @@ Both implementations have one contract, checked against each other in
 ``padding`` is ``(top, bottom, left, right)``; ``stride`` and ``dilation`` are pairs.
 
 Why numba here: the NumPy versions copy or add one kernel offset at a time on
-strided views, and NumPy pays per contiguous run, which is one output row
-(``Wo`` values, 10 in LeNet's second layer). The compiled loops have no such
-cost: measured (1 thread, CPU time) col2im is 2-8x faster (LeNet conv1 0.3 vs
-1.1 ms, conv2 0.45 vs 1.6 ms, a 32->64 3x3 layer on 16x16 1.0 vs 8.0 ms) and
-im2col up to 1.6x; the contiguous copy of rows inside the input (``_build``) made
-them faster again (conv2 0.42 -> 0.27 ms im2col, 0.45 -> 0.27 ms col2im; conv1
-0.29 -> 0.27 and 0.32 -> 0.27; the 32->64 layer 1.0 -> 0.88 and 1.06 -> 0.85).
-The kernels are sequential: threads fight BLAS's for the cores (and two Python
-threads on half a batch each, im2col and GEMMs, gave LeNet's second layer nothing
-end to end on the 2-core VM: a hand-off to a pool thread costs about 0.1 ms there).
-They compile on first use (cached on disk afterwards).
-
-The merged layout's kernels walk a block of samples at a time (``_block``): their
-input planes stay in cache while each row of ``cols`` is written in runs of
-``block * Ho * Wo`` values. Measured (1 thread, per-sample vs merged, ms): LeNet's
-layers 0.27 vs 0.27-0.30 (im2col, col2im); 64 channels on 8x8 0.85 vs 0.79 and
-0.72 vs 0.93; 32 channels on 16x16 0.88 vs 1.16 and 0.85 vs 1.5, one reason the
-convolution uses the merged layout for small outputs only (``ops/convolution.py``).
+strided views and pay per contiguous run (one output row), which compiled loops do
+not. The kernels are sequential (threads would fight BLAS's for the cores) and
+compile on first use (cached on disk afterwards); the merged layout's walk a block of
+samples at a time (``_block``), so their input planes stay in cache.
 """
 import numpy
 
@@ -45,10 +31,8 @@ def _build(numba):
     """Compile the kernels (on first use; numba caches them on disk).
 
     A window row whose columns all fall inside the input with stride 1 (``inside``)
-    is a plain contiguous copy (add), which LLVM vectorises: im2col of LeNet's second
-    layer takes 0.27 instead of 0.42 ms. The other rows test each column. (Splitting
-    those rows into padding / copy / padding runs, with bounds computed per kernel
-    column, measured 3-5x slower: LLVM did not vectorise those loops.)
+    is a plain contiguous copy (add), which LLVM vectorises; the other rows test each
+    column.
     """
 
     @numba.njit(cache=True, nogil=True)

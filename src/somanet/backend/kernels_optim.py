@@ -14,8 +14,7 @@ Each returns True when it did the update, False when it does not apply (no
 numba, a GPU array, a non-contiguous array).
 
 Why: the NumPy updates are ten or so memory-bound passes through temporaries;
-one compiled loop reads each array once. Measured on the Keras quickstart MLP
-(Adam over 101,770 parameters, 1 thread): 341 us a step as NumPy calls.
+one compiled loop reads each array once.
 """
 import math
 
@@ -26,8 +25,7 @@ from .jit import compiles_for, lazy_kernels
 
 def _build(numba):
     """Compile the kernels (on first use; numba caches them on disk). NumPy's error model
-    (a division by zero gives inf, not an exception) lets LLVM vectorise the loops: 8x
-    faster here."""
+    (a division by zero gives inf, not an exception) lets LLVM vectorise the loops."""
 
     @numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
     def adam_kernel(p, g, m, v, step_size, beta1, one_minus_beta1, beta2, one_minus_beta2,

@@ -21,22 +21,11 @@ The columns come in one of two layouts (``merges_batch`` picks):
   NCHW, with the bias added on the way), ``dw = grad @ cols^T`` and
   ``grad_cols = w^T @ grad``, ``grad`` copied once to ``(C_out, N*Ho*Wo)`` for both.
 
-Which is faster depends on the shapes and on the cores being free. Measured
-end to end (forward+backward, float32, batch 64, 2 OpenBLAS threads on this
-project's shared 2-core VM, the best of 8 alternating blocks): merged is 1.1-1.5x
-faster with at least 288 rows and at most 10x10 outputs (32->32 3x3 on 10x10
-1.1x, 64->64 on 8x8 1.15x, 128->128 on 8x8 1.2x, 64->128 on 4x4 1.45x), even at
-12x12 to 14x14 outputs (0.97-1.06x), slower at 16x16 (forward 0.8x: per-sample
-products are big enough already and the merged kernels are slower there), and
-2-3x slower with few rows (C*kh*kw = 25 in LeNet's first layer, 54 for 6 channels
-3x3), where the merged GEMM is a long thin product that BLAS packs at a loss.
-LeNet's second layer (150 rows, 10x10) gains 1.0-1.1x with both cores free, but
-its per-sample products (16x150x100) are small enough for OpenBLAS to run on one
-thread, while the merged GEMM needs the second core: whenever another process
-holds it, merged took 2-3x longer. So the merged layout is used with at least
-``MERGE_MIN_ROWS`` rows per group (where per-sample products are split over the
-threads too) and at most ``MERGE_MAX_POSITIONS`` output positions a sample. With
-one BLAS thread the merged layout is 0.8-1.2x.
+Merging pays when each sample's products are small (few output positions) but
+the rows are many; with few rows the merged GEMM is a long thin product that BLAS
+packs at a loss, and with large outputs the per-sample products are big enough
+already. So the merged layout is used with at least ``MERGE_MIN_ROWS`` rows per
+group and at most ``MERGE_MAX_POSITIONS`` output positions a sample.
 
 Groups are the leading axis of a batched matmul: rows (and output channels) come
 group by group in both layouts.

@@ -6,12 +6,12 @@ A pooling window of ``kh x kw`` slides with a stride; output ``(i, j)`` reduces
 
 Forward and backward loop over the kh*kw kernel offsets ``(p, q)``, each a
 whole-array operation on the strided view ``x_pad[:, :, p::s, q::s]`` (the
-offset's element of every window at once); nothing loops over elements.
-Measured on MNIST shapes this beats reshaping to ``(..., kh, ..., kw)`` and
-reducing (NumPy is slow on short inner axes), an argmax over a windowed copy,
-and a numba loop, by 2-20x. Max pooling keeps, per output, the index of the offset that won
-(uint8): the first maximum in row-major window order, as PyTorch, so ties
-(common after ReLU) send the gradient to one element only.
+offset's element of every window at once); nothing loops over elements. This is
+faster than reshaping to ``(..., kh, ..., kw)`` and reducing (NumPy is slow on short
+inner axes), an argmax over a windowed copy, or a numba loop. Max pooling keeps, per
+output, the index of the offset that won (uint8): the first maximum in row-major
+window order, as PyTorch, so ties (common after ReLU) send the gradient to one
+element only.
 """
 import math
 
