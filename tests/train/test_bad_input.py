@@ -32,6 +32,18 @@ def test_labels_outside_the_number_of_classes():
         compiled().fit(TensorDataset(x, y), verbose=0)
 
 
+@pytest.mark.parametrize("loss", [nn.CrossEntropyLoss(), nn.NLLLoss(), sn.cross_entropy,
+                                  "sparse_categorical_crossentropy"])
+def test_every_loss_declaring_class_indices_gets_its_labels_checked(loss):
+    x, y = blobs(n=20)
+    y[3] = 4
+    model = classifier()
+    model.compile(optimizer="adam", loss=loss)
+    with pytest.raises(ValueError, match=r"class indices in \[0, 3\) .* got values from 0 "
+                                         r"to 4"):
+        model.fit(x, y, verbose=0)
+
+
 def test_x_and_y_of_different_lengths():
     x, y = blobs(n=20)
     with pytest.raises(ValueError, match=r"fit: x has 20 samples but y has 19; x and y need "

@@ -266,6 +266,14 @@ def test_logits_given_to_a_probability_loss_warn():
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     with pytest.warns(UserWarning, match="expects probabilities .* looks like logits"):
         model.fit(x, y, epochs=1, verbose=0)
+    model.compile(optimizer="adam", loss=nn.CrossEntropyLoss(from_logits=False))
+    with pytest.warns(UserWarning, match="expects probabilities .* looks like logits"):
+        model.fit(x, y, epochs=1, verbose=0)
+    from somanet.train.compile_utils import CompiledLoss
+    assert CompiledLoss(nn.BCELoss()).expects_probabilities
+    for loss in (nn.BCEWithLogitsLoss(), nn.NLLLoss(), nn.CrossEntropyLoss(), "mse",
+                 sn.binary_cross_entropy):
+        assert not CompiledLoss(loss).expects_probabilities
 
 
 def test_keras_call_and_two_argument_forward_fed_by_a_dataset():

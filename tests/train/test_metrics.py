@@ -230,21 +230,35 @@ def test_accuracy_resolves_from_the_loss(loss, expected, threshold):
         assert metric.threshold == threshold
 
 
-def test_accuracy_resolves_from_keras_named_loss_classes_by_duck_typing():
-    class SparseCategoricalCrossentropy:
+def test_accuracy_follows_what_a_user_loss_declares():
+    class MySparseLoss:  # declared, not guessed from the name
+        label_kind = "sparse"
+
         def __init__(self, from_logits=False):
             self.from_logits = from_logits
 
-    class BinaryCrossentropy(SparseCategoricalCrossentropy):
+    class MyBinaryLoss(MySparseLoss):
+        label_kind = "binary"
+
+    class SparseCategoricalCrossentropy:  # a telling name declares nothing
         pass
 
-    assert type(metrics.get("acc", SparseCategoricalCrossentropy(True))) is \
-        SparseCategoricalAccuracy
-    assert metrics.get("acc", SparseCategoricalCrossentropy(True)).name == "acc"
-    assert metrics.get("accuracy", BinaryCrossentropy(from_logits=True)).threshold == 0.0
-    assert metrics.get("accuracy", BinaryCrossentropy()).threshold == 0.5
+    assert type(metrics.get("acc", MySparseLoss(True))) is SparseCategoricalAccuracy
+    assert metrics.get("acc", MySparseLoss(True)).name == "acc"
+    assert metrics.get("accuracy", MyBinaryLoss(from_logits=True)).threshold == 0.0
+    assert metrics.get("accuracy", MyBinaryLoss()).threshold == 0.5
+    assert type(metrics.get("accuracy", SparseCategoricalCrossentropy())) is AutoAccuracy
     partial = functools.partial(sn.binary_cross_entropy, reduction="mean")
     assert type(metrics.get("accuracy", partial)) is BinaryAccuracy
+
+    def my_loss(y_true, y_pred):
+        return ((y_pred - y_true) ** 2).mean()
+    my_loss.label_kind = "categorical"
+    assert type(metrics.get("accuracy", my_loss)) is CategoricalAccuracy
+    my_loss.label_kind = "one-hot"
+    with pytest.raises(ValueError, match="declares label_kind='one-hot'; expected one of "
+                                         "sparse, categorical, binary"):
+        metrics.get("accuracy", my_loss)
 
 
 @pytest.mark.parametrize("y_true, y_pred, kind", [
@@ -319,7 +333,9 @@ def test_get_errors_list_the_known_names():
 def test_loss_kind_rule():
     assert metrics.loss_kind("sparse_categorical_crossentropy") == ("sparse", False)
     assert metrics.loss_kind(nn.BCEWithLogitsLoss()) == ("binary", True)
-    assert metrics.loss_kind(nn.CrossEntropyLoss()) == (None, True)
+    assert metrics.loss_kind(nn.CrossEntropyLoss()) == ("sparse_or_categorical", True)
+    assert metrics.loss_kind(nn.NLLLoss()) == ("sparse", False)
+    assert metrics.loss_kind(sn.cross_entropy) == ("sparse_or_categorical", True)
     assert metrics.loss_kind(sn.mse) == (None, False)
     assert metrics.loss_kind(None) == (None, False)
 

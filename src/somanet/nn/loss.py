@@ -10,6 +10,12 @@ the prediction first).
 
 ``reduction`` is ``"mean"``, ``"sum"`` or ``"none"`` (one loss per element, or
 per sample for the cross-entropies).
+
+Each class declares what its targets are in ``label_kind``: ``None`` for the
+regression losses, ``"binary"`` (BCE), ``"sparse"`` (NLL: class indices) or
+``"sparse_or_categorical"`` (cross-entropy: class indices or distributions); and
+``from_logits`` where the input may be probabilities. ``Model.compile`` reads them
+(what ``"accuracy"`` means, whether to check label ranges and probabilities).
 """
 from .. import ops
 from .._checks import check_fraction, check_real
@@ -20,6 +26,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 class _Loss(Module):
     default_reduction = "mean"
+    label_kind = None
 
     def __init__(self, reduction=None):
         super().__init__()
@@ -77,6 +84,9 @@ class BCELoss(_Loss):
     """Binary cross-entropy of probabilities (after a sigmoid):
     ``-(t log p + (1 - t) log(1 - p))``, p clipped away from 0 and 1."""
 
+    label_kind = "binary"
+    from_logits = False
+
     def forward(self, input, target):
         return ops.binary_cross_entropy(input, target, reduction=self.reduction)
 
@@ -84,6 +94,9 @@ class BCELoss(_Loss):
 class BCEWithLogitsLoss(_Loss):
     """Binary cross-entropy of ``sigmoid(input)``, fused and stable for any logit
     (prefer it to ``Sigmoid`` + ``BCELoss``)."""
+
+    label_kind = "binary"
+    from_logits = True
 
     def forward(self, input, target):
         return ops.binary_cross_entropy_with_logits(input, target, reduction=self.reduction)
@@ -102,6 +115,8 @@ class CrossEntropyLoss(_Loss):
     Shape:
         input (N, C), target (N,) int or (N, C) float -> () or (N,).
     """
+
+    label_kind = "sparse_or_categorical"
 
     def __init__(self, from_logits=True, label_smoothing=0.0, axis=-1, reduction=None):
         super().__init__(reduction)
@@ -129,6 +144,8 @@ class NLLLoss(_Loss):
     Args:
         axis: the class axis (default last).
     """
+
+    label_kind = "sparse"
 
     def __init__(self, axis=-1, reduction=None):
         super().__init__(reduction)

@@ -12,7 +12,6 @@
 import copy
 import warnings
 
-from .. import nn
 from ..autograd import no_grad
 from ..backend import to_numpy
 from ..nn.module import Module
@@ -32,6 +31,7 @@ class CompiledLoss:
         identifier: what compile was given.
         loss: the loss object or function it resolved to.
         reduction: "mean", "sum" or "none" (accumulate_steps scales only means).
+        label_kind: what the loss declares about its targets (``metrics.loss_kind``).
         sparse: whether it takes integer class labels (so fit checks their range).
         expects_probabilities: whether its input must lie in [0, 1].
         axis: the class axis of a classification loss.
@@ -45,22 +45,12 @@ class CompiledLoss:
         if isinstance(identifier, str):
             identifier = losses_module.get(identifier)
         self.loss = identifier
-        self.sparse = False
-        self.axis = -1
-        self.expects_probabilities = False
         if isinstance(identifier, losses_module.Loss):
             self.call = lambda y_pred, y_true: identifier(y_true, y_pred)
             self.reduction = identifier.reduction
-            self.sparse = isinstance(identifier, losses_module.SparseCategoricalCrossentropy)
-            self.axis = getattr(identifier, "axis", -1)
-            self.expects_probabilities = not getattr(identifier, "from_logits", True)
         elif isinstance(identifier, Module):
             self.call = identifier
             self.reduction = getattr(identifier, "reduction", "mean")
-            self.sparse = isinstance(identifier, (nn.CrossEntropyLoss, nn.NLLLoss))
-            self.axis = getattr(identifier, "axis", -1)
-            self.expects_probabilities = isinstance(identifier, nn.BCELoss) or (
-                isinstance(identifier, nn.CrossEntropyLoss) and not identifier.from_logits)
         elif callable(identifier):
             if getattr(identifier, "__module__", "").startswith("somanet."):
                 self.call = identifier  # somanet.ops losses: (input, target)
@@ -70,6 +60,13 @@ class CompiledLoss:
         else:
             raise TypeError(f"compile: loss must be a name ({', '.join(losses_module.names())}"
                             f"), a loss object or a function, got {type(identifier).__name__}")
+        self.label_kind, from_logits = metrics_module.loss_kind(identifier)
+        self.sparse = self.label_kind in ("sparse", "sparse_or_categorical")
+        # Only a loss that declares from_logits=False takes probabilities (log-probabilities,
+        # regression targets and undeclared functions are not checked).
+        self.expects_probabilities = self.label_kind is not None and \
+            getattr(identifier, "from_logits", None) is False and not from_logits
+        self.axis = getattr(identifier, "axis", -1)
 
     def __call__(self, y_pred, y_true):
         return self.call(y_pred, y_true)
@@ -169,7 +166,7 @@ class CompileConfig:
                               f"to {float(data.max()):.3g}: it looks like logits. Use "
                               f"from_logits=True (e.g. losses.SparseCategoricalCrossentropy("
                               f"from_logits=True)) or end the model with a Softmax/Sigmoid",
-                              UserWarning, stacklevel=5)
+                              UserWarning, stacklevel=4)
 
     def check_labels(self, labels, outputs):
         """Integer labels for a sparse cross-entropy must lie in [0, number of outputs).

@@ -73,9 +73,13 @@ class Loss:
     Attributes:
         name: the Keras name, e.g. ``"mean_squared_error"`` (used in logs).
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` (Keras's names translated).
+        label_kind: what its targets are (``somanet.train.metrics.loss_kind``): ``None``
+            for a regression loss; the cross-entropies say ``"binary"``,
+            ``"categorical"`` or ``"sparse"``, which is what ``"accuracy"`` follows.
     """
 
     default_name = "loss"
+    label_kind = None
     default_reduction = "sum_over_batch_size"
 
     def __init__(self, reduction="default", name=None):
@@ -177,6 +181,7 @@ class BinaryCrossentropy(Loss):
     """
 
     default_name = "binary_crossentropy"
+    label_kind = "binary"
 
     def __init__(self, from_logits=False, label_smoothing=0.0, reduction="default",
                  name=None):
@@ -212,6 +217,7 @@ class CategoricalCrossentropy(Loss):
     """
 
     default_name = "categorical_crossentropy"
+    label_kind = "categorical"
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="default",
                  name=None):
@@ -246,6 +252,7 @@ class SparseCategoricalCrossentropy(Loss):
     """
 
     default_name = "sparse_categorical_crossentropy"
+    label_kind = "sparse"
 
     def __init__(self, from_logits=False, axis=-1, reduction="default", name=None):
         super().__init__(reduction, name)
@@ -275,6 +282,15 @@ class SparseCategoricalCrossentropy(Loss):
 
 
 # -- by name ----------------------------------------------------------------------------------
+
+# What the loss functions of somanet.ops (which compile also takes) say about their targets,
+# as (label kind, takes logits): the functions cannot carry the attributes the classes do.
+OPS_LABEL_KINDS = {
+    ops.binary_cross_entropy: ("binary", False),
+    ops.binary_cross_entropy_with_logits: ("binary", True),
+    ops.cross_entropy: ("sparse_or_categorical", True),
+    ops.nll: ("sparse", False),
+}
 
 _BY_NAME = {
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,

@@ -32,6 +32,7 @@ import inspect
 from numbers import Real
 
 from .._checks import check_positive_int, check_real, lookup
+from . import losses
 from ..autograd import no_grad
 from ..backend import cpu, device_of
 from ..tensor import Tensor
@@ -612,21 +613,25 @@ _ACCURACY_NAMES = ("accuracy", "acc")
 KNOWN_NAMES = _ACCURACY_NAMES + tuple(_BY_NAME)
 
 
+LABEL_KINDS = ("sparse", "categorical", "binary", "sparse_or_categorical")
+
+
 def loss_kind(loss):
-    """What a loss says about the labels: ``(kind, from_logits)``, where ``kind`` is
-    ``"sparse"``, ``"categorical"``, ``"binary"`` or ``None`` (the loss does not say).
+    """What a loss declares about its targets: ``(kind, from_logits)``.
 
-    The rule (duck typing, so Keras-named loss classes, ``somanet.nn`` loss modules,
-    functions and strings all work): take the name -- the string itself, else the
-    function's ``__name__``, else the class name -- lower-cased without ``_``, then
+    ``kind`` is ``"sparse"`` (integer class indices), ``"categorical"`` (one row of
+    class probabilities per sample, e.g. one-hot), ``"binary"`` (a 0/1 target per
+    output), ``"sparse_or_categorical"`` (either, as PyTorch's ``CrossEntropyLoss``
+    takes), or ``None`` (the loss does not say: a regression loss, a plain function).
+    ``from_logits`` is whether its input is logits rather than probabilities.
 
-    - ``sparse`` + ``categorical`` / ``crossentropy``, or ``nll`` -> ``"sparse"``;
-    - ``categoricalcrossentropy`` -> ``"categorical"``;
-    - ``binary`` or ``bce`` -> ``"binary"``;
-    - anything else (``CrossEntropyLoss``, which takes either label form; ``mse``) -> None.
-
-    ``from_logits`` is the loss's ``from_logits`` attribute when it has one, else whether
-    the name contains ``logits`` (``BCEWithLogitsLoss``).
+    A loss declares them with the attributes ``label_kind`` and ``from_logits``:
+    the Keras-named classes of ``somanet.train.losses`` and the ``somanet.nn`` loss
+    modules do, and so may a user's loss class or function
+    (``my_loss.label_kind = "sparse"``). A name is looked up with
+    ``losses.get``; a ``functools.partial`` is read through to its function; the
+    loss functions of ``somanet.ops`` are listed in ``losses.OPS_LABEL_KINDS``.
+    Nothing is guessed from names.
 
         >>> loss_kind("sparse_categorical_crossentropy")
         ('sparse', False)
@@ -634,23 +639,20 @@ def loss_kind(loss):
     if loss is None:
         return None, False
     if isinstance(loss, str):
-        raw = loss
-    else:
-        function = getattr(loss, "func", loss)  # functools.partial
-        raw = getattr(function, "__name__", None) if inspect.isroutine(function) else None
-        raw = raw or (loss.__name__ if isinstance(loss, type) else type(loss).__name__)
-    name = raw.lower().replace("_", "").replace(" ", "")
-    from_logits = getattr(loss, "from_logits", None)
-    if not isinstance(from_logits, bool):
-        from_logits = "logits" in name
-    if ("sparse" in name and ("categorical" in name or "crossentropy" in name)) or \
-            "nll" in name:
-        return "sparse", from_logits
-    if "categoricalcrossentropy" in name:
-        return "categorical", from_logits
-    if "binary" in name or "bce" in name:
-        return "binary", from_logits
-    return None, from_logits
+        loss = losses.get(loss)
+    function = getattr(loss, "func", loss)  # a functools.partial
+    try:
+        declared = losses.OPS_LABEL_KINDS.get(function)
+    except TypeError:  # an unhashable callable object
+        declared = None
+    if declared is not None:
+        return declared
+    kind = getattr(loss, "label_kind", getattr(function, "label_kind", None))
+    if kind is not None and kind not in LABEL_KINDS:
+        raise ValueError(f"{loss!r:.60} declares label_kind={kind!r}; expected one of "
+                         f"{', '.join(LABEL_KINDS)} or None")
+    from_logits = getattr(loss, "from_logits", False)
+    return kind, from_logits if isinstance(from_logits, bool) else False
 
 
 def get(identifier, loss=None):
@@ -665,7 +667,7 @@ def get(identifier, loss=None):
             gives ``SparseCategoricalAccuracy``, a categorical one
             ``CategoricalAccuracy``, a binary one ``BinaryAccuracy`` (threshold 0 when the
             loss takes logits); otherwise ``AutoAccuracy`` decides from the first batch's
-            shapes (see ``loss_kind`` for how a loss is read).
+            shapes (see ``loss_kind``: what the loss declares).
 
     Names: ``"accuracy"`` / ``"acc"``, ``"sparse_categorical_accuracy"``,
     ``"categorical_accuracy"``, ``"binary_accuracy"``, ``"top_k_categorical_accuracy"``,
