@@ -153,6 +153,6 @@ def test_resuming_with_another_number_of_processes_says_so(tmp_path, as_process)
     as_process(MirrorCommunicator(size=3, rank=2))
     three = DataLoader(data, batch_size=2, sampler=DistributedSampler(
         len(data), seed=3, num_replicas=3, rank=2))
-    with pytest.raises(ValueError, match=r"written by a run with 2 processes, this one has 3; "
+    with pytest.raises(ValueError, match=r"saved by a run with 2 processes, this one has 3; "
                                          r"resume with the same number \(mpiexec -n 2\)"):
         distributed.load_checkpoint(tmp_path / "ckpt", nn.Linear(2, 1), loader=three)

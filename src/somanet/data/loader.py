@@ -246,11 +246,10 @@ class DataLoader:
     def load_state_dict(self, state):
         """Restore ``state_dict()``: the next ``iter(loader)`` continues that epoch at
         that position, with the saved order. Checks everything before changing anything."""
-        self._check_state(state)
-        self.sampler.load_state_dict(state["sampler"])  # validates before it assigns
+        order = self._check_state(state)
+        self.sampler.load_state_dict(state["sampler"])
         self.epoch = int(state["epoch"])
         self._position = int(state["position"])
-        order = state["order"]
         if order is None:
             self._order, self._resume = None, False
         else:
@@ -258,7 +257,8 @@ class DataLoader:
             self._resume = True
 
     def _check_state(self, state):
-        """Raise ValueError naming the problem unless ``state`` fits this loader."""
+        """Raise ValueError naming the problem unless ``state`` fits this loader; return
+        the order to resume the epoch with (``Sampler.resume_order``)."""
         where = "DataLoader.load_state_dict"
         if not isinstance(state, dict):
             raise ValueError(f"{where} expects the dict from DataLoader.state_dict(), got "
@@ -269,6 +269,9 @@ class DataLoader:
             raise ValueError(f"{where}: the state lacks {missing}")
         for key in ("epoch", "position"):
             check_non_negative_int(where, key, state[key], what="a non-negative int")
+        # The sampler first: it names the deeper cause (another sampler, another number of
+        # processes) of what the loader would only see as a different epoch length.
+        self.sampler.check_state(state["sampler"])
         if state["num_samples"] != len(self.sampler):
             raise ValueError(f"{where}: the state was saved for {state['num_samples']} "
                              f"examples per epoch, this loader has {len(self.sampler)}; "
@@ -283,7 +286,7 @@ class DataLoader:
         if state["position"] > len(self):
             raise ValueError(f"{where}: position {state['position']} is past the epoch's "
                              f"{len(self)} batches")
-        order = state["order"]
+        order = self.sampler.resume_order(state["sampler"], int(state["epoch"]), state["order"])
         if order is not None:
             order = CPU.xp.asarray(order)
             if order.ndim != 1 or order.size != len(self.sampler) or \
@@ -295,6 +298,7 @@ class DataLoader:
             if order.size and (int(order.min()) < 0 or int(order.max()) >= size):
                 raise ValueError(f"{where}: the saved order holds indices outside "
                                  f"[0, {size}); was the dataset changed?")
+        return order
 
     def __repr__(self):
         return (f"DataLoader({len(self)} batches of {self.batch_size}, "

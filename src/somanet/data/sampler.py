@@ -33,7 +33,7 @@ def _num_samples(data_source, who):
 
 class Sampler:
     """Base class: subclasses define ``indices(epoch)``, and ``state_dict`` /
-    ``load_state_dict`` for any setting that the order depends on.
+    ``check_state`` / ``load_state_dict`` for any setting that the order depends on.
 
     ``iter(sampler)`` yields the indices of epoch ``sampler.epoch`` (set with
     ``set_epoch``), for code that iterates a sampler directly.
@@ -62,7 +62,20 @@ class Sampler:
         return {"type": type(self).__name__, "num_samples": self.num_samples}
 
     def load_state_dict(self, state):
-        """Restore ``state_dict()``; the dataset's size must match."""
+        """Restore ``state_dict()``; the dataset's size must match. Checks everything
+        (``check_state``) before changing anything."""
+        self.check_state(state)
+
+    def resume_order(self, state, epoch, saved_order):
+        """The order in which to continue epoch ``epoch`` of a restored run: the order the
+        loader saved (``saved_order``, ``None`` if it had none). A sampler whose order
+        follows from its ``state`` may derive it instead (``DistributedSampler`` does:
+        each process continues with its own share, while the file holds rank 0's)."""
+        return saved_order
+
+    def check_state(self, state):
+        """Raise ``ValueError`` naming the problem unless ``state`` (from ``state_dict()``)
+        fits this sampler; changes nothing."""
         if not isinstance(state, dict) or state.get("type") != type(self).__name__:
             found = state.get("type") if isinstance(state, dict) else type(state).__name__
             raise ValueError(f"{type(self).__name__}.load_state_dict: the state is from a "
@@ -110,8 +123,11 @@ class RandomSampler(Sampler):
     def state_dict(self):
         return {**super().state_dict(), "seed": self.seed}
 
+    def check_state(self, state):
+        super().check_state(state)
+        check_non_negative_int("RandomSampler.load_state_dict", "the state's seed",
+                               state.get("seed"), what="a non-negative int")
+
     def load_state_dict(self, state):
-        super().load_state_dict(state)
-        seed = state.get("seed")
-        self.seed = check_non_negative_int("RandomSampler.load_state_dict", "the state's seed",
-                                           seed, what="a non-negative int")
+        self.check_state(state)
+        self.seed = int(state["seed"])

@@ -94,9 +94,12 @@ class DistributedSampler(Sampler):
                              f"there is nothing to share among {num_replicas} ranks")
 
     def indices(self, epoch):
+        return self._indices(self.seed, epoch)
+
+    def _indices(self, seed, epoch):
         count, replicas = self.dataset_size, self.num_replicas
         if self.shuffle:
-            order = fresh_generator([self.seed, int(epoch)]).permutation(count)
+            order = fresh_generator([seed, int(epoch)]).permutation(count)
         else:
             order = numpy.arange(count, dtype=numpy.int64)
         if self.drop_last:
@@ -113,7 +116,18 @@ class DistributedSampler(Sampler):
     def load_state_dict(self, state):
         """Restore ``state_dict()``: the seed is taken from the state. The state may come
         from another rank (checkpoints are written by rank 0), but must come from a run
-        with the same number of ranks and the same dataset."""
+        with the same number of ranks and the same dataset (``check_state``)."""
+        self.check_state(state)
+        self.seed = int(state["seed"])
+
+    def resume_order(self, state, epoch, saved_order):
+        """This rank's order of epoch ``epoch`` under the seed in ``state``: the loader's
+        saved order is rank 0's, and each rank's share follows from the seed and epoch."""
+        return None if saved_order is None else self._indices(int(state["seed"]), epoch)
+
+    def check_state(self, state):
+        """Raise ``ValueError`` unless ``state`` comes from a DistributedSampler of a run
+        with the same number of processes, dataset and settings; changes nothing."""
         where = "DistributedSampler.load_state_dict"
         if not isinstance(state, dict) or state.get("type") != "DistributedSampler":
             found = state.get("type") if isinstance(state, dict) else type(state).__name__
@@ -123,7 +137,8 @@ class DistributedSampler(Sampler):
             raise ValueError(f"{where}: the state was saved by a run with "
                              f"{state.get('num_replicas')} processes, this one has "
                              f"{self.num_replicas}; resume with the same number (mpiexec -n "
-                             f"{state.get('num_replicas')}) to continue exactly")
+                             f"{state.get('num_replicas')}) to continue exactly, or restore "
+                             f"the checkpoint without the loader to start a new epoch order")
         if state.get("dataset_size") != self.dataset_size:
             raise ValueError(f"{where}: the state was saved for {state.get('dataset_size')} "
                              f"examples, this sampler has {self.dataset_size}; was the "
@@ -133,8 +148,8 @@ class DistributedSampler(Sampler):
                 raise ValueError(f"{where}: the state was saved with {key}={state.get(key)}, "
                                  f"this sampler has {key}={getattr(self, key)}; create it "
                                  f"with the same settings to resume")
-        self.seed = check_non_negative_int(where, "the state's seed", state.get("seed"),
-                                           what="a non-negative int")
+        check_non_negative_int(where, "the state's seed", state.get("seed"),
+                               what="a non-negative int")
 
     def __repr__(self):
         return (f"DistributedSampler(rank {self.rank} of {self.num_replicas}: "

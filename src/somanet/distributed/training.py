@@ -7,14 +7,11 @@ that every rank built the same model, copies rank 0's weights to every rank,
 wraps the optimiser in ``DistributedOptimizer`` and gives the loader a
 ``DistributedSampler``.
 """
-import json
-import os
-
 from ..data import DataLoader, RandomSampler, SequentialSampler
 from .. import io
 from .collectives import broadcast_parameters, check_same_model
 from .optimizer import DistributedOptimizer
-from .process import communicator
+from .process import communicator, is_main
 from .sampler import DistributedSampler
 
 
@@ -98,59 +95,41 @@ def prepare(model, optimizer=None, loader=None, split_batch=True, timeout=None):
 
 
 def save_checkpoint(path, model, optimizer=None, loader=None, **options):
-    """``somanet.io.save_checkpoint`` on rank 0 only (the others return at once): one
-    writer, atomic, so a failure on any rank at any moment leaves the previous
-    checkpoint intact. Takes the same arguments."""
-    if communicator().rank == 0:
+    """``somanet.io.save_checkpoint`` on the main process only (``is_main()``: rank 0; the
+    others return at once): one writer, atomic, so a failure on any rank at any moment
+    leaves the previous checkpoint intact. Takes the same arguments."""
+    if is_main():
         io.save_checkpoint(path, model, optimizer, loader, **options)
 
 
 def load_checkpoint(path, model=None, optimizer=None, loader=None, **options):
-    """``somanet.io.load_checkpoint`` on every rank, then what resuming under MPI needs:
+    """``somanet.io.load_checkpoint`` on every rank, then ``check_same_checkpoint``.
 
-    - the loader continues with *this rank's* share of the saved epoch (the file holds
-      rank 0's order; a ``DistributedSampler``'s order follows from its state);
-    - every rank must have read the same checkpoint (same epoch, step and creation
-      time), else a ValueError: is the folder on a file system all nodes share?
-
-    Takes the same arguments and returns the same dict as ``somanet.io.load_checkpoint``.
+    A loader with a ``DistributedSampler`` continues with *this rank's* share of the
+    saved epoch (the file holds rank 0's order; the sampler derives each rank's from
+    the saved seed), and refuses a checkpoint of a run with another number of
+    processes. Takes the same arguments and returns the same dict as
+    ``somanet.io.load_checkpoint``.
     """
-    if loader is not None and isinstance(loader.sampler, DistributedSampler):
-        _check_processes(path, loader.sampler)
     info = io.load_checkpoint(path, model, optimizer, loader, **options)
-    if loader is not None and isinstance(loader.sampler, DistributedSampler):
-        state = loader.state_dict()
-        if state["order"] is not None:
-            state["order"] = loader.sampler.indices(state["epoch"])
-            loader.load_state_dict(state)
-    comm = communicator()
-    if comm.size > 1:
-        mine = [info["epoch"], info["step"], info["created"]]
-        everyone = comm.allgather_object(mine)
-        different = [rank for rank, seen in enumerate(everyone) if seen != everyone[0]]
-        if different:
-            raise ValueError(
-                f"somanet.distributed.load_checkpoint: the ranks read different checkpoints "
-                f"from {path}: rank 0 (epoch, step, created) = {everyone[0]}, rank "
-                f"{different[0]} = {everyone[different[0]]}. Put the checkpoint folder on a "
-                f"file system every node shares, or copy the same checkpoint to every node")
+    check_same_checkpoint(path, info)
     return info
 
 
-def _check_processes(path, sampler):
-    """Say it plainly when the checkpoint was written by a run with another number of
-    processes (the loader's own check would only see a different shard size)."""
-    index = os.path.join(os.fspath(path), io.checkpoint.INDEX)
-    try:
-        with open(index, encoding="utf-8") as handle:
-            saved = json.load(handle)["loader"]["sampler"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return  # not a folder with a sharded loader's state: load_checkpoint will say what
-    if isinstance(saved, dict) and saved.get("type") == "DistributedSampler":
-        replicas = saved.get("num_replicas")
-        if replicas != sampler.num_replicas:
-            raise ValueError(f"somanet.distributed.load_checkpoint: {path} was written by a "
-                             f"run with {replicas} processes, this one has "
-                             f"{sampler.num_replicas}; resume with the same number "
-                             f"(mpiexec -n {replicas}) to continue exactly, or load it "
-                             f"without the loader to start a new epoch order")
+def check_same_checkpoint(path, info):
+    """Raise ``ValueError`` unless every rank read the same checkpoint (the same epoch,
+    step and creation time in ``info``, the dict ``load_checkpoint`` returns): a
+    checkpoint folder that is not on a file system every node shares would otherwise
+    resume the ranks from different points. A no-op with one process."""
+    comm = communicator()
+    if comm.size == 1:
+        return
+    mine = [info["epoch"], info["step"], info["created"]]
+    everyone = comm.allgather_object(mine)
+    different = [rank for rank, seen in enumerate(everyone) if seen != everyone[0]]
+    if different:
+        raise ValueError(
+            f"somanet.distributed.load_checkpoint: the ranks read different checkpoints "
+            f"from {path}: rank 0 (epoch, step, created) = {everyone[0]}, rank "
+            f"{different[0]} = {everyone[different[0]]}. Put the checkpoint folder on a "
+            f"file system every node shares, or copy the same checkpoint to every node")
