@@ -106,14 +106,16 @@ from .optimizer import DistributedOptimizer
 from .process import (barrier, communicator, is_initialized, is_main, rank, start_at_import,
                       world_size)
 from .sampler import DistributedSampler
-from .training import load_checkpoint, prepare, save_checkpoint, shard_loader
+from .training import (check_same_checkpoint, load_checkpoint, prepare, save_checkpoint,
+                       shard_loader)
 
 __all__ = ["CollectiveTimeoutError", "Communicator", "DistributedError",
            "DistributedOptimizer", "DistributedSampler", "LocalCommunicator",
            "MPICommunicator", "RankFailedError", "all_agree", "allreduce", "barrier",
-           "broadcast_object", "broadcast_parameters", "check_same_model", "communicator",
-           "detect_launch", "get_timeout", "is_initialized", "is_main", "load_checkpoint",
-           "prepare", "rank", "reduce_logs", "reduce_metrics", "save_checkpoint",
-           "set_timeout", "shard_loader", "world_size"]
+           "broadcast_object", "broadcast_parameters", "check_same_checkpoint",
+           "check_same_model", "communicator", "detect_launch", "get_timeout",
+           "is_initialized", "is_main", "load_checkpoint", "prepare", "rank",
+           "reduce_logs", "reduce_metrics", "save_checkpoint", "set_timeout",
+           "shard_loader", "world_size"]
 
 start_at_import()  # under mpiexec/srun with several processes: start MPI now (see process.py)
