@@ -32,6 +32,7 @@ def test_labels_outside_the_number_of_classes():
         compiled().fit(TensorDataset(x, y), verbose=0)
 
 
+@pytest.mark.filterwarnings("ignore:the loss .* expects probabilities")
 @pytest.mark.parametrize("loss", [nn.CrossEntropyLoss(), nn.NLLLoss(), sn.cross_entropy,
                                   "sparse_categorical_crossentropy"])
 def test_every_loss_declaring_class_indices_gets_its_labels_checked(loss):

@@ -138,8 +138,9 @@ class MeanAbsoluteError(_Regression):
 
 
 class SumSquaredError(_Regression):
-    """Half the sum of squared errors, ``E = 1/2 sum (y_true - y_pred)^2``: the error the
-    seed articles minimise (its gradient is ``y_pred - y_true``). String: ``"sse"``.
+    """Half the sum of squared errors, ``E = 1/2 sum (y_true - y_pred)^2``: the error of
+    the classic backpropagation derivations (the 1/2 makes its gradient ``y_pred -
+    y_true``). String: ``"sse"``.
     Reduction defaults to ``"sum"``."""
 
     default_name = "sum_squared_error"
