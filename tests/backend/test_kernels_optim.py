@@ -3,8 +3,6 @@ import numpy as np
 import pytest
 
 from somanet.backend import kernels_optim
-from somanet.optim import adam as adam_module
-from somanet.optim import sgd as sgd_module
 
 pytest.importorskip("numba")
 
@@ -26,9 +24,9 @@ def test_adam_kernel_matches_the_numpy_update(dtype, l2, decay):
         assert kernels_optim.adam(fused[0], grad, fused[1], fused[2], step, lr, *betas, eps,
                                   l2=l2, decay=decay)
         plain[0] *= decay
-        state = {"step": step, "exp_avg": plain[1], "exp_avg_sq": plain[2]}
         scratch = (np.empty_like(param), np.empty_like(param))
-        adam_module._adam(plain[0], grad, state, scratch, lr, betas, eps, l2)
+        kernels_optim.adam_xp(plain[0], grad, plain[1], plain[2], step, lr, *betas, eps, l2,
+                              scratch=scratch)
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
     for ours, theirs in zip(fused, plain):
         assert ours.dtype == dtype
@@ -43,15 +41,9 @@ def test_sgd_kernel_matches_the_numpy_update(dtype, weight_decay, nesterov):
     plain = [param.copy(), buffer.copy()]
     for _ in range(3):
         assert kernels_optim.sgd(fused[0], grad, fused[1], 0.05, 0.9, weight_decay, nesterov)
-        # the NumPy path: the same update with the kernels switched off
-        original = kernels_optim.sgd
-        kernels_optim.sgd = lambda *args: False
-        try:
-            sgd_module.sgd_update(plain[0], grad, {"momentum_buffer": plain[1]},
-                                  (np.empty_like(param), np.empty_like(param)), lr=0.05,
-                                  momentum=0.9, weight_decay=weight_decay, nesterov=nesterov)
-        finally:
-            kernels_optim.sgd = original
+        # the NumPy path: the same update in array operations
+        kernels_optim.sgd_xp(plain[0], grad, plain[1], 0.05, 0.9, weight_decay, nesterov,
+                             (np.empty_like(param), np.empty_like(param)))
     tolerance = 1e-6 if dtype == np.float32 else 1e-12
     for ours, theirs in zip(fused, plain):
         np.testing.assert_allclose(ours, theirs, rtol=tolerance, atol=tolerance)
@@ -59,6 +51,22 @@ def test_sgd_kernel_matches_the_numpy_update(dtype, weight_decay, nesterov):
 
 def test_the_kernels_decline_what_they_cannot_do():
     param, grad, m, v = _arrays(np.float32)
+    v = np.abs(v)  # the xp version then does the step: v is a mean of squares
     strided = np.ones((5, 7), np.float32).T  # not C-contiguous
     assert not kernels_optim.adam(param, strided, m, v, 1, 0.1, 0.9, 0.999, 1e-8)
     assert not kernels_optim.sgd(param, grad.astype(np.float64), m, 0.1, 0.9, 0.0, False)
+
+
+def test_where_the_kernels_decline_the_xp_version_does_the_step():
+    """The entry point always updates: a non-contiguous gradient takes adam_xp."""
+    param, grad, m, v = _arrays(np.float64, seed=2)
+    v = np.abs(v)
+    strided = np.asfortranarray(grad)  # the same values, not C-contiguous
+    fallback = [a.copy() for a in (param, m, v)]
+    assert not kernels_optim.adam(fallback[0], strided, fallback[1], fallback[2], 1, 0.01,
+                                  0.9, 0.999, 1e-8)
+    want = [a.copy() for a in (param, m, v)]
+    kernels_optim.adam_xp(want[0], grad, want[1], want[2], 1, 0.01, 0.9, 0.999, 1e-8)
+    for ours, theirs in zip(fallback, want):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    assert not np.array_equal(fallback[0], param)  # it did move the weights

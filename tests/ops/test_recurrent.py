@@ -229,8 +229,8 @@ def test_lstm_without_numba_gives_the_same_values_and_gradients(monkeypatch):
     from somanet.backend import kernels_recurrent
     arrays = _inputs("lstm", np.random.default_rng(11), dtype=np.float64)
     results = []
-    for compiled in (kernels_recurrent._compiled, lambda array: None):
-        monkeypatch.setattr(kernels_recurrent, "_compiled", compiled)
+    for kernels in (kernels_recurrent._kernels, lambda: None):  # numba's, then none
+        monkeypatch.setattr(kernels_recurrent, "_kernels", kernels)
         tensors = [sn.tensor(a, dtype="float64", requires_grad=True) for a in arrays]
         out, h_n, c_n = sn.lstm_sequence(*tensors)
         (out.sum() + (h_n * c_n).sum()).backward()

@@ -24,7 +24,7 @@ samples at a time (``_block``), so their input planes stay in cache.
 import numpy
 
 from .arrays import xp_of
-from .jit import lazy_kernels
+from .jit import compiled, lazy_kernels
 
 
 def _build(numba):
@@ -156,13 +156,6 @@ def _block(n, positions):
 _kernels = lazy_kernels(_build)
 
 
-def _compiled(array):
-    """The numba kernels when they apply to ``array`` (a float NumPy array), else None."""
-    if type(array) is not numpy.ndarray or array.dtype not in (numpy.float32, numpy.float64):
-        return None
-    return _kernels()
-
-
 def output_size(in_hw, kernel_hw, stride, padding, dilation):
     """(Ho, Wo) of the windows: ``(H + top + bottom - d*(k-1) - 1) // s + 1`` per axis."""
     return tuple((in_hw[a] + padding[2 * a] + padding[2 * a + 1]
@@ -178,7 +171,7 @@ def im2col(x, kernel_hw, stride, padding, dilation, merged=False):
 
     Shape: x (N, C, H, W) -> (N, C*kh*kw, Ho*Wo), or (C*kh*kw, N*Ho*Wo) when ``merged``.
     """
-    kernels = _compiled(x)
+    kernels = compiled(_kernels, x, contiguous=False)
     if kernels is None:
         return im2col_xp(x, kernel_hw, stride, padding, dilation, merged)
     n, c = x.shape[:2]
@@ -205,7 +198,7 @@ def col2im(cols, x_shape, kernel_hw, stride, padding, dilation, out=None, merged
     Shape: cols (N, C*kh*kw, Ho*Wo), or (C*kh*kw, N*Ho*Wo) when ``merged``,
     -> x_shape (N, C, H, W).
     """
-    kernels = _compiled(cols)
+    kernels = compiled(_kernels, cols, contiguous=False)
     if kernels is None:
         return col2im_xp(cols, x_shape, kernel_hw, stride, padding, dilation, out, merged)
     n, c = x_shape[:2]

@@ -1,17 +1,19 @@
-"""Fused optimiser updates: one pass over parameter, gradient and state, compiled with
-numba; ``None`` when they do not apply, and the optimiser then runs its NumPy update.
+"""Optimiser updates on raw arrays, in place: one fused pass over parameter, gradient and
+state compiled with numba on the CPU when numba is installed, plain ``xp`` code otherwise
+(and on GPUs, and for non-contiguous arrays).
 
-Each function has the maths of the matching update in ``somanet.optim`` (same
-formulas, same in-place results up to float rounding), checked against it in
-``tests/backend/test_kernels_optim.py``:
+Both implementations have one contract, checked against each other in
+``tests/backend/test_kernels_optim.py``; ``grad`` is read only (it may be shared):
 
-- ``adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2, decay)``:
-  Adam's step with an L2 term ``l2 * w`` added to the gradient (Adam's weight
-  decay) and the weights first multiplied by ``decay`` (AdamW's ``1 - lr * wd``).
-- ``sgd(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov)``.
+- ``adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2, decay,
+  scratch)``: Adam's step with an L2 term ``l2 * w`` added to the gradient (Adam's
+  weight decay) and the weights first multiplied by ``decay`` (AdamW's
+  ``1 - lr * wd``); ``step`` counts from 1.
+- ``sgd(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scratch)``:
+  ``momentum_buffer`` is ``None`` when ``momentum`` is 0.
 
-Each returns True when it did the update, False when it does not apply (no
-numba, a GPU array, a non-contiguous array).
+``scratch`` is two arrays shaped like ``param`` that the ``xp`` version may write
+(allocated when ``None``). Each returns True when the fused kernel ran.
 
 Why: the NumPy updates are ten or so memory-bound passes through temporaries;
 one compiled loop reads each array once.
@@ -20,7 +22,8 @@ import math
 
 import numpy as np
 
-from .jit import compiles_for, lazy_kernels
+from .arrays import xp_of
+from .jit import compiled, lazy_kernels
 
 
 def _build(numba):
@@ -55,12 +58,14 @@ def _build(numba):
 _kernels = lazy_kernels(_build)
 
 
-def adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2=0.0, decay=1.0):
-    """One fused Adam/AdamW step in place (see the module docstring); True if done."""
-    if not compiles_for(param, grad, exp_avg, exp_avg_sq) or grad.dtype != param.dtype:
-        return False
-    kernels = _kernels()
+def adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2=0.0, decay=1.0,
+         scratch=None):
+    """One Adam/AdamW step in place (see the module docstring): fused when the kernel
+    applies, else ``adam_xp``. Returns True when the fused kernel ran."""
+    kernels = compiled(_kernels, param, grad, exp_avg, exp_avg_sq)
     if kernels is None:
+        adam_xp(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2, decay,
+                scratch)
         return False
     number = param.dtype.type  # float32 scalars keep the loop in float32
     correction1 = 1 - beta1 ** step
@@ -72,14 +77,74 @@ def adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2=0.0, 
     return True
 
 
-def sgd(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov):
-    """One fused SGD-with-momentum step in place (see the module docstring); True if done."""
-    if not compiles_for(param, grad, momentum_buffer) or grad.dtype != param.dtype:
-        return False
-    kernels = _kernels()
+def sgd(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scratch=None):
+    """One SGD step in place (see the module docstring): fused when there is momentum and
+    the kernel applies, else ``sgd_xp``. Returns True when the fused kernel ran."""
+    kernels = compiled(_kernels, param, grad, momentum_buffer) if momentum else None
     if kernels is None:
+        sgd_xp(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scratch)
         return False
     number = param.dtype.type
     kernels[1](param.reshape(-1), grad.reshape(-1), momentum_buffer.reshape(-1), number(lr),
                number(momentum), number(weight_decay), bool(nesterov))
     return True
+
+
+# -- the plain xp versions (any device) ------------------------------------------------------
+
+def _scratch(param, scratch):
+    if scratch is None:
+        xp = xp_of(param)
+        scratch = (xp.empty_like(param), xp.empty_like(param))
+    return scratch
+
+
+def adam_xp(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2=0.0, decay=1.0,
+            scratch=None):
+    """``adam`` in array operations, through the two scratch arrays (no other temporaries)."""
+    xp = xp_of(param)
+    first, second = _scratch(param, scratch)
+    if decay != 1.0:
+        param *= decay
+    if l2:
+        xp.multiply(param, l2, out=first)
+        first += grad  # g + wd w
+        grad = first
+    exp_avg *= beta1
+    xp.multiply(grad, 1 - beta1, out=second)
+    exp_avg += second  # m = b1 m + (1 - b1) g
+    exp_avg_sq *= beta2
+    xp.multiply(grad, grad, out=second)
+    second *= 1 - beta2
+    exp_avg_sq += second  # v = b2 v + (1 - b2) g^2
+    correction1 = 1 - beta1 ** step
+    correction2 = 1 - beta2 ** step
+    xp.sqrt(exp_avg_sq, out=first)  # grad (if it was first) is no longer needed
+    first /= math.sqrt(correction2)
+    first += eps  # sqrt(v_hat) + eps
+    xp.divide(exp_avg, first, out=first)
+    first *= lr / correction1  # lr m_hat / (sqrt(v_hat) + eps)
+    param -= first
+
+
+def sgd_xp(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scratch=None):
+    """``sgd`` in array operations, through the two scratch arrays."""
+    xp = xp_of(param)
+    first, second = _scratch(param, scratch)
+    direction = grad
+    if weight_decay:
+        xp.multiply(param, weight_decay, out=first)
+        first += grad  # g + wd w
+        direction = first
+    if momentum:
+        buffer = momentum_buffer
+        buffer *= momentum
+        buffer += direction  # b = m b + g (b starts at 0, so b = g on the first step)
+        if nesterov:
+            xp.multiply(buffer, momentum, out=second)
+            xp.add(direction, second, out=first)  # g + m b
+            direction = first
+        else:
+            direction = buffer
+    xp.multiply(direction, lr, out=first)
+    param -= first

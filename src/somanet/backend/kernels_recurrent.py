@@ -26,7 +26,7 @@ afterwards).
 import numpy
 
 from .arrays import xp_of
-from .jit import lazy_kernels
+from .jit import compiled, lazy_kernels
 
 
 def _build(numba):
@@ -67,20 +67,13 @@ def _build(numba):
 _kernels = lazy_kernels(_build)
 
 
-def _compiled(array):
-    """The numba kernels when they apply to ``array`` (a float NumPy array), else None."""
-    if type(array) is not numpy.ndarray or array.dtype not in (numpy.float32, numpy.float64):
-        return None
-    return _kernels()
-
-
 def _contiguous(array):
     return array if array.flags.c_contiguous else numpy.ascontiguousarray(array)
 
 
 def lstm_cell_forward(act, c_prev, c, scale, shift):
     """Gate activations from their tanh's, and the new cell state (module docstring)."""
-    kernels = _compiled(act)
+    kernels = compiled(_kernels, act, contiguous=False)
     if kernels is None:
         return lstm_cell_forward_xp(act, c_prev, c, scale, shift)
     kernels[0](act, _contiguous(c_prev), c, scale, shift)
@@ -88,7 +81,7 @@ def lstm_cell_forward(act, c_prev, c, scale, shift):
 
 def lstm_cell_backward(act, tanh_c, c_prev, grad_out, grad_h, grad_c, grad):
     """One BPTT step of the LSTM's gate arithmetic (module docstring)."""
-    kernels = _compiled(act)
+    kernels = compiled(_kernels, act, contiguous=False)
     if kernels is None:
         return lstm_cell_backward_xp(act, tanh_c, c_prev, grad_out, grad_h, grad_c, grad)
     kernels[1](act, _contiguous(tanh_c), _contiguous(c_prev), _contiguous(grad_out), grad_h,

@@ -1,6 +1,4 @@
 """Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay."""
-import math
-
 from ..backend import kernels_optim, xp_of
 from .optimizer import Optimizer, check_lr, check_number, check_pair
 
@@ -9,49 +7,17 @@ def adam_update(param, grad, state, scratch, *, lr, betas, eps, weight_decay):
     """One Adam step on raw arrays, in place (see ``Adam`` for the formula).
 
     ``state`` holds ``"step"`` (already counting this step), ``"exp_avg"`` (m) and
-    ``"exp_avg_sq"`` (v); ``scratch`` two arrays shaped like ``param``. On the CPU the
-    step is one fused pass (``backend.kernels_optim``) when numba is installed.
+    ``"exp_avg_sq"`` (v); ``scratch`` two arrays shaped like ``param``. The step is
+    ``backend.kernels_optim.adam``: one fused pass on the CPU when numba is installed.
     """
-    if not kernels_optim.adam(param, grad, state["exp_avg"], state["exp_avg_sq"],
-                              state["step"], lr, *betas, eps, l2=weight_decay):
-        _adam(param, grad, state, scratch, lr, betas, eps, weight_decay)
+    kernels_optim.adam(param, grad, state["exp_avg"], state["exp_avg_sq"], state["step"], lr,
+                       *betas, eps, l2=weight_decay, scratch=scratch)
 
 
 def adamw_update(param, grad, state, scratch, *, lr, betas, eps, weight_decay):
     """One AdamW step on raw arrays, in place: decay the weights, then an Adam step."""
-    if kernels_optim.adam(param, grad, state["exp_avg"], state["exp_avg_sq"], state["step"],
-                          lr, *betas, eps, decay=1 - lr * weight_decay):
-        return
-    if weight_decay:
-        param *= 1 - lr * weight_decay
-    _adam(param, grad, state, scratch, lr, betas, eps, 0.0)
-
-
-def _adam(param, grad, state, scratch, lr, betas, eps, l2):
-    xp = xp_of(param)
-    first, second = scratch
-    beta1, beta2 = betas
-    step = state["step"]
-    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-    if l2:
-        xp.multiply(param, l2, out=first)
-        first += grad  # g + wd w
-        grad = first
-    exp_avg *= beta1
-    xp.multiply(grad, 1 - beta1, out=second)
-    exp_avg += second  # m = b1 m + (1 - b1) g
-    exp_avg_sq *= beta2
-    xp.multiply(grad, grad, out=second)
-    second *= 1 - beta2
-    exp_avg_sq += second  # v = b2 v + (1 - b2) g^2
-    correction1 = 1 - beta1 ** step
-    correction2 = 1 - beta2 ** step
-    xp.sqrt(exp_avg_sq, out=first)  # grad (if it was first) is no longer needed
-    first /= math.sqrt(correction2)
-    first += eps  # sqrt(v_hat) + eps
-    xp.divide(exp_avg, first, out=first)
-    first *= lr / correction1  # lr m_hat / (sqrt(v_hat) + eps)
-    param -= first
+    kernels_optim.adam(param, grad, state["exp_avg"], state["exp_avg_sq"], state["step"], lr,
+                       *betas, eps, decay=1 - lr * weight_decay, scratch=scratch)
 
 
 class Adam(Optimizer):

@@ -13,31 +13,11 @@ def sgd_update(param, grad, state, scratch, *, lr, momentum, weight_decay, neste
         state: ``{"step": n}`` and, when ``momentum > 0``, ``"momentum_buffer"``.
         scratch: two arrays shaped like ``param`` for intermediate values.
 
-    With momentum, on the CPU the step is one fused pass (``backend.kernels_optim``)
+    The step is ``backend.kernels_optim.sgd``: with momentum, one fused pass on the CPU
     when numba is installed.
     """
-    if momentum and kernels_optim.sgd(param, grad, state["momentum_buffer"], lr, momentum,
-                                      weight_decay, nesterov):
-        return
-    xp = xp_of(param)
-    first, second = scratch
-    direction = grad
-    if weight_decay:
-        xp.multiply(param, weight_decay, out=first)
-        first += grad  # g + wd w
-        direction = first
-    if momentum:
-        buffer = state["momentum_buffer"]
-        buffer *= momentum
-        buffer += direction  # b = m b + g (b starts at 0, so b = g on the first step)
-        if nesterov:
-            xp.multiply(buffer, momentum, out=second)
-            xp.add(direction, second, out=first)  # g + m b
-            direction = first
-        else:
-            direction = buffer
-    xp.multiply(direction, lr, out=first)
-    param -= first
+    kernels_optim.sgd(param, grad, state.get("momentum_buffer"), lr, momentum, weight_decay,
+                      nesterov, scratch)
 
 
 class SGD(Optimizer):
