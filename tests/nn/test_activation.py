@@ -1,4 +1,6 @@
 """Activation layers and the activation registry."""
+import math
+
 import numpy as np
 import pytest
 
@@ -7,6 +9,11 @@ from somanet import nn
 from somanet.nn import activation
 
 X = np.array([-2.0, -0.5, 0.0, 0.5, 2.0], dtype=np.float32)
+_ERF = np.vectorize(math.erf)
+
+
+def _gelu_tanh(x):
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
 
 
 @pytest.mark.parametrize("layer, reference", [
@@ -18,7 +25,11 @@ X = np.array([-2.0, -0.5, 0.0, 0.5, 2.0], dtype=np.float32)
     (nn.LeakyReLU(0.1), lambda x: np.where(x > 0, x, 0.1 * x)),
     (nn.ELU(1.0), lambda x: np.where(x > 0, x, np.expm1(x))),
     (nn.Softplus(), lambda x: np.log1p(np.exp(x))),
-    (nn.GELU(), lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))),
+    (nn.GELU(), lambda x: 0.5 * x * (1 + _ERF(x / np.sqrt(2)))),  # exact, the default
+    (nn.GELU(approximate="tanh"), _gelu_tanh),
+    (nn.GELU(approximate=True), _gelu_tanh),  # Keras's spelling
+    (nn.Softplus(beta=2.0, threshold=1.0), lambda x: np.where(2 * x > 1, x,
+                                                              np.log1p(np.exp(2 * x)) / 2)),
     (nn.Softmax(), lambda x: np.exp(x) / np.exp(x).sum()),
     (nn.LogSoftmax(), lambda x: x - np.log(np.exp(x).sum())),
 ])
@@ -47,3 +58,41 @@ def test_registry():
         activation.get("swish")
     with pytest.raises(TypeError, match="a name, a callable or None"):
         activation.get(3)
+
+
+def test_gelu_and_softplus_options_are_checked():
+    assert repr(nn.GELU()) == "GELU(approximate='none')"
+    assert repr(nn.Softplus(beta=2)) == "Softplus(beta=2.0, threshold=20.0)"
+    with pytest.raises(ValueError, match=r"GELU: approximate must be one of 'none', 'tanh', got "
+                                         r"'tan'\. Did you mean 'tanh'\?"):
+        nn.GELU(approximate="tan")
+    with pytest.raises(ValueError, match=r"gelu: approximate must be one of 'none', 'tanh'"):
+        sn.gelu(sn.zeros(2), approximate="exact")
+    for beta in (0, -1.0):
+        with pytest.raises(ValueError, match=r"Softplus: beta must be a finite number > 0, got"):
+            nn.Softplus(beta=beta)
+        with pytest.raises(ValueError, match=r"softplus: beta must be a finite number > 0"):
+            sn.softplus(sn.zeros(2), beta=beta)
+    with pytest.raises(ValueError, match=r"softplus: threshold must be a number, got nan"):
+        sn.softplus(sn.zeros(2), threshold=float("nan"))
+
+
+@pytest.mark.parametrize("make, torch_make", [
+    (lambda: nn.GELU(), lambda torch: torch.nn.GELU()),
+    (lambda: nn.GELU(approximate="tanh"), lambda torch: torch.nn.GELU(approximate="tanh")),
+    (lambda: nn.Softplus(), lambda torch: torch.nn.Softplus()),
+    (lambda: nn.Softplus(beta=0.5, threshold=3.0),
+     lambda torch: torch.nn.Softplus(beta=0.5, threshold=3.0)),
+    (lambda: nn.Softplus(beta=3.0, threshold=10.0),
+     lambda torch: torch.nn.Softplus(beta=3.0, threshold=10.0)),
+], ids=["gelu", "gelu_tanh", "softplus", "softplus_beta_half", "softplus_beta_3"])
+def test_gelu_and_softplus_match_torch(make, torch_make):
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(0).uniform(-12, 12, (64, 33)).astype(np.float32)
+    ours = sn.tensor(values, requires_grad=True)
+    theirs = torch.tensor(values, requires_grad=True)
+    out, expected = make()(ours), torch_make(torch)(theirs)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-6, atol=1e-6)
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6, atol=2e-6)

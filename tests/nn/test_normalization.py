@@ -86,3 +86,57 @@ def test_layernorm():
     with pytest.raises(ValueError, match=r"^LayerNorm: expected input of shape \(\*, 4\), got "
                                          r"shape \(3, 5\)"):
         ln(sn.ones(3, 5))
+
+
+def test_momentum_none_keeps_the_cumulative_average_of_the_batches():
+    bn = nn.BatchNorm1D(3, momentum=None)
+    assert list(bn.state_dict()) == ["weight", "bias", "running_mean", "running_var",
+                                     "num_batches_tracked"]
+    batches = [np.random.default_rng(seed).standard_normal((8, 3)).astype(np.float32) * 2 + seed
+               for seed in range(4)]
+    for batch in batches:
+        bn(sn.tensor(batch))
+    assert int(bn.num_batches_tracked.item()) == 4
+    np.testing.assert_allclose(bn.running_mean.numpy(),
+                               np.mean([b.mean(0) for b in batches], axis=0), rtol=1e-5)
+    np.testing.assert_allclose(bn.running_var.numpy(),
+                               np.mean([b.var(0, ddof=1) for b in batches], axis=0), rtol=1e-5)
+    bn.eval()
+    bn(sn.tensor(batches[0]))  # eval: neither the statistics nor the count move
+    assert int(bn.num_batches_tracked.item()) == 4
+    bn.reset_running_stats()
+    assert int(bn.num_batches_tracked.item()) == 0
+    assert "momentum=None" in repr(bn)
+    fresh = nn.BatchNorm1D(3, momentum=None)
+    fresh.load_state_dict(bn.state_dict())
+    lazy = nn.BatchNorm2D(momentum=None)
+    lazy(sn.randn(4, 2, 3, 3))
+    assert int(lazy.num_batches_tracked.item()) == 1
+
+
+@pytest.mark.parametrize("momentum", [-0.1, 1.5, "0.1"])
+def test_momentum_out_of_range_is_an_error(momentum):
+    with pytest.raises(ValueError, match=r"BatchNorm1D: momentum must be in \[0, 1\] \(PyTorch's "
+                                         r"convention: the new batch's weight\) or None"):
+        nn.BatchNorm1D(3, momentum=momentum)
+
+
+def test_batch_norm_op_checks_momentum():
+    with pytest.raises(ValueError, match=r"batch_norm: momentum must be in \[0, 1\]"):
+        sn.batch_norm(sn.randn(4, 2), running_mean=sn.zeros(2), running_var=sn.ones(2),
+                      momentum=2.0)
+
+
+def test_momentum_none_matches_torch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = nn.BatchNorm2D(3, momentum=None), torch.nn.BatchNorm2d(3, momentum=None)
+    rng = np.random.default_rng(0)
+    for step in range(5):
+        batch = (rng.standard_normal((4, 3, 5, 5)) * (step + 1) + step).astype(np.float32)
+        out, expected = ours(sn.tensor(batch)), theirs(torch.tensor(batch))
+        np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(ours.running_mean.numpy(), theirs.running_mean.numpy(),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours.running_var.numpy(), theirs.running_var.numpy(),
+                               rtol=1e-5, atol=1e-6)
+    assert int(ours.num_batches_tracked.item()) == int(theirs.num_batches_tracked)

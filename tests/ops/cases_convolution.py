@@ -44,6 +44,11 @@ def _transposed(batch_shape, weight_shape, groups=1, **kwargs):
             dict(groups=groups, **kwargs)]
 
 
+def _keywords(fn):
+    """``fn(inputs, options)`` as ``fn(inputs, **options)``."""
+    return lambda inputs, options: fn(inputs, **options)
+
+
 CONV = dict(atol=1e-4, rtol=1e-4)
 
 CASES = [
@@ -76,6 +81,17 @@ CASES = [
         [x((1, 2, 5, 6)), 3, 1, 1],  # overlapping, -inf padding
         [x((1, 2, 6, 5)), (3, 2), (2, 1), (1, 0)],
         [x((1, 1, 7, 7)), 2, 3],  # stride > kernel: some elements in no window
+        [x((1, 2, 5, 6)), 3, 1, 2],  # padding up to kernel - 1 (ONNX)
+    ], covers=[P.MaxPool2d], distinct=True),
+    OpCase("max_pool2d_dilation_ceil_mode", _keywords(sn.max_pool2d),
+           _keywords(reference_max_pool2d), [
+        [x((1, 2, 7, 8)), dict(kernel_size=2, dilation=2)],
+        [x((2, 1, 9, 7)), dict(kernel_size=3, stride=2, padding=1, dilation=(2, 1))],
+        [x((1, 2, 5, 5)), dict(kernel_size=2, ceil_mode=True)],  # a last partial window
+        [x((1, 1, 6, 7)), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)],
+        [x((1, 1, 5, 5)), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True)],  # dropped
+        [x((1, 1, 8, 6)), dict(kernel_size=2, stride=3, dilation=2, ceil_mode=True)],
+        [x((1, 1, 6, 6)), dict(kernel_size=2, stride=1, padding=1, dilation=3)],
     ], covers=[P.MaxPool2d], distinct=True),
     OpCase("avg_pool2d", sn.avg_pool2d, reference_avg_pool2d, [
         [x((2, 3, 4, 6)), 2],
@@ -84,6 +100,17 @@ CASES = [
         [x((1, 2, 5, 6)), 3, 1, 1],  # zero padding counted in the divisor
         [x((1, 2, 6, 5)), (3, 2), (2, 1), (1, 0)],
         [x((1, 1, 7, 7)), 2, 3],
+        [x((1, 2, 5, 6)), 3, 1, 2],  # padding up to kernel - 1 (ONNX)
+    ], covers=[P.AvgPool2d]),
+    OpCase("avg_pool2d_ceil_mode_count_include_pad", _keywords(sn.avg_pool2d),
+           _keywords(reference_avg_pool2d), [
+        [x((1, 2, 5, 6)), dict(kernel_size=3, stride=1, padding=1, count_include_pad=False)],
+        [x((1, 1, 6, 5)), dict(kernel_size=(3, 2), padding=(2, 1), count_include_pad=False)],
+        [x((1, 2, 5, 5)), dict(kernel_size=2, ceil_mode=True)],
+        [x((1, 1, 6, 7)), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)],
+        [x((2, 1, 7, 6)), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                               count_include_pad=False)],
+        [x((1, 1, 5, 5)), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True)],
     ], covers=[P.AvgPool2d]),
     OpCase("global_avg_pool2d", sn.global_avg_pool2d, reference_global_avg_pool2d,
            [[x((2, 3, 4, 5))], [x((1, 1, 1, 1))]], covers=[P.GlobalAvgPool2d]),

@@ -32,8 +32,20 @@ def _softmax(a, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def _gelu(a):
+def _gelu_tanh(a):
     return 0.5 * a * (1 + np.tanh(math.sqrt(2 / math.pi) * (a + 0.044715 * a ** 3)))
+
+
+_ERF = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _gelu(a):
+    return 0.5 * a * (1 + _ERF(a / math.sqrt(2)))
+
+
+def _softplus(a, beta=1.0, threshold=20.0):
+    a = a.astype(np.float64)
+    return np.where(beta * a > threshold, a, np.logaddexp(beta * a, 0) / beta)
 
 
 def _logsumexp(a, axis=None, keepdims=False):
@@ -69,7 +81,8 @@ CASES = [
     OpCase("minimum", sn.minimum, np.minimum, BINARY, covers=[E.Minimum]),
     OpCase("clip", sn.clip, lambda a, lo, hi: np.clip(a, lo, hi),
            [[x((4, 5), avoid=(-0.5, 0.5)), -0.5, 0.5], [x((3,), avoid=(0.0,)), 0.0, None],
-            [x((), avoid=(1.0,)), None, 1.0]], covers=[E.Clip]),
+            [x((), avoid=(1.0,)), None, 1.0], [x((2, 3)), None, None], [x((0, 2)), 0.0, 1.0]],
+           covers=[E.Clip]),
     OpCase("where", sn.where, np.where,
            [[const(np.array([[True, False, True], [False, True, False]])), x((2, 3)),
              x((2, 3))],
@@ -87,9 +100,15 @@ CASES = [
            [[x((3, 4), avoid=(0,))]], covers=[A.LeakyReLU]),
     OpCase("elu", lambda a: sn.elu(a, 1.5), lambda a: np.where(a > 0, a, 1.5 * np.expm1(a)),
            [[x((3, 4), avoid=(0,))]], covers=[A.ELU]),
-    OpCase("gelu", sn.gelu, _gelu, UNARY, covers=[A.GELU]),
-    OpCase("softplus", sn.softplus, lambda a: np.logaddexp(a, 0),
-           UNARY + [[x((4,), low=-40, high=40)]], covers=[A.Softplus]),
+    OpCase("gelu", sn.gelu, _gelu, UNARY + [[x((6,), low=-9, high=9)]], covers=[A.GELU]),
+    OpCase("gelu_tanh", lambda a: sn.gelu(a, approximate="tanh"), _gelu_tanh, UNARY,
+           covers=[A.GELUTanh]),
+    OpCase("softplus", sn.softplus, _softplus,
+           UNARY + [[x((4,), low=-40, high=40, avoid=(20,))]], covers=[A.Softplus]),
+    OpCase("softplus_beta_threshold", sn.softplus, _softplus,
+           [[x((3, 4), low=-4, high=4, avoid=(1.5,)), 2.0, 3.0],
+            [x((5,), low=-30, high=30, avoid=(4.0,)), 0.5, 2.0],
+            [x((4,), low=-3, high=3), 1.0, float("inf")]], covers=[A.Softplus]),
     OpCase("softmax", sn.softmax, _softmax,
            [[x((3, 5))], [x((2, 3, 4)), 1], [x((4,))], [x((0, 3))]], covers=[A.Softmax]),
     OpCase("log_softmax", sn.log_softmax, lambda a, axis=-1: np.log(_softmax(a, axis)),
@@ -99,6 +118,25 @@ CASES = [
     OpCase("sum", sn.sum, lambda a, axis=None, k=False: np.sum(a, axis=axis, keepdims=k),
            [[x((3, 4))], [x((3, 4)), 0], [x((2, 3, 4)), (0, 2)], [x((2, 3)), 1, True], [x(())],
             [x((0, 3)), 0]], covers=[R.Sum]),
+    OpCase("prod", sn.prod, lambda a, axis=None, k=False: np.prod(a, axis=axis, keepdims=k),
+           [[x((3, 4), low=0.5, high=1.5)], [x((3, 4)), 0], [x((2, 3, 4)), (0, 2)],
+            [x((2, 3)), 1, True], [x(())], [x((0, 3)), 0], [x((2, 0)), 1, True], [x((4, 1)), 1],
+            [x((2, 5)), -1]], covers=[R.Prod]),
+    OpCase("prod_with_zeros", lambda a, z, axis: sn.prod(a * z, axis=axis),
+           lambda a, z, axis: np.prod(a * z, axis=axis),
+           [[x((3, 4)), const(np.array([[1, 0, 1, 1], [0, 1, 0, 1], [1, 1, 1, 1]])), 1],
+            [x((3, 4)), const(np.array([[1, 0, 1, 1], [0, 1, 0, 1], [1, 1, 1, 1]])), 0]],
+           covers=[R.Prod]),
+    OpCase("sum_empty_axis", sn.sum, lambda a, axis=None, k=False: np.sum(a, axis=axis,
+                                                                          keepdims=k),
+           [[x((3, 0)), 1], [x((0, 2)), None], [x((2, 0, 3)), (1, 2), True]], covers=[R.Sum]),
+    OpCase("logsumexp_empty_axis", sn.logsumexp,
+           lambda a, axis=None, k=False: np.full(np.sum(a, axis=axis, keepdims=k).shape, -np.inf,
+                                                 a.dtype),
+           [[x((3, 0)), 1], [x((0, 2)), 0, True]], covers=[R.LogSumExp]),
+    OpCase("max_non_empty_axis_of_empty", sn.max,
+           lambda a, axis=None, k=False: np.max(a, axis=axis, keepdims=k),
+           [[x((3, 0)), 0], [x((0, 2, 0)), 1, True]], covers=[R.Max]),
     OpCase("mean", sn.mean, lambda a, axis=None, k=False: np.mean(a, axis=axis, keepdims=k),
            [[x((3, 4))], [x((3, 4)), -1], [x((2, 3, 4)), (1, 2), True], [x(())]],
            covers=[R.Mean]),

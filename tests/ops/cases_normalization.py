@@ -115,6 +115,16 @@ CASES = [
             [const(np.array([1, 1], dtype=np.int32)), x((2, 3))],
             [const(np.zeros((0, 2), dtype=np.int64)), x((3, 2))]],
            covers=[Embedding]),
+    OpCase("embedding_padding_idx", sn.embedding,
+           lambda indices, weight, padding_idx: weight[indices],
+           [[const(np.array([[0, 2], [2, 1]])), x((3, 4)), 2],
+            [const(np.array([3, 0, 3])), x((4, 2)), -1]], covers=[Embedding], grad=False),
+    # The padding row's gradient is 0 by decree (not the derivative): finite differences
+    # can check the op only where padding_idx is not looked up; test_embedding.py checks
+    # the padding row's zero gradient against PyTorch.
+    OpCase("embedding_padding_idx_not_looked_up", sn.embedding,
+           lambda indices, weight, padding_idx: weight[indices],
+           [[const(np.array([[0, 2], [2, 3]])), x((4, 3)), 1]], covers=[Embedding]),
     # -- dropout -------------------------------------------------------------------------------
     OpCase("dropout_p0", lambda a: sn.dropout(a, 0.0), lambda a: a, [[x((3, 4))]]),
     OpCase("dropout_eval", lambda a: sn.dropout(a, 0.5, training=False), lambda a: a,

@@ -1,5 +1,7 @@
 """Convolution and pooling: plain loop-by-loop NumPy references (also used by the
 registry entries in ``cases_convolution.py``), PyTorch comparisons, and the error paths."""
+import math
+
 import numpy as np
 import pytest
 
@@ -110,30 +112,49 @@ def reference_conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output
     return out.astype(x.dtype)
 
 
-def _reference_pool(x, kernel_size, stride, padding, reduce, fill):
+def _reference_pool(x, kernel_size, stride, padding, dilation, ceil_mode, reduce, fill,
+                    count_include_pad=True):
+    """Loop over the windows; each is gathered element by element (-inf/0 outside the
+    input), and ``reduce(values, counted)`` gets the values and how many count."""
     kh, kw = _pairs(kernel_size)
     sh, sw = _pairs(kernel_size if stride is None else stride)
     ph, pw = _pairs(padding)
+    dh, dw = _pairs(dilation)
     n_batch, channels, h, w = x.shape
-    padded = np.full((n_batch, channels, h + 2 * ph, w + 2 * pw), fill)
-    padded[:, :, ph:ph + h, pw:pw + w] = x
-    ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+
+    def size(length, k, s, p, d):
+        span = length + 2 * p - d * (k - 1) - 1
+        count = (math.ceil(span / s) if ceil_mode else span // s) + 1
+        return count - 1 if ceil_mode and (count - 1) * s >= length + p else count
+
+    ho, wo = size(h, kh, sh, ph, dh), size(w, kw, sw, pw, dw)
     out = np.zeros((n_batch, channels, ho, wo))
     for n in range(n_batch):
         for c in range(channels):
             for i in range(ho):
                 for j in range(wo):
-                    out[n, c, i, j] = reduce(padded[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw])
+                    values, counted = [], 0
+                    for p in range(kh):
+                        for q in range(kw):
+                            r, t = i * sh + p * dh - ph, j * sw + q * dw - pw
+                            inside = 0 <= r < h and 0 <= t < w
+                            values.append(x[n, c, r, t] if inside else fill)
+                            padded = -ph <= r < h + ph and -pw <= t < w + pw
+                            counted += inside or (count_include_pad and padded)
+                    out[n, c, i, j] = reduce(np.array(values), counted)
     return out.astype(x.dtype)
 
 
-def reference_max_pool2d(x, kernel_size, stride=None, padding=0):
-    return _reference_pool(x, kernel_size, stride, padding, np.max, -np.inf)
+def reference_max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    return _reference_pool(x, kernel_size, stride, padding, dilation, ceil_mode,
+                           lambda values, counted: values.max(), -np.inf)
 
 
-def reference_avg_pool2d(x, kernel_size, stride=None, padding=0):
-    return _reference_pool(x, kernel_size, stride, padding, lambda window: window.sum() /
-                           window.size, 0.0)
+def reference_avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                         count_include_pad=True):
+    return _reference_pool(x, kernel_size, stride, padding, 1, ceil_mode,
+                           lambda values, counted: values.sum() / counted, 0.0,
+                           count_include_pad)
 
 
 def reference_global_avg_pool2d(x):
@@ -353,10 +374,20 @@ TORCH_CASES = [
      [(2, 4, 4, 5), (4, 3, 3, 3), (6,)]),
     ("max_pool2d", dict(kernel_size=3, stride=2, padding=1), [(2, 3, 7, 8)]),
     ("avg_pool2d", dict(kernel_size=(3, 2), stride=(1, 2), padding=(1, 0)), [(2, 3, 7, 8)]),
+    ("max_pool2d", dict(kernel_size=3, stride=2, padding=1, dilation=2), [(2, 3, 9, 8)]),
+    ("max_pool2d", dict(kernel_size=(2, 3), stride=2, dilation=(2, 1), ceil_mode=True),
+     [(2, 3, 8, 9)]),
+    ("max_pool2d", dict(kernel_size=2, stride=2, padding=1, ceil_mode=True), [(1, 2, 5, 5)]),
+    ("avg_pool2d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True), [(2, 3, 8, 7)]),
+    ("avg_pool2d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                        count_include_pad=False), [(2, 3, 8, 7)]),
+    ("avg_pool2d", dict(kernel_size=(3, 2), padding=1, count_include_pad=False),
+     [(2, 3, 7, 8)]),
 ]
 
 
-@pytest.mark.parametrize("name,kwargs,shapes", TORCH_CASES, ids=[c[0] for c in TORCH_CASES])
+@pytest.mark.parametrize("name,kwargs,shapes", TORCH_CASES,
+                         ids=[f"{c[0]}-{'-'.join(c[1])}" for c in TORCH_CASES])
 def test_forward_and_gradients_match_torch(name, kwargs, shapes):
     torch = pytest.importorskip("torch")
     arrays = [RNG.standard_normal(shape) for shape in shapes]
@@ -474,7 +505,18 @@ def _t(*shape):
     (lambda: sn.max_pool2d(_t(3, 8, 8), 2), ValueError,
      r"max_pool2d: expected a 4-D input \(N, C, H, W\), got shape \(3, 8, 8\)"),
     (lambda: sn.avg_pool2d(_t(1, 1, 8, 8), 2, padding=2), ValueError,
-     r"avg_pool2d: padding \(2, 2\) must be at most half the kernel size \(2, 2\)"),
+     r"avg_pool2d: padding \(2, 2\) must be smaller than the kernel size \(2, 2\), as ONNX's "
+     r"pooling allows \(PyTorch allows at most half the kernel size\)"),
+    (lambda: sn.max_pool2d(_t(1, 1, 8, 8), (3, 2), padding=(1, 2), dilation=3), ValueError,
+     r"max_pool2d: padding \(1, 2\) must be smaller than the kernel size \(3, 2\)"),
+    (lambda: sn.max_pool2d(_t(1, 1, 8, 8), 2, dilation=0), ValueError,
+     r"max_pool2d: dilation must be at least 1, got 0"),
+    (lambda: sn.max_pool2d(_t(1, 1, 8, 8), 2, ceil_mode=1), TypeError,
+     r"max_pool2d: ceil_mode must be True or False, got int 1"),
+    (lambda: sn.avg_pool2d(_t(1, 1, 8, 8), 2, count_include_pad="no"), TypeError,
+     r"avg_pool2d: count_include_pad must be True or False, got str 'no'"),
+    (lambda: sn.max_pool2d(_t(1, 1, 4, 8), 3, dilation=2), ValueError,
+     r"max_pool2d: dilated kernel size \(5, 5\) is larger than the padded input \(4, 8\)"),
     (lambda: sn.max_pool2d(_t(1, 1, 3, 8), 4), ValueError,
      r"max_pool2d: kernel size \(4, 4\) is larger than the padded input \(3, 8\) for input "
      r"shape \(1, 1, 3, 8\)"),

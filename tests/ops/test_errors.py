@@ -1,4 +1,5 @@
 """Bad input to the core ops: each error names the op, the shapes and what was expected."""
+import numpy as np
 import pytest
 
 import somanet as sn
@@ -41,6 +42,23 @@ def test_max_of_empty():
         sn.zeros(0).max()
 
 
+@pytest.mark.parametrize("name", ["max", "min", "argmax", "argmin"])
+def test_reductions_without_identity_over_an_empty_axis(name):
+    with pytest.raises(ValueError, match=rf"{name}: the tensor of shape \(3, 0\) is empty along "
+                                         rf"the reduced axis 1, so it has no "
+                                         rf"{name.removeprefix('arg')} \(unlike sum or prod"):
+        getattr(sn, name)(sn.zeros((3, 0)), axis=1)
+    assert getattr(sn, name)(sn.zeros((3, 0)), axis=0).shape == (0,)  # nothing to reduce
+
+
+def test_reductions_with_an_identity_over_an_empty_axis():
+    assert sn.sum(sn.zeros((3, 0)), axis=1).tolist() == [0.0, 0.0, 0.0]
+    assert sn.prod(sn.zeros((3, 0)), axis=1).tolist() == [1.0, 1.0, 1.0]
+    assert sn.prod(sn.zeros(0)).item() == 1.0
+    assert sn.logsumexp(sn.zeros((2, 0)), axis=1).tolist() == [-np.inf, -np.inf]
+    assert sn.prod(sn.zeros((3, 0)), axis=1).dtype == np.float32
+
+
 def test_linear_shapes():
     with pytest.raises(ValueError, match=r"linear: input of shape \(2, 5\) does not fit a weight "
                                          r"of shape \(3, 4\)"):
@@ -69,3 +87,13 @@ def test_shape_op_errors():
 def test_clip_bounds():
     with pytest.raises(ValueError, match="clip: low=2 is greater than high=1"):
         sn.clip(sn.ones(2), 2, 1)
+
+
+def test_clip_with_one_bound_or_none_as_onnx():
+    a = sn.tensor([-2.0, 0.5, 3.0], requires_grad=True)
+    assert sn.clip(a, low=0.0).tolist() == [0.0, 0.5, 3.0]
+    assert sn.clip(a, high=1.0).tolist() == [-2.0, 0.5, 1.0]
+    same = sn.clip(a)  # ONNX Clip without min and max: the identity
+    assert same.tolist() == [-2.0, 0.5, 3.0] and same.dtype == np.float32
+    same.sum().backward()
+    assert a.grad.tolist() == [1.0, 1.0, 1.0]

@@ -13,7 +13,7 @@ of the same name in ``somanet.ops``.
     True
 """
 from .. import ops
-from .._checks import lookup
+from .._checks import check_real, lookup
 from .module import Module
 
 
@@ -87,17 +87,43 @@ class ELU(Module):
 
 
 class GELU(Module):
-    """Gaussian error linear unit (tanh approximation)."""
+    """Gaussian error linear unit, ``x Phi(x)``: exact (erf) by default, as PyTorch, Keras
+    and ONNX.
+
+    Args:
+        approximate: ``"none"`` (exact) or ``"tanh"`` (the tanh approximation of GPT-2 and
+            BERT); Keras's ``False`` / ``True`` are accepted too.
+    """
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = ops.activation.gelu_form(approximate, self)
 
     def forward(self, x):
-        return ops.gelu(x)
+        return ops.gelu(x, self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
 
 
 class Softplus(Module):
-    """log(1 + e^x), a smooth ReLU."""
+    """``log(1 + e^{beta x}) / beta``, a smooth ReLU; ``x`` where ``beta x > threshold``.
+
+    Args:
+        beta: the sharpness, > 0 (default 1).
+        threshold: where the output turns linear, in ``beta x`` (default 20, PyTorch's).
+    """
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta = check_real(self, "beta", beta, minimum=0.0, min_open=True)
+        self.threshold = check_real(self, "threshold", threshold, finite=False)
 
     def forward(self, x):
-        return ops.softplus(x)
+        return ops.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class Softmax(Module):

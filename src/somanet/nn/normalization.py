@@ -5,11 +5,13 @@ training and with running averages of them in eval mode:
 ``y = (x - mean) / sqrt(var + eps) * weight + bias``. The running averages are
 buffers: saved in ``state_dict()``, moved by ``to()``, not trained.
 ``momentum`` is PyTorch's (the weight of the new batch: ``running = (1 - m)
-running + m batch``), which is 1 minus Keras's.
+running + m batch``), which is 1 minus Keras's; ``momentum=None`` keeps the
+cumulative average of every batch so far instead (PyTorch's), counting them in a
+``num_batches_tracked`` buffer.
 """
 from .. import ops
 from .._checks import check_fraction, check_non_negative, is_int
-from ..tensor import Tensor
+from ..tensor import Tensor, as_array
 from . import init as _init
 from ._build import check_size, device_and_dtype, new_parameter, shape_of
 from .module import Module
@@ -23,9 +25,10 @@ class _BatchNorm(Module):
                  track_running_stats=True):
         super().__init__()
         self.num_features = check_size(self, "num_features", num_features, allow_none=True)
-        self.momentum = check_fraction(
+        self.momentum = None if momentum is None else check_fraction(
             self, "momentum", momentum, inclusive=True,
-            what="in [0, 1] (PyTorch's convention: the new batch's weight)")
+            what="in [0, 1] (PyTorch's convention: the new batch's weight) or None (a "
+                 "cumulative average)")
         self.eps = check_non_negative(self, "eps", eps, what=">= 0")
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
@@ -33,6 +36,8 @@ class _BatchNorm(Module):
         self.register_parameter("bias", None)
         self.register_buffer("running_mean", None)
         self.register_buffer("running_var", None)
+        if self.momentum is None and self.track_running_stats:
+            self.register_buffer("num_batches_tracked", _buffer(as_array(0, dtype="int64")))
         if self.num_features is not None:
             self._create(None, None)
 
@@ -44,6 +49,9 @@ class _BatchNorm(Module):
         if self.track_running_stats:
             self.running_mean = _buffer(_init.create("zeros", shape, dtype, device))
             self.running_var = _buffer(_init.create("ones", shape, dtype, device))
+            if self.momentum is None:
+                self.num_batches_tracked = _buffer(as_array(0, dtype="int64",
+                                                            device=self.running_mean.device))
 
     def _built(self):
         return self.num_features is not None
@@ -54,10 +62,13 @@ class _BatchNorm(Module):
                 self.num_features = tensor.shape[0]
 
     def reset_running_stats(self):
-        """Running mean back to 0, running variance back to 1."""
+        """Running mean back to 0, running variance back to 1 (and, with
+        ``momentum=None``, the batch count back to 0)."""
         if self.running_mean is not None:
             self.running_mean.data[...] = 0
             self.running_var.data[...] = 1
+        if self.momentum is None and self.track_running_stats:
+            self.num_batches_tracked.data[...] = 0
 
     def forward(self, x):
         ndim = getattr(x, "ndim", None)
@@ -70,8 +81,13 @@ class _BatchNorm(Module):
             self.num_features = int(x.shape[1])
             self._create(*device_and_dtype(x))
         use_batch = self.training or self.running_mean is None
+        momentum = self.momentum
+        if momentum is None and self.training and self.running_mean is not None:
+            self.num_batches_tracked.data += 1  # a cumulative average: batch k weighs 1/k
+            momentum = 1.0 / float(self.num_batches_tracked.data)
         return ops.batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var,
-                              training=use_batch, momentum=self.momentum, eps=self.eps)
+                              training=use_batch, momentum=0.0 if momentum is None else momentum,
+                              eps=self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
@@ -84,7 +100,9 @@ class BatchNorm1D(_BatchNorm):
     Args:
         num_features: C; inferred from the first input when left out (Keras).
         eps: added to the variance before the square root.
-        momentum: the weight of each new batch in the running statistics.
+        momentum: the weight of each new batch in the running statistics, in [0, 1]
+            (default 0.1); ``None``: their cumulative average, every batch weighing the
+            same (PyTorch's ``momentum=None``; batch k enters with weight 1/k).
         affine: learn a per-channel scale (``weight``, init 1) and shift (``bias``, init 0).
         track_running_stats: keep running statistics for eval mode (else eval
             mode normalises with the batch's own statistics).

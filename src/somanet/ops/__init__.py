@@ -24,7 +24,7 @@ from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross
 from .normalization import batch_norm, layer_norm
 from .pooling import avg_pool2d, global_avg_pool2d, max_pool2d
 from .recurrent import gru_sequence, lstm_sequence, rnn_sequence
-from .reduction import argmax, argmin, logsumexp, max, mean, min, std, sum, var
+from .reduction import argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
 from .shape import (broadcast_to, concatenate, flatten, pad, permute, reshape, split, squeeze,
                     stack, swapaxes, transpose, unsqueeze)
 

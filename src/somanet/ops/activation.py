@@ -7,8 +7,9 @@ softmax) are computed from the saved output.
 """
 import math
 
+from .._checks import check_choice, check_real
 from ..autograd.function import Function
-from ..backend import xp_of
+from ..backend import kernels_special, xp_of
 
 
 class Step(Function):
@@ -112,9 +113,32 @@ class ELU(Function):
 
 
 _GELU_C = math.sqrt(2 / math.pi)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
 class GELU(Function):
+    """Gaussian error linear unit, exact: ``x Phi(x)`` with ``Phi(x) = (1 + erf(x / sqrt 2)) / 2``
+    the standard normal CDF; d/dx = ``Phi(x) + x phi(x)``, ``phi`` the normal density."""
+
+    def forward(ctx, x):
+        cdf = kernels_special.normal_cdf(x)
+        ctx.save_for_backward(x, cdf)
+        return x * cdf
+
+    def backward(ctx, grad):
+        x, cdf = ctx.saved
+        xp = xp_of(x)
+        slope = xp.multiply(x, x, out=xp.empty_like(x))  # out=: an array even for 0-d x
+        slope *= x.dtype.type(-0.5)
+        xp.exp(slope, out=slope)
+        slope *= x.dtype.type(_INV_SQRT_2PI)
+        slope *= x  # x phi(x)
+        slope += cdf
+        slope *= grad
+        return slope
+
+
+class GELUTanh(Function):
     """Gaussian error linear unit, tanh approximation (as in GPT-2, BERT):
     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
 
@@ -133,16 +157,30 @@ class GELU(Function):
 
 
 class Softplus(Function):
-    """log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|); derivative sigmoid(x)."""
+    """log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|); derivative sigmoid(x).
 
-    def forward(ctx, x):
+    With ``beta`` and ``threshold`` (PyTorch's): ``log(1 + e^{beta x}) / beta``, and
+    ``x`` itself where ``beta x > threshold`` (derivative 1 there).
+    """
+
+    def forward(ctx, x, beta, threshold):
         xp = xp_of(x)
-        ctx.save_for_backward(x)
-        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+        scaled = x if beta == 1 else x * x.dtype.type(beta)
+        out = xp.maximum(scaled, 0, out=xp.empty_like(x))  # out=: an array even for 0-d x
+        out += xp.log1p(xp.exp(-xp.abs(scaled)))
+        if beta != 1:
+            out *= x.dtype.type(1 / beta)
+        linear = scaled > threshold
+        xp.copyto(out, x, where=linear)
+        ctx.save_for_backward(scaled, linear)
+        return out
 
     def backward(ctx, grad):
-        (x,) = ctx.saved
-        return grad * sigmoid_array(x)
+        scaled, linear = ctx.saved
+        slope = sigmoid_array(scaled)
+        xp_of(slope).copyto(slope, 1, where=linear)
+        slope *= grad
+        return slope
 
 
 class Softmax(Function):
@@ -209,14 +247,47 @@ def elu(x, alpha=1.0):
     return ELU.apply(x, alpha=alpha)
 
 
-def gelu(x):
-    """GELU, tanh approximation."""
-    return GELU.apply(x)
+def gelu(x, approximate="none"):
+    """Gaussian error linear unit, ``x Phi(x)`` (``Phi`` the standard normal CDF).
+
+    Args:
+        x: float input.
+        approximate: ``"none"`` (the default, as PyTorch, Keras and ONNX): the exact form
+            ``0.5 x (1 + erf(x / sqrt 2))``; ``"tanh"``: the tanh approximation
+            ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`` of GPT-2 and BERT.
+            Keras's spelling ``approximate=False`` / ``True`` is accepted too.
+
+        >>> import somanet as sn
+        >>> [round(v, 4) for v in sn.gelu(sn.tensor([-1.0, 1.0])).tolist()]
+        [-0.1587, 0.8413]
+        >>> [round(v, 4) for v in sn.gelu(sn.tensor([-1.0, 1.0]), approximate="tanh").tolist()]
+        [-0.1588, 0.8412]
+    """
+    return GELU_FORMS[gelu_form(approximate, "gelu")].apply(x)
 
 
-def softplus(x):
-    """log(1 + e^x), stable for any x."""
-    return Softplus.apply(x)
+def gelu_form(approximate, owner):
+    """``approximate`` as ``"none"`` or ``"tanh"`` (Keras's ``False`` / ``True`` too)."""
+    if approximate is True or approximate is False:
+        return "tanh" if approximate else "none"
+    return check_choice(owner, "approximate", approximate, ("none", "tanh"))
+
+
+GELU_FORMS = {"none": GELU, "tanh": GELUTanh}
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """``log(1 + e^{beta x}) / beta``, stable for any x; linear (``x``) where
+    ``beta x > threshold``, as PyTorch's ``softplus``.
+
+    Args:
+        x: float input.
+        beta: the sharpness, > 0 (default 1: ``log(1 + e^x)``).
+        threshold: above it (in ``beta x``) the output is ``x`` (default 20, PyTorch's).
+    """
+    beta = check_real("softplus", "beta", beta, minimum=0.0, min_open=True)
+    threshold = check_real("softplus", "threshold", threshold, finite=False)
+    return Softplus.apply(x, beta=beta, threshold=threshold)
 
 
 def softmax(x, axis=-1):

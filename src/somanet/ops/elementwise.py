@@ -182,10 +182,14 @@ def _split_by_mask(ctx, grad, first):
 
 
 class Clip(Function):
-    """Clamp to ``[low, high]``; the gradient passes where the input was inside."""
+    """Clamp to ``[low, high]`` (either may be ``None``: no bound on that side; neither:
+    the identity, as ONNX's ``Clip``); the gradient passes where the input was inside."""
 
     def forward(ctx, a, low, high):
         inside = True
+        if low is None and high is None:
+            ctx.save_for_backward(None)
+            return a.copy()
         if low is not None:
             inside = a >= low
         if high is not None:
@@ -195,7 +199,7 @@ class Clip(Function):
 
     def backward(ctx, grad):
         (inside,) = ctx.saved
-        return grad * inside
+        return grad if inside is None else grad * inside
 
 
 class Where(Function):
@@ -282,9 +286,19 @@ def minimum(a, b):
 
 
 def clip(a, low=None, high=None):
-    """Clamp ``a`` to ``[low, high]`` (either bound may be ``None``)."""
-    if low is None and high is None:
-        raise ValueError("clip: give low, high or both")
+    """Clamp ``a`` to ``[low, high]``, as ONNX's ``Clip`` and PyTorch's ``clamp``.
+
+    Either bound may be ``None`` (no bound on that side); with neither, the result is
+    ``a`` unchanged (ONNX's ``Clip`` without ``min`` and ``max``). The gradient is 1
+    where ``low <= a <= high``, else 0.
+
+    Raises:
+        ValueError: ``low > high``.
+
+        >>> import somanet as sn
+        >>> sn.clip(sn.tensor([-2.0, 0.5, 3.0]), high=1.0)
+        tensor([-2. ,  0.5,  1. ])
+    """
     if low is not None and high is not None and low > high:
         raise ValueError(f"clip: low={low} is greater than high={high}")
     return Clip.apply(a, low=low, high=high)
@@ -304,5 +318,6 @@ def where(condition, a, b):
     if not isinstance(condition, Tensor):
         condition = Tensor(condition, device=a.device)
     if condition.data.dtype.kind != "b":
-        condition = Tensor(condition.data != 0)
+        from .comparison import not_equal
+        condition = not_equal(condition, 0)
     return Where.apply(condition, a, b)

@@ -10,7 +10,7 @@ with ``g = dL/dy``, ``dL/dweight = sum(g * x_hat)`` and ``dL/dbias = sum(g)``
 over the other axes. It is one pass over the saved ``x_hat``, not a chain of
 small ops.
 """
-from .._checks import is_int
+from .._checks import check_fraction, is_int
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..tensor import Tensor
@@ -166,7 +166,9 @@ def batch_norm(x, weight=None, bias=None, running_mean=None, running_var=None, t
         running_mean, running_var: optional (C,) tensors of the same dtype
             (buffers, updated in place in training; required in eval).
         training: use (and update) batch statistics, else the running ones.
-        momentum: the weight of the new batch in the running averages.
+        momentum: the weight of the new batch in the running averages, in [0, 1]
+            (a cumulative average, PyTorch's ``momentum=None``, is the layer's
+            ``BatchNorm*D(momentum=None)``: it passes ``1 / batches seen``).
         eps: added to the variance before the square root.
 
     Shape: x (N, C, *) -> (N, C, *).
@@ -195,6 +197,8 @@ def batch_norm(x, weight=None, bias=None, running_mean=None, running_var=None, t
     if not training and running_mean is None:
         raise ValueError("batch_norm: eval mode (training=False) normalises with the running "
                          "statistics; pass running_mean and running_var")
+    momentum = check_fraction("batch_norm", "momentum", momentum, inclusive=True,
+                              what="in [0, 1] (the new batch's weight)")
     if training and x.size // max(channels, 1) < 2:
         raise ValueError(f"batch_norm: training needs more than one value per channel to "
                          f"compute a variance, got input of shape {x.shape}; use a larger "

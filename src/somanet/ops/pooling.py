@@ -2,7 +2,10 @@
 
 A pooling window of ``kh x kw`` slides with a stride; output ``(i, j)`` reduces
 
-    x_pad[n, c, i*s + p, j*s + q]   for 0 <= p < kh, 0 <= q < kw.
+    x_pad[n, c, i*s + p*d, j*s + q*d]   for 0 <= p < kh, 0 <= q < kw
+
+(``d`` the dilation, max pooling only). ``ceil_mode`` may add a last window that runs
+past the padded input: the array is padded further on the bottom and right for it.
 
 Forward and backward loop over the kh*kw kernel offsets ``(p, q)``, each a
 whole-array operation on the strided view ``x_pad[:, :, p::s, q::s]`` (the
@@ -15,69 +18,91 @@ element only.
 """
 import math
 
+from .._checks import check_flag
 from ..autograd.function import Function
 from ..backend import xp_of
 from .convolution import int_pair
 
 
 def _window(array, p, q, out_hw, stride):
-    """Element (p, q) of every window: ``array[:, :, p::sh, q::sw]`` cut to out_hw."""
+    """Element (p, q) of every window: ``array[:, :, p::sh, q::sw]`` cut to out_hw (p and q
+    are offsets in the padded array: the kernel offset times the dilation)."""
     (ho, wo), (sh, sw) = out_hw, stride
     return array[:, :, p:p + sh * (ho - 1) + 1:sh, q:q + sw * (wo - 1) + 1:sw]
 
 
-def _padded(x, padding, value):
-    ph, pw = padding
-    if not (ph or pw):
+def _padded(x, pads, value):
+    (top, bottom), (left, right) = pads
+    if not (top or bottom or left or right):
         return x
-    return xp_of(x).pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), mode="constant",
+    return xp_of(x).pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), mode="constant",
                         constant_values=value)
 
 
 def _gradient_buffer(ctx, grad):
-    """A zeroed (or, when every element is written once, empty) input-sized gradient."""
+    """A zeroed (or, when every element is written once, empty) padded-input-sized gradient."""
     xp = xp_of(grad)
-    (ph, pw), (h, w) = ctx.padding, ctx.in_hw
-    shape = grad.shape[:2] + (h + 2 * ph, w + 2 * pw)
+    ((top, bottom), (left, right)), (h, w) = ctx.pads, ctx.in_hw
+    shape = grad.shape[:2] + (h + top + bottom, w + left + right)
     (kh, kw), (sh, sw), (ho, wo) = ctx.kernel, ctx.stride, grad.shape[2:]
-    covered = (sh, sw) == (kh, kw) and (ho * kh, wo * kw) == shape[2:]
+    covered = (sh, sw) == (kh, kw) and ctx.dilation == (1, 1) and \
+        (ho * kh, wo * kw) == shape[2:]
     return xp.empty(shape, grad.dtype) if covered else xp.zeros(shape, grad.dtype)
 
 
 def _unpadded(ctx, grad_padded):
-    (ph, pw), (h, w) = ctx.padding, ctx.in_hw
-    return grad_padded[:, :, ph:ph + h, pw:pw + w]
+    ((top, _), (left, _)), (h, w) = ctx.pads, ctx.in_hw
+    return grad_padded[:, :, top:top + h, left:left + w]
 
 
 def _disjoint(ctx):
-    """True when no two windows share an element (stride >= kernel on both axes)."""
-    return ctx.stride[0] >= ctx.kernel[0] and ctx.stride[1] >= ctx.kernel[1]
+    """True when no two windows share an element (stride >= the dilated kernel)."""
+    return all(s >= d * (k - 1) + 1 for k, s, d in zip(ctx.kernel, ctx.stride, ctx.dilation))
 
 
-def _setup(ctx, x, kernel, stride, padding):
-    """Keep the geometry on ctx; returns the output's (Ho, Wo)."""
-    ctx.kernel, ctx.stride, ctx.padding, ctx.in_hw = kernel, stride, padding, x.shape[2:]
-    h, w = x.shape[2:]
-    return ((h + 2 * padding[0] - kernel[0]) // stride[0] + 1,
-            (w + 2 * padding[1] - kernel[1]) // stride[1] + 1)
+def output_size(size, kernel, stride, padding, dilation, ceil_mode):
+    """The number of windows along one axis, PyTorch's rule: ``(size + 2 padding -
+    dilation (kernel - 1) - 1) / stride + 1``, rounded down, or up with ``ceil_mode`` --
+    except that a last window starting past the input and the left padding is dropped."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    count = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (count - 1) * stride >= size + padding:
+        count -= 1
+    return count
 
 
-def _offsets(kernel):
-    """The kernel offsets (p, q) in row-major order."""
-    return [(p, q) for p in range(kernel[0]) for q in range(kernel[1])]
+def _setup(ctx, x, kernel, stride, padding, dilation, ceil_mode):
+    """Keep the geometry on ctx; returns the output's (Ho, Wo). ``ctx.pads`` is the
+    padding on each side: the right/bottom one grows where ``ceil_mode`` adds a window
+    that runs past the padded input."""
+    out_hw, pads = [], []
+    for size, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation):
+        count = output_size(size, k, s, p, d, ceil_mode)
+        out_hw.append(count)
+        pads.append((p, max(p, (count - 1) * s + d * (k - 1) + 1 - size - p)))
+    ctx.kernel, ctx.stride, ctx.dilation, ctx.in_hw = kernel, stride, dilation, x.shape[2:]
+    ctx.pads = tuple(pads)
+    return tuple(out_hw)
+
+
+def _offsets(kernel, dilation=(1, 1)):
+    """The kernel offsets (p, q) in row-major order, times the dilation."""
+    return [(p * dilation[0], q * dilation[1]) for p in range(kernel[0])
+            for q in range(kernel[1])]
 
 
 class MaxPool2d(Function):
-    """Max over each window (padding counts as -inf).
+    """Max over each window (padding counts as -inf); ``dilation`` spaces the window's
+    elements apart (PyTorch's).
 
     dL/dx[window's argmax] += dL/dout; every other element of the window gets 0.
     """
 
-    def forward(ctx, x, kernel, stride, padding):
+    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode):
         xp = xp_of(x)
-        out_hw = _setup(ctx, x, kernel, stride, padding)
-        padded = _padded(x, padding, -math.inf)
-        offsets = _offsets(kernel)
+        out_hw = _setup(ctx, x, kernel, stride, padding, dilation, ceil_mode)
+        padded = _padded(x, ctx.pads, -math.inf)
+        offsets = _offsets(kernel, dilation)
         index_type = xp.uint8 if len(offsets) <= 256 else xp.int32
         out = index = None
         for t, (p, q) in enumerate(offsets):
@@ -99,7 +124,7 @@ class MaxPool2d(Function):
         xp = xp_of(grad)
         grad_padded = _gradient_buffer(ctx, grad)
         disjoint = _disjoint(ctx)
-        for t, (p, q) in enumerate(_offsets(ctx.kernel)):
+        for t, (p, q) in enumerate(_offsets(ctx.kernel, ctx.dilation)):
             window = _window(grad_padded, p, q, grad.shape[2:], ctx.stride)
             if disjoint:  # each element is in one window: write, don't add
                 xp.multiply(grad, index == t, out=window)
@@ -109,15 +134,16 @@ class MaxPool2d(Function):
 
 
 class AvgPool2d(Function):
-    """Mean over each window; padding counts as zeros and the divisor is always
-    kh*kw (PyTorch's default ``count_include_pad=True``).
+    """Mean over each window, PyTorch's divisor: with ``count_include_pad`` (the default)
+    the window's size clipped to the padded input (kh*kw unless ``ceil_mode`` runs a
+    window past the padding), else the number of input elements in the window.
 
-    dL/dx[each element of a window] += dL/dout / (kh*kw).
+    dL/dx[each element of a window] += dL/dout / divisor.
     """
 
-    def forward(ctx, x, kernel, stride, padding):
-        out_hw = _setup(ctx, x, kernel, stride, padding)
-        padded = _padded(x, padding, 0)
+    def forward(ctx, x, kernel, stride, padding, ceil_mode, count_include_pad):
+        out_hw = _setup(ctx, x, kernel, stride, padding, (1, 1), ceil_mode)
+        padded = _padded(x, ctx.pads, 0)
         out = None
         for p, q in _offsets(kernel):
             window = _window(padded, p, q, out_hw, stride)
@@ -125,11 +151,17 @@ class AvgPool2d(Function):
                 out = window.copy()
             else:
                 out += window
-        out *= 1 / (kernel[0] * kernel[1])
+        divisor = ctx.divisor = _divisor(xp_of(x), out_hw, x.shape[2:], kernel, stride,
+                                         padding, count_include_pad, x.dtype)
+        if isinstance(divisor, int):
+            out *= 1 / divisor
+        else:
+            out /= divisor
         return out
 
     def backward(ctx, grad):
-        share = grad * (1 / (ctx.kernel[0] * ctx.kernel[1]))
+        divisor = ctx.divisor
+        share = grad * (1 / divisor) if isinstance(divisor, int) else grad / divisor
         grad_padded = _gradient_buffer(ctx, grad)
         disjoint = _disjoint(ctx)
         for p, q in _offsets(ctx.kernel):
@@ -139,6 +171,22 @@ class AvgPool2d(Function):
             else:
                 window += share
         return _unpadded(ctx, grad_padded)
+
+
+def _divisor(xp, out_hw, in_hw, kernel, stride, padding, count_include_pad, dtype):
+    """kh*kw (an int) when every window counts all of it, else an (Ho, Wo) array of each
+    window's count (see ``AvgPool2d``)."""
+    counts = []
+    for count, size, k, s, p in zip(out_hw, in_hw, kernel, stride, padding):
+        starts = [i * s - p for i in range(count)]  # in input coordinates
+        if count_include_pad:
+            counts.append([min(start + k, size + p) - start for start in starts])
+        else:
+            counts.append([min(start + k, size) - max(start, 0) for start in starts])
+    if all(c == k for row, k in zip(counts, kernel) for c in row):
+        return kernel[0] * kernel[1]
+    rows = xp.asarray(counts[0], dtype=dtype).reshape(-1, 1)
+    return rows * xp.asarray(counts[1], dtype=dtype).reshape(1, -1)
 
 
 class GlobalAvgPool2d(Function):
@@ -155,8 +203,9 @@ class GlobalAvgPool2d(Function):
         return out
 
 
-def _pool_arguments(x, kernel_size, stride, padding, name):
-    """Check a pooling call's arguments; returns (kernel, stride, padding) as pairs."""
+def _pool_arguments(x, kernel_size, stride, padding, dilation, ceil_mode, name):
+    """Check a pooling call's arguments; returns (kernel, stride, padding, dilation) as
+    pairs and ``ceil_mode`` as a bool."""
     if x.ndim != 4:
         raise ValueError(f"{name}: expected a 4-D input (N, C, H, W), got shape "
                          f"{tuple(x.shape)}")
@@ -166,56 +215,88 @@ def _pool_arguments(x, kernel_size, stride, padding, name):
     kernel = int_pair(kernel_size, "kernel_size", name, 1)
     stride = kernel if stride is None else int_pair(stride, "stride", name, 1)
     padding = int_pair(padding, "padding", name, 0)
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"{name}: padding {padding} must be at most half the kernel size "
-                         f"{kernel}")
+    dilation = int_pair(dilation, "dilation", name, 1)
+    ceil_mode = check_flag(name, "ceil_mode", ceil_mode)
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if padding[0] >= kernel[0] or padding[1] >= kernel[1]:
+        raise ValueError(f"{name}: padding {padding} must be smaller than the kernel size "
+                         f"{kernel}, as ONNX's pooling allows (PyTorch allows at most half the "
+                         f"kernel size)")
     h, w = x.shape[2:]
-    if kernel[0] > h + 2 * padding[0] or kernel[1] > w + 2 * padding[1]:
-        raise ValueError(f"{name}: kernel size {kernel} is larger than the padded input "
+    if spans[0] > h + 2 * padding[0] or spans[1] > w + 2 * padding[1]:
+        what = "kernel size" if dilation == (1, 1) else "dilated kernel size"
+        raise ValueError(f"{name}: {what} {spans} is larger than the padded input "
                          f"({h + 2 * padding[0]}, {w + 2 * padding[1]}) for input shape "
                          f"{tuple(x.shape)}")
-    return kernel, stride, padding
+    return kernel, stride, padding, dilation, ceil_mode
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
-    """2-D max pooling, as PyTorch's ``max_pool2d``.
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """2-D max pooling, as PyTorch's ``max_pool2d`` (and ONNX's ``MaxPool``).
 
-    ``out[n, c, i, j] = max_{p, q} x_pad[n, c, i*s + p, j*s + q]`` with -inf padding.
+    ``out[n, c, i, j] = max_{p, q} x_pad[n, c, i*s + p*d, j*s + q*d]`` with -inf padding.
 
     Args:
         x: input Tensor.
         kernel_size: the window, an int or a pair (rows, columns).
         stride: an int or a pair; defaults to ``kernel_size`` (non-overlapping windows).
-        padding: an int or a pair, at most half the kernel size.
+        padding: an int or a pair, on both sides, at most ``kernel_size - 1``: ONNX's
+            ``MaxPool`` rule (PyTorch's is at most ``kernel_size // 2``, so every padding
+            PyTorch accepts is accepted here too).
+        dilation: an int or a pair: the spacing of the window's elements.
+        ceil_mode: round the output size up, not down, so a last partial window at the
+            bottom and right counts too (one that would start in the right padding is
+            dropped, as PyTorch does).
 
     Shape:
-        x (N, C, H, W) -> (N, C, Ho, Wo), ``Ho = (H + 2*padding - kh) // stride + 1``.
+        x (N, C, H, W) -> (N, C, Ho, Wo),
+        ``Ho = floor((H + 2*padding - dilation*(kh - 1) - 1) / stride) + 1`` (ceil with
+        ``ceil_mode``).
 
     Example:
         >>> import somanet as sn
         >>> sn.max_pool2d(sn.arange(16.0).reshape(1, 1, 4, 4), 2).numpy()[0, 0]
         array([[ 5.,  7.],
                [13., 15.]], dtype=float32)
+        >>> sn.max_pool2d(sn.arange(25.0).reshape(1, 1, 5, 5), 2, ceil_mode=True).shape
+        (1, 1, 3, 3)
     """
-    kernel, stride, padding = _pool_arguments(x, kernel_size, stride, padding, "max_pool2d")
-    return MaxPool2d.apply(x, kernel=kernel, stride=stride, padding=padding)
+    kernel, stride, padding, dilation, ceil_mode = _pool_arguments(
+        x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    return MaxPool2d.apply(x, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
+                           ceil_mode=ceil_mode)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    """2-D average pooling, as PyTorch's ``avg_pool2d`` (padding zeros are counted).
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """2-D average pooling, as PyTorch's ``avg_pool2d`` (and ONNX's ``AveragePool``).
 
-    ``out[n, c, i, j] = sum_{p, q} x_pad[n, c, i*s + p, j*s + q] / (kh*kw)``.
+    ``out[n, c, i, j] = sum_{p, q} x_pad[n, c, i*s + p, j*s + q] / divisor``: with
+    ``count_include_pad=True`` (PyTorch's default) the divisor is kh*kw, padding zeros
+    counted -- except for a ``ceil_mode`` window that runs past the padding, which counts
+    only what lies inside the padded input; with ``count_include_pad=False`` it is the
+    number of input elements in the window.
 
-    Args and Shape: as ``max_pool2d``.
+    Args:
+        x, kernel_size, stride, padding, ceil_mode: as ``max_pool2d``.
+        count_include_pad: count the padding zeros in the divisor.
+
+    Shape: as ``max_pool2d`` (dilation 1).
 
     Example:
         >>> import somanet as sn
         >>> sn.avg_pool2d(sn.arange(16.0).reshape(1, 1, 4, 4), 2).numpy()[0, 0]
         array([[ 2.5,  4.5],
                [10.5, 12.5]], dtype=float32)
+        >>> sn.avg_pool2d(sn.ones((1, 1, 2, 2)), 3, 1, 1, count_include_pad=False).numpy()[0, 0]
+        array([[1., 1.],
+               [1., 1.]], dtype=float32)
     """
-    kernel, stride, padding = _pool_arguments(x, kernel_size, stride, padding, "avg_pool2d")
-    return AvgPool2d.apply(x, kernel=kernel, stride=stride, padding=padding)
+    kernel, stride, padding, _, ceil_mode = _pool_arguments(
+        x, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
+    count_include_pad = check_flag("avg_pool2d", "count_include_pad", count_include_pad)
+    return AvgPool2d.apply(x, kernel=kernel, stride=stride, padding=padding,
+                           ceil_mode=ceil_mode, count_include_pad=count_include_pad)
 
 
 def global_avg_pool2d(x):

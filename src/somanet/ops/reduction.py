@@ -1,9 +1,13 @@
-"""Reductions along axes: sum, mean, max, min, var, std, logsumexp; argmax and
+"""Reductions along axes: sum, prod, mean, max, min, var, std, logsumexp; argmax and
 argmin (no gradient).
 
 ``axis`` is ``None`` (all axes), an int, or a tuple of ints; ``keepdims``
 keeps the reduced axes with size 1. The backward of a reduction broadcasts
 the gradient back over the reduced axes.
+
+Over an empty axis a reduction with an identity gives it, as NumPy, PyTorch and
+ONNX do: ``sum`` 0, ``prod`` 1, ``logsumexp`` -inf (``mean`` is 0/0, nan). ``max``,
+``min``, ``argmax`` and ``argmin`` have none: reducing an empty axis is an error.
 """
 import builtins
 
@@ -70,6 +74,41 @@ def _count(shape, axes):
     return count
 
 
+class Prod(Function):
+    """Product along axes; d/dx_i = the product of the other elements, computed from
+    exclusive running products from both ends (exact with zeros among the elements)."""
+
+    def forward(ctx, x, axes, keepdims):
+        ctx.save_for_backward(x)
+        ctx.axes, ctx.keepdims = axes, keepdims
+        return x.prod(axis=axes, keepdims=keepdims)
+
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        xp = xp_of(x)
+        axes = tuple(range(x.ndim)) if ctx.axes is None else ctx.axes
+        kept = [a for a in range(x.ndim) if a not in axes]
+        order = kept + list(axes)
+        moved = xp.transpose(x, order)
+        lead = moved.shape[:len(kept)]
+        rows = moved.reshape(lead + (-1,))
+        before = xp.ones_like(rows)
+        after = xp.ones_like(rows)
+        if rows.shape[-1] > 1:
+            xp.cumprod(rows[..., :-1], axis=-1, out=before[..., 1:])
+            xp.cumprod(rows[..., :0:-1], axis=-1, out=after[..., -2::-1])
+        before *= after  # the product of every element but this one
+        others = xp.transpose(before.reshape(moved.shape), _inverse(order))
+        return _expand(grad, x.shape, ctx.axes, ctx.keepdims) * others
+
+
+def _inverse(order):
+    inverse = [0] * len(order)
+    for position, axis in enumerate(order):
+        inverse[axis] = position
+    return inverse
+
+
 class Max(Function):
     """Maximum along axes; ties share the gradient equally."""
 
@@ -132,6 +171,10 @@ class LogSumExp(Function):
 
     def forward(ctx, x, axes, keepdims):
         xp = xp_of(x)
+        if _empty_axis(x.shape, axes):  # log(0): the identity of logsumexp
+            ctx.save_for_backward(x, None)
+            ctx.axes, ctx.keepdims = axes, keepdims
+            return xp.full(_reduced_shape(x.shape, axes, keepdims), -xp.inf, x.dtype)
         peak = x.max(axis=axes, keepdims=True)
         peak = xp.where(xp.isfinite(peak), peak, 0)
         out = xp.log(xp.exp(x - peak).sum(axis=axes, keepdims=True)) + peak
@@ -141,6 +184,8 @@ class LogSumExp(Function):
 
     def backward(ctx, grad):
         x, out = ctx.saved
+        if out is None:
+            return xp_of(x).zeros_like(x)
         softmax = xp_of(x).exp(x - out)
         return _expand(grad, x.shape, ctx.axes, ctx.keepdims) * softmax
 
@@ -149,6 +194,17 @@ def sum(x, axis=None, keepdims=False):
     """Sum over ``axis`` (all axes by default)."""
     axes = None if axis is None else _normalise_axes(axis, x.ndim, "sum")
     return Sum.apply(x, axes=axes, keepdims=keepdims)
+
+
+def prod(x, axis=None, keepdims=False):
+    """Product over ``axis`` (all axes by default); 1 over an empty axis.
+
+        >>> import somanet as sn
+        >>> sn.prod(sn.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=1)
+        tensor([ 2., 12.])
+    """
+    axes = None if axis is None else _normalise_axes(axis, x.ndim, "prod")
+    return Prod.apply(x, axes=axes, keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
@@ -208,6 +264,26 @@ def _arg(x, axis, keepdims, name):
 
 
 def _check_not_empty(x, axis, name):
-    if x.size == 0:
-        raise ValueError(f"{name}: the tensor of shape {x.shape} is empty, so it has no "
-                         f"{name.removeprefix('arg')}")
+    """An error when ``axis`` (``None``: every axis) of ``x`` is empty: max, min and their
+    args have no identity. A non-empty axis of an empty tensor is fine (the result is
+    empty)."""
+    if x.size != 0:
+        return
+    axes = _normalise_axes(axis, x.ndim, name) if axis is not None else None
+    if axis is None or _empty_axis(x.shape, axes):
+        raise ValueError(f"{name}: the tensor of shape {x.shape} is empty along the reduced "
+                         f"axis {'(all axes)' if axis is None else axis}, so it has no "
+                         f"{name.removeprefix('arg')} (unlike sum or prod, {name} has no "
+                         f"identity)")
+
+
+def _empty_axis(shape, axes):
+    """Whether a reduction over ``axes`` (``None``: all) of ``shape`` reduces nothing."""
+    return any(shape[a] == 0 for a in (range(len(shape)) if axes is None else axes))
+
+
+def _reduced_shape(shape, axes, keepdims):
+    axes = range(len(shape)) if axes is None else axes
+    if keepdims:
+        return tuple(1 if i in axes else size for i, size in enumerate(shape))
+    return tuple(size for i, size in enumerate(shape) if i not in axes)
