@@ -74,3 +74,10 @@ def test_gradcheck_on_a_large_input_uses_random_directions():
 def test_gradcheck_needs_a_differentiable_input():
     with pytest.raises(ValueError, match="nothing to check"):
         sn.gradcheck(lambda t: t * 2, [sn.tensor([1.0])])
+
+
+def test_a_non_differentiable_op_never_records_a_node():
+    a = sn.tensor([1.0, 2.0], requires_grad=True)
+    result = a > 1.5
+    assert result.dtype == np.bool_ and not result.requires_grad and result.is_leaf
+    assert (a == a).tolist() == [True, True]

@@ -56,6 +56,7 @@ class Function:
     saved = ()
     needs_input_grad = ()
     outputs = None  # (shape, dtype) of each output, for a node with several
+    differentiable = True  # False: outputs never require grad (comparisons, argmax)
 
     def forward(ctx, *arrays, **params):
         raise NotImplementedError(f"{type(ctx).__name__} has no forward()")
@@ -108,7 +109,7 @@ class Function:
         if mode.detect_anomaly:
             from .anomaly import check_forward
             check_forward(cls, arrays, out)
-        if records and mode.grad_enabled:
+        if records and mode.grad_enabled and cls.differentiable:
             needs, parents = [], []
             for tensor in inputs:
                 if tensor._requires_grad:
@@ -125,14 +126,17 @@ class Function:
         if type(out) is tuple:
             if ctx is not None:
                 ctx.outputs = tuple([(part.shape, part.dtype) for part in out])
-            return tuple([_wrap(part, first, ctx, index) for index, part in enumerate(out)])
-        if type(out) is not kind:
-            out = as_array_like(out, first)
-        result = _new(Tensor)
-        result.data = out
-        if ctx is not None:
-            result._node = ctx
-            result._requires_grad = True
+            result = tuple([_wrap(part, first, ctx, index) for index, part in enumerate(out)])
+        else:
+            if type(out) is not kind:
+                out = as_array_like(out, first)
+            result = _new(Tensor)
+            result.data = out
+            if ctx is not None:
+                result._node = ctx
+                result._requires_grad = True
+        if mode.recorder is not None:
+            return mode.recorder(cls, inputs, params, result)
         return result
 
     def __repr__(self):

@@ -7,10 +7,16 @@ import functools
 
 
 class mode:
-    """The current switches. Read them; change them with the context managers below."""
+    """The current switches. Read them; change them with the context managers below.
+
+    ``recorder`` is the graph layer's hook (``somanet.graph``): when set, every
+    ``Function.apply`` hands it ``(cls, inputs, params, result)`` and returns what it
+    returns, so a graph can record the very ops eager mode runs. ``None`` (the default)
+    costs one attribute read per op."""
 
     grad_enabled = True
     detect_anomaly = False
+    recorder = None
 
 
 def is_grad_enabled():

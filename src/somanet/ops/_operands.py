@@ -63,7 +63,7 @@ def binary_operands(a, b, name):
 
 
 def cast_integer(tensor, dtype):
-    """An integer or bool tensor as ``dtype`` (it has no gradient to carry)."""
-    wrapped = Tensor.__new__(Tensor)
-    wrapped.data = tensor.data.astype(dtype)
-    return wrapped
+    """An integer or bool tensor as ``dtype`` (it has no gradient to carry), through the
+    cast op, so a graph records it."""
+    from .conversion import AsType
+    return AsType.apply(tensor, dtype=dtype)

@@ -13,7 +13,6 @@ import builtins
 
 from ..autograd.function import Function
 from ..backend import xp_of
-from ..tensor import Tensor
 from .elementwise import sqrt
 
 
@@ -259,8 +258,17 @@ def _arg(x, axis, keepdims, name):
         if len(axis) != 1:
             raise ValueError(f"{name}: axis must be one int or None, got {axis}")
         axis = axis[0]
-    found = getattr(x.data, name)(axis=axis, keepdims=keepdims)
-    return Tensor(xp_of(x.data).asarray(found, dtype="int64"))
+    return ArgReduce.apply(x, name=name, axis=axis, keepdims=keepdims)
+
+
+class ArgReduce(Function):
+    """``argmax`` / ``argmin`` (``name``) along ``axis``: int64 indices, no gradient."""
+
+    differentiable = False
+
+    def forward(ctx, x, name, axis, keepdims):
+        found = getattr(x, name)(axis=axis, keepdims=keepdims)
+        return xp_of(x).asarray(found, dtype="int64")
 
 
 def _check_not_empty(x, axis, name):

@@ -251,6 +251,28 @@ class Optimizer:
         """
         zero_grads(self.parameters(), set_to_none)
 
+    def minimize(self, loss):
+        """Minimise ``loss`` one step (Keras's and TensorFlow's ``optimizer.minimize``).
+
+        - An eager loss (a 0-d Tensor): backpropagate it, take a step and clear the
+          gradients, now.
+        - A graph loss (built TensorFlow-style with ``somanet.graph``): return the graph
+          op that does the same each time a ``Session`` runs it (the ``train_op``).
+
+        Args:
+            loss: a 0-d Tensor computed from this optimiser's parameters.
+
+        Returns:
+            ``None`` for an eager loss; the graph op for a graph loss.
+        """
+        graph_op = getattr(loss, "minimize_op", None)  # a graph tensor builds its own op
+        if graph_op is not None:
+            return graph_op(self)
+        loss.backward()
+        self.step()
+        self.zero_grad()
+        return None
+
     # -- state dict ----------------------------------------------------------------------------
 
     def state_dict(self):

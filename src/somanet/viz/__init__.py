@@ -1,6 +1,7 @@
-"""Layer 5: plots with matplotlib -- training curves, the activation functions of seed
-003, the learning-rate sweep, image grids with predictions, weight histograms, decision
-boundaries of 2-D classifiers.
+"""Layer 5: plots with matplotlib -- training curves, the activation functions (sigmoid,
+tanh, ReLU...), the learning-rate sweep, image grids with predictions, weight histograms,
+decision boundaries of 2-D classifiers; and computation graphs as Graphviz DOT text
+(``autograd_graph``).
 
 matplotlib is imported inside the functions, so ``import somanet`` works without it
 (install it with ``pip install 'somanet[viz]'``); without a display the Agg backend is
@@ -16,6 +17,7 @@ used. Every function returns the matplotlib Figure and, given ``path``, saves it
 """
 from .activations import ACTIVATIONS, activation_curves, plot_activations
 from .curves import plot_curves, plot_history, plot_lr_finder
+from .graphs import autograd_graph
 from .images import plot_image_grid
 from .model_plots import plot_decision_boundary, plot_weight_histograms
 
