@@ -340,11 +340,16 @@ class building:
 
     def __enter__(self):
         _stack().append(self.graph)
-        enable_recording()
+        with _lock:
+            _recording["scopes"] += 1
+            _install()
         return self.graph
 
     def __exit__(self, *exc):
         _stack().pop()
+        with _lock:
+            _recording["scopes"] -= 1
+            _install()
         return False
 
 
@@ -361,9 +366,23 @@ class paused:
         return False
 
 
+# The recorder is installed only while it can have work: while a graph is being built in
+# some thread, and from the first TensorFlow-style graph on (ops on its tensors are
+# recorded wherever they run). Eager code otherwise pays one attribute read per op.
+_lock = threading.Lock()
+_recording = {"scopes": 0, "open_graphs": False}
+
+
+def _install():
+    mode.recorder = record if _recording["scopes"] or _recording["open_graphs"] else None
+
+
 def enable_recording():
-    """Install the recorder (kept from then on: an op costs one check more)."""
-    mode.recorder = record
+    """Keep the recorder installed from now on: a TensorFlow-style graph exists, whose
+    tensors may meet ops anywhere (each op then costs a check of its inputs)."""
+    with _lock:
+        _recording["open_graphs"] = True
+        _install()
 
 
 def record(cls, inputs, params, result):
