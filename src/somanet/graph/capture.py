@@ -176,7 +176,7 @@ def _signature(fn, args):
     for arg in args:
         if _is_tensor_like(arg):
             tensor = arg if isinstance(arg, Tensor) else Tensor(arg)
-            key.append(("tensor", tuple(tensor.shape), str(tensor.dtype), str(tensor.device)))
+            key.append(("tensor", tensor.shape, tensor.dtype, tensor.device))
         else:
             try:
                 hash(arg)

@@ -117,6 +117,7 @@ class Graph:
         self._names = {}
         self._reserved = set()  # names handed out by unique_name, not used by a node yet
         self.variable_names = {}  # id(tensor) -> a name for it when captured
+        self.plans = {}  # what running given outputs needs (somanet.graph.run._plan)
 
     # -- what it holds ----------------------------------------------------------------------
 

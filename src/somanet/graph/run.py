@@ -28,22 +28,36 @@ def execute(graph, roots, feeds, record_gradients=None):
             ``False`` runs without recording gradients. A ``minimize`` among the nodes
             always records them.
     """
+    steps, training = _plan(graph, roots)
+    values = {}
+    with (enable_grad() if training else no_grad() if record_gradients is False
+          else _unchanged()):
+        for node, key, sources in steps:
+            values[key] = _run_node(node, [values[source][index] for source, index in sources],
+                                    feeds)
+    return values
+
+
+def _plan(graph, roots):
+    """The nodes ``roots`` need, in the order they run, with where each input comes from
+    (``[(node, id(node), [(id(input node), output index)...])]``), and whether a
+    ``minimize`` is among them; cached per graph while it does not grow."""
+    key = (len(graph.nodes), tuple(id(root) for root in roots))
+    found = graph.plans.get(key)
+    if found is not None:
+        return found
     needed = _needed(roots)
     deferred = set()
     for node in graph.nodes:  # state changes, and what depends on them, run last
         if id(node) in needed and (node.kind in STATE_KINDS or
                                    any(id(t.node) in deferred for t in node.inputs)):
             deferred.add(id(node))
-    training = any(node.kind == "minimize" for node in graph.nodes if id(node) in needed)
-    values = {}
-    with (enable_grad() if training else no_grad() if record_gradients is False
-          else _unchanged()):
-        for wave in (False, True):
-            for node in graph.nodes:
-                if id(node) in needed and (id(node) in deferred) == wave:
-                    args = [values[id(t.node)][t.index] for t in node.inputs]
-                    values[id(node)] = _run_node(node, args, feeds)
-    return values
+    steps = [(node, id(node), [(id(t.node), t.index) for t in node.inputs])
+             for wave in (False, True) for node in graph.nodes
+             if id(node) in needed and (id(node) in deferred) == wave]
+    training = any(node.kind == "minimize" for node, _, _ in steps)
+    graph.plans[key] = found = (steps, training)
+    return found
 
 
 class _unchanged:
