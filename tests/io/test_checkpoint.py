@@ -251,3 +251,76 @@ def test_damaged_rng_state(saved):
     index["rng"]["cpu"]["bit_generator"] = "seed"
     (saved / "checkpoint.json").write_text(json.dumps(index))
     _assert_load_fails_unchanged(saved, "damaged RNG state")
+
+
+@pytest.mark.parametrize("key, name", [("model", "../../x/model.safetensors"),
+                                       ("model", "/etc/passwd"),
+                                       ("state", "../state-1-abcd.safetensors"),
+                                       ("model", "state-1-0a1b2c3d.safetensors")])
+def test_file_names_in_the_index_stay_inside_the_folder(saved, key, name):
+    index = json.loads((saved / "checkpoint.json").read_text())
+    index[key] = name
+    (saved / "checkpoint.json").write_text(json.dumps(index))
+    _assert_load_fails_unchanged(saved, rf"the entry '{key}' is .*expected the name of a file "
+                                        rf"in the checkpoint folder")
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("epoch", "3", "a non-negative int or null"), ("step", -1, "a non-negative int or null"),
+    ("epoch", True, "a non-negative int or null"), ("history", [1], "an object"),
+    ("extra", None, "an object"), ("optimizer", 5, "an object or null")])
+def test_index_entries_of_the_wrong_type(saved, key, value, expected):
+    index = json.loads((saved / "checkpoint.json").read_text())
+    index[key] = value
+    (saved / "checkpoint.json").write_text(json.dumps(index))
+    _assert_load_fails_unchanged(saved, rf"the entry '{key}' is .*expected {expected}; the file "
+                                        rf"is damaged")
+
+
+def test_a_flipped_bit_in_the_state_is_an_error_naming_the_tensor(saved):
+    path = _file(saved, "state-")
+    header = sn.io.read_header(path)
+    data = bytearray(path.read_bytes())
+    data[header.data_start + header.tensors["optimizer/state.0.exp_avg"].begin + 2] ^= 1
+    path.write_bytes(bytes(data))
+    _assert_load_fails_unchanged(saved, r"tensor 'optimizer/state.0.exp_avg' is damaged")
+
+
+def test_what_a_killed_save_leaves_behind_is_removed(tmp_path):
+    folder = tmp_path / "c"
+    save_checkpoint(folder, _model(0), epoch=1)
+    leftovers = [".model-7-0a1b2c3d.safetensors.k2j4h5g6.tmp", ".checkpoint.json.abcd1234.tmp",
+                 "model-7-0a1b2c3d.safetensors"]  # a save killed before its index
+    for name in leftovers:
+        (folder / name).write_bytes(b"partial")
+    (folder / "notes.txt").write_text("mine")
+    (folder / ".notes.txt.abcd1234.tmp").write_text("not a checkpoint file")
+    sn.io.clean_checkpoint_folder(folder)
+    names = sorted(os.listdir(folder))
+    assert not set(leftovers) & set(names)
+    assert "notes.txt" in names and ".notes.txt.abcd1234.tmp" in names
+    assert load_checkpoint(folder, _model(1))["epoch"] == 1
+    for name in leftovers:
+        (folder / name).write_bytes(b"partial")
+    save_checkpoint(folder, _model(0), epoch=2)  # the next save clears them too
+    assert not set(leftovers) & set(os.listdir(folder))
+
+
+def test_other_arrays_ride_along(tmp_path):
+    folder = tmp_path / "c"
+    save_checkpoint(folder, _model(0), arrays={"best/0.weight": np.arange(6.0).reshape(2, 3)})
+    info = load_checkpoint(folder, arrays=True)
+    assert info["arrays"]["best/0.weight"].tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert "arrays" not in load_checkpoint(folder)
+
+
+def test_a_loader_order_longer_than_the_data_is_refused_before_reading(saved):
+    def smaller():
+        model = _model(4)
+        rng = np.random.default_rng(0)
+        data = TensorDataset(rng.random((5, 3)).astype(np.float32), np.arange(5) % 2)
+        return model, sn.optim.Adam(model.parameters(), lr=0.5), \
+            DataLoader(data, batch_size=5, shuffle=True, seed=3)
+
+    _assert_load_fails_unchanged(saved, r"the loader's order has shape \(20,\), but this "
+                                        r"loader has 5 examples", make=smaller)

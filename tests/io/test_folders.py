@@ -42,3 +42,15 @@ def test_is_checkpoint(tmp_path):
     assert not io.is_checkpoint(tmp_path)
     io.save_checkpoint(tmp_path / "ckpt", nn.Linear(2, 1), epoch=1)
     assert io.is_checkpoint(tmp_path / "ckpt")
+
+
+def test_lock_folder_is_exclusive_and_leaves_nothing_behind(tmp_path):
+    lock = io.lock_folder(tmp_path, who="somanet train")
+    assert lock.held
+    with pytest.raises(io.FolderLockedError, match=r"^somanet train: '.*' is in use by another "
+                                                   r"process"):
+        io.lock_folder(tmp_path, who="somanet train")
+    lock.release()
+    with io.lock_folder(tmp_path) as again:
+        assert again.held
+    assert not again.held and os.listdir(tmp_path) == []

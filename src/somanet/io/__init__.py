@@ -10,11 +10,13 @@ JSON, and every write is atomic (a temporary file, then a rename).
     >>> sn.io.save_weights(model, os.path.join(folder, "model.safetensors"))
     >>> sn.io.save_checkpoint(os.path.join(folder, "last"), model, epoch=1)
 """
-from .atomic import atomic_write_bytes, atomic_write_text
-from .checkpoint import is_checkpoint, load_checkpoint, save_checkpoint
-from .folders import check_writable, remove_empty_folders
-from .weights import load_weights, read_metadata, read_weights, save_weights
+from .atomic import atomic_write_bytes, atomic_write_text, remove_orphans
+from .checkpoint import (clean_checkpoint_folder, is_checkpoint, load_checkpoint,
+                         save_checkpoint)
+from .folders import FolderLockedError, check_writable, lock_folder, remove_empty_folders
+from .weights import load_weights, read_header, read_metadata, read_weights, save_weights
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "check_writable", "is_checkpoint",
-           "load_checkpoint", "load_weights", "read_metadata", "read_weights",
-           "remove_empty_folders", "save_checkpoint", "save_weights"]
+__all__ = ["FolderLockedError", "atomic_write_bytes", "atomic_write_text", "check_writable",
+           "clean_checkpoint_folder", "is_checkpoint", "load_checkpoint", "load_weights",
+           "lock_folder", "read_header", "read_metadata", "read_weights", "remove_empty_folders",
+           "remove_orphans", "save_checkpoint", "save_weights"]

@@ -3,10 +3,15 @@
 The bytes go to a temporary file in the destination's folder (same file
 system, so the rename is atomic), are flushed to disk, and the temporary file is
 renamed over the destination with ``os.replace``. A crash or an exception at
-any point leaves the destination as it was.
+any point leaves the destination as it was. A process killed mid-write (SIGKILL, a
+power cut) can leave its temporary file behind: ``remove_orphans`` clears those.
 """
 import os
+import re
 import tempfile
+
+# The temporary files atomic_write_bytes makes: ".<destination's name>.<random>.tmp".
+_TEMPORARY = re.compile(r"^\.(?P<target>.+)\.[A-Za-z0-9_]{6,}\.tmp$")
 
 
 def atomic_write_bytes(path, data):
@@ -34,6 +39,36 @@ def atomic_write_bytes(path, data):
             os.remove(temporary)
         raise
     _sync_folder(folder)
+
+
+def remove_orphans(folder, targets=None):
+    """Remove the temporary files that interrupted atomic writes left in ``folder``.
+
+    Call it where no other write to the folder is in progress (one run per folder).
+
+    Args:
+        folder: the folder.
+        targets: a function of the destination's file name saying whether its
+            temporary files are ours to remove (default: all of them).
+
+    Returns:
+        The names removed.
+    """
+    removed = []
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return removed
+    for name in names:
+        match = _TEMPORARY.match(name)
+        if match is None or (targets is not None and not targets(match.group("target"))):
+            continue
+        try:
+            os.remove(os.path.join(folder, name))
+            removed.append(name)
+        except OSError:
+            pass
+    return removed
 
 
 def _umask():

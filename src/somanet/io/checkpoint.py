@@ -7,17 +7,23 @@ A checkpoint is a folder::
                                     optimiser's hyper-parameters and the loader's
                                     position; names the two files below
         model-<id>.safetensors      the model's weights (readable by load_weights)
-        state-<id>.safetensors      the optimiser's state arrays ("optimizer/...")
-                                    and the loader's epoch order ("loader/order")
+        state-<id>.safetensors      the optimiser's state arrays ("optimizer/..."),
+                                    the loader's epoch order ("loader/order") and
+                                    any other arrays saved with it ("extra/...")
 
 Saving is atomic as a whole: the weight files get fresh names, and only when
 they are complete is ``checkpoint.json`` replaced (write to a temporary file,
 then rename) to point at them; files of the previous save are deleted after
-that. A crash at any moment leaves the previous checkpoint loadable.
+that. A crash at any moment leaves the previous checkpoint loadable; what a killed
+save leaves behind (temporary files, weights no index names) is removed by the next
+save, or by ``clean_checkpoint_folder`` when a run resumes.
 
-Loading reads and checks everything before changing anything: a truncated
-file, another format, or weights that do not fit the model raise an error
-naming the file and the problem, with the model, optimiser and loader unchanged.
+Loading reads and checks everything before changing anything: a truncated or
+damaged file (each tensor's checksum is verified), another format, an index entry
+of the wrong type, a file name that leads out of the folder, or weights that do not
+fit the model raise an error naming the file and the problem, with the model,
+optimiser and loader unchanged. The weights' header is compared with the model
+before any data is read.
 
     >>> import os, tempfile, somanet as sn
     >>> from somanet import nn
@@ -29,7 +35,9 @@ naming the file and the problem, with the model, optimiser and loader unchanged.
     (3, [0.9, 0.5])
 """
 import json
+import math
 import os
+import re
 import secrets
 import time
 
@@ -38,14 +46,18 @@ import numpy
 from .._version import __version__ as _somanet_version
 from ..backend import get_rng_state, set_rng_state, to_numpy
 from ..tensor import Tensor
-from .atomic import atomic_write_text, atomic_write_bytes
-from .weights import read_weights, safetensors_bytes, state_arrays
+from .atomic import atomic_write_bytes, atomic_write_text, remove_orphans
+from .weights import read_header, read_model_weights, read_tensors, safetensors_bytes, \
+    state_arrays
 
 FORMAT = "somanet-checkpoint"
 VERSION = 1
 INDEX = "checkpoint.json"
 _OPTIMIZER_PREFIX = "optimizer/"
 _LOADER_ORDER = "loader/order"
+_EXTRA_PREFIX = "extra/"
+# The files a save writes: a name in the index must be one of these (never a path).
+_FILE_NAME = re.compile(r"^(model|state)-[A-Za-z0-9_-]{1,64}\.safetensors$")
 
 
 def _jsonable(value, where):
@@ -85,7 +97,7 @@ def _check_count(value, name):
 
 
 def save_checkpoint(path, model, optimizer=None, loader=None, epoch=None, step=None,
-                    history=None, extra=None, rng=True):
+                    history=None, extra=None, rng=True, arrays=None):
     """Save a training run's state into the folder ``path`` (created if needed), atomically.
 
     Args:
@@ -99,6 +111,8 @@ def save_checkpoint(path, model, optimizer=None, loader=None, epoch=None, step=N
         extra: any other JSON-able data (e.g. a tabular encoder's ``state_dict()``).
         rng: also save the global RNG state (``somanet.get_rng_state()``), so dropout
             masks and shuffles continue exactly.
+        arrays: other arrays to keep, ``{name: array}`` (``load_checkpoint(...,
+            arrays=True)`` returns them as ``info["arrays"]``).
     """
     path = os.fspath(path)
     if os.path.exists(path) and not os.path.isdir(path):
@@ -117,15 +131,16 @@ def save_checkpoint(path, model, optimizer=None, loader=None, epoch=None, step=N
     state = {}
     if optimizer is not None:
         saved = optimizer.state_dict()
-        arrays = saved.get("arrays", {}) if isinstance(saved, dict) else None
-        if not isinstance(arrays, dict):
+        optimizer_arrays = saved.get("arrays", {}) if isinstance(saved, dict) else None
+        if not isinstance(optimizer_arrays, dict):
             raise TypeError(f"save_checkpoint: {type(optimizer).__name__}.state_dict() must be "
                             f"a dict whose 'arrays' entry maps names to arrays")
         index["optimizer"] = _jsonable({key: value for key, value in saved.items()
                                         if key != "arrays"}, "optimizer.state_dict()")
-        index["optimizer"]["array_names"] = list(arrays)
+        index["optimizer"]["array_names"] = list(optimizer_arrays)
         state.update(state_arrays({_OPTIMIZER_PREFIX + name: value
-                                   for name, value in arrays.items()}, who="save_checkpoint"))
+                                   for name, value in optimizer_arrays.items()},
+                                  who="save_checkpoint"))
     if loader is not None:
         saved = dict(loader.state_dict())
         order = saved.pop("order", None)
@@ -133,9 +148,14 @@ def save_checkpoint(path, model, optimizer=None, loader=None, epoch=None, step=N
         index["loader"]["has_order"] = order is not None
         if order is not None:
             state[_LOADER_ORDER] = numpy.ascontiguousarray(to_numpy(order), dtype=numpy.int64)
+    if arrays:
+        index["arrays"] = list(arrays)
+        state.update(state_arrays({_EXTRA_PREFIX + name: value for name, value in arrays.items()},
+                                  who="save_checkpoint"))
     json.dumps(index)  # anything JSON cannot hold fails here, before a file is written
 
     os.makedirs(path, exist_ok=True)
+    remove_orphans(path, _is_checkpoint_file)  # a killed save's temporary files
     token = f"{step if step is not None else epoch if epoch is not None else 0}-" \
             f"{secrets.token_hex(4)}"  # os.urandom: the training RNG stays untouched
     index["model"] = f"model-{token}.safetensors"
@@ -145,14 +165,38 @@ def save_checkpoint(path, model, optimizer=None, loader=None, epoch=None, step=N
         index["state"] = f"state-{token}.safetensors"
         atomic_write_bytes(os.path.join(path, index["state"]), safetensors_bytes(state))
     atomic_write_text(os.path.join(path, INDEX), json.dumps(index, indent=1))
-    keep = {index["model"], index["state"], INDEX}
-    for name in os.listdir(path):  # the previous save's files, now unreferenced
-        if name.endswith(".safetensors") and name.startswith(("model-", "state-")) \
-                and name not in keep:
+    _remove_unreferenced(path, {index["model"], index["state"]})
+
+
+def _is_checkpoint_file(name):
+    return name == INDEX or _FILE_NAME.match(name) is not None
+
+
+def _remove_unreferenced(folder, keep):
+    """Remove the weight files of ``folder`` that are not in ``keep``: the previous save's,
+    or those of a save killed before its index was written."""
+    for name in os.listdir(folder):
+        if _FILE_NAME.match(name) and name not in keep:
             try:
-                os.remove(os.path.join(path, name))
+                os.remove(os.path.join(folder, name))
             except OSError:
                 pass
+
+
+def clean_checkpoint_folder(path):
+    """Remove what interrupted saves left in the checkpoint folder ``path``: temporary
+    files, and weight files its ``checkpoint.json`` does not name. Nothing else is
+    touched; without a readable index only the temporary files go. Call it where no save
+    to the folder is in progress (e.g. when a run resumes)."""
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        return
+    remove_orphans(path, _is_checkpoint_file)
+    try:
+        _, index = _read_index(path)
+    except (OSError, ValueError):
+        return
+    _remove_unreferenced(path, {index["model"], index["state"]})
 
 
 def is_checkpoint(path):
@@ -192,7 +236,46 @@ def _read_index(path):
         if key not in index:
             raise ValueError(f"load_checkpoint: {index_path} lacks the entry {key!r}; the file "
                              f"is damaged")
+    _check_index(index, index_path)
     return path, index
+
+
+def _check_index(index, index_path):
+    """Raise ValueError unless every entry of the index has the type a save writes."""
+    def damaged(key, expected):
+        return ValueError(f"load_checkpoint: {index_path}: the entry {key!r} is "
+                          f"{json.dumps(index.get(key))[:80]}, expected {expected}; the file "
+                          f"is damaged")
+
+    for key in ("epoch", "step"):
+        value = index[key]
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or value < 0):
+            raise damaged(key, "a non-negative int or null")
+    for key in ("history", "extra"):
+        if not isinstance(index[key], dict):
+            raise damaged(key, "an object")
+    if not all(isinstance(values, list) for values in index["history"].values()):
+        raise damaged("history", "an object of lists (one value per epoch)")
+    for key in ("optimizer", "loader", "rng"):
+        if index[key] is not None and not isinstance(index[key], dict):
+            raise damaged(key, "an object or null")
+    for key, role in (("model", "model"), ("state", "state")):
+        name = index[key]
+        if name is None and key == "state":
+            continue
+        match = _FILE_NAME.match(name) if isinstance(name, str) else None
+        if match is None or match.group(1) != role:
+            raise damaged(key, f"the name of a file in the checkpoint folder "
+                               f"({role}-<id>.safetensors)")
+    names = index["optimizer"].get("array_names", []) if index["optimizer"] else []
+    extra_names = index.get("arrays", [])
+    for key, value in (("optimizer.array_names", names), ("arrays", extra_names)):
+        if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+            raise damaged(key, "a list of names")
+    if (names or extra_names or (index["loader"] or {}).get("has_order")) \
+            and index["state"] is None:
+        raise damaged("state", "the state file that holds the optimizer's and loader's arrays")
 
 
 def _restore_optimizer_state(index, state, state_path):
@@ -246,12 +329,13 @@ def _snapshot(component):
 
 
 def load_checkpoint(path, model=None, optimizer=None, loader=None, restore_rng=True,
-                    strict=True):
+                    strict=True, arrays=False, allow_nonfinite=False):
     """Restore what ``save_checkpoint`` saved, and return the run's metadata.
 
-    Every file is read and checked first; the model, optimiser and loader are
-    then assigned together, and if any of them refuses its state the ones
-    already assigned are rolled back, so on an error nothing has changed.
+    Every file is read and checked first (the weights' header against the model before
+    their data; each tensor's checksum); the model, optimiser and loader are then
+    assigned together, and if any of them refuses its state the ones already assigned
+    are rolled back, so on an error nothing has changed.
 
     Args:
         path: the checkpoint folder (or its ``checkpoint.json``).
@@ -261,18 +345,25 @@ def load_checkpoint(path, model=None, optimizer=None, loader=None, restore_rng=T
             the batch after the last one handed out before saving.
         restore_rng: also restore the global RNG state saved with the checkpoint.
         strict: passed to ``model.load_state_dict``: missing/unexpected weights are errors.
+        arrays: also read the arrays saved with ``save_checkpoint(..., arrays=...)``.
+        allow_nonfinite: accept NaN or infinite weights (by default an error naming the
+            tensor).
 
     Returns:
         A dict with ``epoch``, ``step``, ``history``, ``extra``, ``created`` and
-        ``somanet_version`` (plus ``loader_position``, the loader's saved position).
+        ``somanet_version`` (plus ``loader_position``, the loader's saved position, and
+        with ``arrays=True``, ``arrays``).
     """
     folder, index = _read_index(path)
-    model_path = os.path.join(folder, str(index["model"]))
-    state_path = None if index["state"] is None else os.path.join(folder, str(index["state"]))
-    weights = read_weights(model_path, who="load_checkpoint") if model is not None else None
+    model_path = os.path.join(folder, index["model"])
+    state_path = None if index["state"] is None else os.path.join(folder, index["state"])
+    weights = None
+    if model is not None:
+        weights, _ = read_model_weights(model, model_path, strict=strict, who="load_checkpoint",
+                                        allow_nonfinite=allow_nonfinite)
     state = {}
-    if state_path is not None and (optimizer is not None or loader is not None):
-        state = read_weights(state_path, who="load_checkpoint")
+    if state_path is not None and (optimizer is not None or loader is not None or arrays):
+        state = _read_state(index, state_path, optimizer is not None, loader, arrays)
     optimizer_state = loader_state = None
     if optimizer is not None:
         if index["optimizer"] is None:
@@ -286,7 +377,7 @@ def load_checkpoint(path, model=None, optimizer=None, loader=None, restore_rng=T
         loader_state = _restore_loader_state(index, state, state_path)
         try:
             loader._check_state(loader_state)
-        except ValueError as error:
+        except (ValueError, TypeError) as error:
             raise ValueError(f"load_checkpoint: {folder}: {error}") from None
     if restore_rng and index["rng"] is not None:
         _check_rng_state(index["rng"], folder)
@@ -321,6 +412,36 @@ def load_checkpoint(path, model=None, optimizer=None, loader=None, restore_rng=T
     if restore_rng and index["rng"] is not None:
         set_rng_state(index["rng"])
     loader_position = None if index["loader"] is None else index["loader"].get("position")
-    return {"epoch": index["epoch"], "step": index["step"], "history": index["history"],
+    info = {"epoch": index["epoch"], "step": index["step"], "history": index["history"],
             "extra": index["extra"], "created": index.get("created"),
             "somanet_version": index.get("somanet_version"), "loader_position": loader_position}
+    if arrays:
+        info["arrays"] = {name: state[_EXTRA_PREFIX + name] for name in index.get("arrays", [])}
+    return info
+
+
+def _read_state(index, state_path, with_optimizer, loader, with_arrays):
+    """The arrays of the state file that this load needs, its header checked first: the
+    names the index lists, and the loader's order no longer than the loader's data."""
+    header = read_header(state_path, who="load_checkpoint")
+    wanted = []
+    if with_optimizer and index["optimizer"] is not None:
+        wanted += [_OPTIMIZER_PREFIX + name for name in index["optimizer"].get("array_names", [])]
+    if loader is not None and (index["loader"] or {}).get("has_order"):
+        wanted.append(_LOADER_ORDER)
+        info = header.tensors.get(_LOADER_ORDER)
+        try:
+            limit = max(len(loader.dataset), len(loader.sampler))
+        except TypeError:  # a dataset without a length
+            limit = math.inf
+        if info is not None and (len(info.shape) != 1 or info.shape[0] > limit):
+            raise ValueError(f"load_checkpoint: {state_path}: the loader's order has shape "
+                             f"{info.shape}, but this loader has {limit} examples; was the "
+                             f"dataset changed?")
+    if with_arrays:
+        wanted += [_EXTRA_PREFIX + name for name in index.get("arrays", [])]
+    missing = [name for name in wanted if name not in header.tensors]
+    if missing:
+        raise ValueError(f"load_checkpoint: {state_path} lacks {missing}; the checkpoint is "
+                         f"damaged")
+    return read_tensors(header, wanted, who="load_checkpoint")
