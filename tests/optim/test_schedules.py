@@ -227,3 +227,28 @@ def test_epoch_counts_may_be_numpy_integers():
     schedule = sn.optim.StepLR(None, step_size=np.int64(2), gamma=0.5, base_lr=1.0)
     assert schedule.step_size == 2 and type(schedule.step_size) is int
     assert schedule.lr_at(np.int32(2)) == 0.5
+
+
+def test_reduce_on_plateau_relative_threshold_is_right_for_negative_metrics():
+    """The docstring's rule: an improvement beats the best by abs(best) * threshold, so a
+    slightly worse value after a negative best is not an improvement."""
+    schedule = sn.optim.ReduceLROnPlateau(None, factor=0.5, patience=0, threshold=1e-4,
+                                          base_lr=1.0)
+    schedule.step(-2.0)
+    schedule.step(-1.9999)  # worse: the rate drops
+    assert schedule.best == -2.0 and schedule.get_last_lr() == [0.5]
+    schedule.step(-2.0003)  # better by more than 2 * 1e-4
+    assert schedule.best == -2.0003 and schedule.get_last_lr() == [0.5]
+    doc = sn.optim.ReduceLROnPlateau.__doc__
+    assert "abs(best) * threshold" in doc and "PyTorch's rule" not in doc
+
+
+def test_attached_to_lists_the_schedules_built_on_an_optimizer():
+    from somanet.optim.schedules import attached_to
+    optimizer = sn.optim.SGD([sn.nn.Parameter(sn.ones(2))], lr=0.1)
+    step = sn.optim.StepLR(optimizer, step_size=2)
+    plateau = sn.optim.ReduceLROnPlateau(optimizer)
+    sn.optim.ExponentialLR(None, gamma=0.5, base_lr=1.0)  # on no optimizer
+    assert attached_to(optimizer) == [step, plateau]
+    del step
+    assert attached_to(optimizer) == [plateau]

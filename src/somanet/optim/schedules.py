@@ -27,11 +27,37 @@ a warm-up.
 
 ``state_dict()`` is plain JSON (the epoch, the base learning rates, the plateau
 counters); the hyper-parameters come from the constructor, not from the state dict.
+
+``Model.fit`` does not call ``step()``: give the schedule to fit as
+``somanet.train.LearningRateScheduler(schedule)``, or the plateau schedule's
+callback ``somanet.train.ReduceLROnPlateau(monitor=...)``. ``attached_to(optimizer)``
+lists the schedules built on an optimiser, so that fit can say when one would
+otherwise never be stepped.
 """
+import itertools
 import math
+import weakref
 
 from .._checks import check_non_negative_int, check_positive_int, is_real
 from .optimizer import Optimizer, check_lr, check_number, check_state_keys
+
+
+_ATTACHED = weakref.WeakKeyDictionary()  # optimizer -> the schedules built on it
+
+
+def _attach(schedule, optimizer):
+    if optimizer is not None:
+        _ATTACHED.setdefault(optimizer, weakref.WeakSet()).add(schedule)
+
+
+def attached_to(optimizer):
+    """The schedules built on ``optimizer`` (``StepLR(optimizer, ...)``, ...) that still
+    exist, oldest first."""
+    schedules = list(_ATTACHED.get(optimizer, ()))
+    return sorted(schedules, key=lambda schedule: schedule._created)
+
+
+_counter = itertools.count()
 
 
 class LRSchedule:
@@ -65,6 +91,8 @@ class LRSchedule:
         else:
             self.base_lrs = []
         self.last_epoch = 0
+        self._created = next(_counter)
+        _attach(self, optimizer)
         self._apply()
 
     def factor(self, epoch):
@@ -257,12 +285,18 @@ class ReduceLROnPlateau:
     validation loss) has stopped improving for ``patience`` epochs.
 
     Each ``step(metric)``: the metric is an improvement if it beats the best so far by
-    ``threshold``: relatively (``metric < best * (1 - threshold)`` in ``"min"`` mode,
-    ``metric > best * (1 + threshold)`` in ``"max"``), or with ``threshold_mode="abs"``
-    by an absolute amount (``metric < best - threshold``; Keras's ``min_delta``). After
-    more than ``patience`` epochs without one, every group's ``lr`` becomes
-    ``max(lr * factor, min_lr)`` and the count restarts after ``cooldown`` epochs in
-    which bad epochs are not counted. (PyTorch's rule.)
+    more than a margin: with ``threshold_mode="rel"`` (the default) the margin is
+    ``abs(best) * threshold``, so an improvement is ``metric < best - abs(best) *
+    threshold`` in ``"min"`` mode and ``metric > best + abs(best) * threshold`` in
+    ``"max"`` mode; with ``threshold_mode="abs"`` the margin is ``threshold`` itself
+    (``metric < best - threshold``; Keras's ``min_delta``). Taking ``abs(best)`` keeps
+    the rule right for negative metrics (a log-likelihood, a negative score): the
+    other common form, ``metric < best * (1 - threshold)``, lies *above* a negative
+    best, so that a slightly worse value (-1.9999 after a best of -2) would count as
+    an improvement. The first metric (never a NaN) becomes the first best.
+    After more than ``patience`` epochs without an improvement, every group's ``lr``
+    becomes ``max(lr * factor, min_lr)`` and the count restarts after ``cooldown``
+    epochs in which bad epochs are not counted.
 
     Args:
         optimizer: an Optimizer, or ``None`` (then give ``base_lr``; the schedule then
@@ -323,6 +357,8 @@ class ReduceLROnPlateau:
             self.min_lrs = [check_lr(name, min_lr, "min_lr")] * len(lrs)
         self._lrs = lrs  # without an optimizer, the learning rates tracked here
         self.last_epoch = 0
+        self._created = next(_counter)
+        _attach(self, optimizer)
         self.best = None  # the best metric so far (None before the first step)
         self.num_bad_epochs = 0
         self.cooldown_counter = 0

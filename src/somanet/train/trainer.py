@@ -22,6 +22,8 @@ from ..io import check_writable, is_checkpoint
 from .._checks import check_int
 from ..autograd import no_grad
 from ..backend import manual_seed, to_numpy
+from ..optim.schedules import ReduceLROnPlateau as _PlateauSchedule
+from ..optim.schedules import attached_to
 from ..tensor import Tensor
 from . import checkpointing, data_adapter, optimizers
 from .callbacks import CallbackList
@@ -34,6 +36,13 @@ class LossIncreasingWarning(UserWarning):
     than the previous epoch's by more than one part in a million: often a learning rate
     too high. Silence it with
     ``warnings.simplefilter("ignore", LossIncreasingWarning)``."""
+
+
+class ScheduleNotSteppedWarning(UserWarning):
+    """Issued by ``fit`` when a learning-rate schedule built on the model's optimiser
+    (``sn.optim.ExponentialLR(model.optimizer, ...)``) is not given to it as a
+    ``LearningRateScheduler`` callback: fit never calls ``schedule.step()``, so the
+    schedule would silently leave the learning rate as it is."""
 
 
 class Trainer:
@@ -142,7 +151,11 @@ class Trainer:
             resume: continue from the checkpoint in ``checkpoint_dir`` if there is one
                 (mid-epoch included): the resumed run ends with the same weights, bit for
                 bit, as one never interrupted. Without a checkpoint it starts afresh.
-                Callbacks' own state (e.g. EarlyStopping's patience) starts afresh.
+                Callbacks' own state (``Callback.state_dict``: EarlyStopping's patience,
+                ReduceLROnPlateau's counters, the schedules', ModelCheckpoint's best,
+                CSVLogger's rows, the History) is in the checkpoint too and comes back
+                after ``on_train_begin``. A run that had finished its epochs, or that a
+                callback stopped (EarlyStopping), trains no further.
             seed: seeds ``somanet.manual_seed`` (dropout, initialisation) and the shuffling,
                 for a reproducible run.
 
@@ -154,6 +167,12 @@ class Trainer:
             RuntimeError: the model is not compiled.
             FloatingPointError: the loss became nan or inf (unless a callback such as
                 ``TerminateOnNaN`` stopped training).
+            ValueError, FileNotFoundError: with ``resume=True``, a damaged checkpoint,
+                naming the file (nothing has changed then).
+
+        Warns:
+            ScheduleNotSteppedWarning: a schedule built on the optimiser is not given as
+                a ``LearningRateScheduler`` callback, so nothing steps it.
             ValueError, TypeError: bad data (different lengths, labels out of range, shapes
                 the model cannot take...), with what was received and expected.
         """
@@ -190,29 +209,31 @@ class Trainer:
         loader = train_feed.loader
 
         progress = Progress(epoch=initial_epoch)
-        saved_history = None
+        resumed = None
         if resume and is_checkpoint(folder):
-            progress, *saved_history = checkpointing.restore(
-                folder, self, self.optimizer, loader, self._compiled_metrics.objects)
+            resumed = checkpointing.restore(folder, self, self.optimizer, loader,
+                                            self._compiled_metrics.objects,
+                                            chief=self._is_chief())
+            progress = resumed.progress
         else:
             loader.set_epoch(initial_epoch)
         self._accumulator = GradientAccumulator(self.optimizer, accumulate_steps,
                                                 self._compiled.is_mean(), loader.batch_size)
         run = _Run(train_feed, val_feed, progress, self._accumulator, folder)
-        # fit's own checkpoint comes last, so it saves what every other callback changed.
         extra = [FitCheckpoint(folder, run, every=checkpoint_every)] if folder else []
         callback_list, history = self._callbacks(callbacks, verbose, epochs, len(loader),
                                                  with_history=True, extra=extra)
         run.callbacks = callback_list
+        self._warn_unstepped_schedules(callback_list)
         self.history = history
         self.stop_training = False
         self.optimizer.zero_grad()
 
-        callback_list.on_train_begin({})
-        if saved_history:
-            history.history = {key: list(values) for key, values in saved_history[0].items()}
-            history.epoch = list(saved_history[1])
+        self._fit_run = run  # ModelCheckpoint(save_weights_only=False) saves through it
         try:
+            callback_list.on_train_begin({})
+            if resumed is not None:
+                resumed.restore_callbacks(callback_list, chief=self._is_chief())
             self._fit_epochs(run, epochs, history)
         except KeyboardInterrupt as interrupt:
             note = (f"fit was interrupted at epoch {progress.epoch + 1}, batch "
@@ -225,15 +246,37 @@ class Trainer:
         finally:
             self.eval()
             self._accumulator = None
+            self._fit_run = None
         callback_list.on_train_end(dict(run.last_logs))
         return history
+
+    def _warn_unstepped_schedules(self, callback_list):
+        """Warn about each schedule built on the optimiser that no callback steps."""
+        held = {id(getattr(callback, "schedule", None)) for callback in callback_list}
+        optimizers_here = [self.optimizer, getattr(self.optimizer, "optimizer", None)]
+        for optimizer in optimizers_here:
+            if optimizer is None:
+                continue
+            for schedule in attached_to(optimizer):
+                if id(schedule) in held:
+                    continue
+                name = type(schedule).__name__
+                if isinstance(schedule, _PlateauSchedule):
+                    fix = ("use the callback instead: callbacks=[sn.train.ReduceLROnPlateau("
+                           "monitor='val_loss', ...)]")
+                else:
+                    fix = "pass it as callbacks=[sn.train.LearningRateScheduler(schedule)]"
+                warnings.warn(f"fit: the {name} built on this model's optimizer is not "
+                              f"stepped by fit (fit never calls schedule.step()), so the "
+                              f"learning rate stays {self._learning_rate():g}; to have fit "
+                              f"follow it, {fix}", ScheduleNotSteppedWarning, stacklevel=3)
 
     def _fit_epochs(self, run, epochs, history):
         progress = run.progress
         losses = history.history.get("loss") if hasattr(history, "history") else None
         previous = losses[-1] if losses else None
         warned = False
-        while progress.epoch < epochs:
+        while progress.epoch < epochs and not progress.stopped:
             epoch = progress.epoch
             if progress.batch == 0:  # not resuming mid-epoch
                 progress.start_epoch(epoch)
@@ -252,6 +295,8 @@ class Trainer:
             if not completed:  # stopped part-way: like Keras, the epoch counts as done
                 run.train_feed.loader.set_epoch(epoch + 1)
             run.callbacks.on_epoch_end(epoch, logs)
+            progress.stopped = bool(self.stop_training)  # a stopped run stays stopped
+            run.write_pending(self)
             # Rounding noise (a loss equal up to summation order) is not an increase. Once
             # a fit: with mini-batches the epoch loss wobbles, and History has every value.
             if previous is not None and logs["loss"] > previous + 1e-6 * abs(previous) \
@@ -290,6 +335,7 @@ class Trainer:
             if self._compiled_metrics.objects:
                 logs.update(self._metric_results())
             callbacks.on_train_batch_end(index, logs)
+            run.write_pending(self)
             if not math.isfinite(value):
                 if self.stop_training:  # a callback (TerminateOnNaN) handled it
                     return False
@@ -537,7 +583,8 @@ class GradientAccumulator:
 
 class _Run:
     """What one fit call works with: the data, where training is, the gradient
-    accumulator, the checkpoint folder (or ``None``), the callbacks, the last logs."""
+    accumulator, the checkpoint folder (or ``None``), the callbacks, the last logs, and
+    the checkpoints callbacks asked for during the hook being run."""
 
     def __init__(self, train_feed, val_feed, progress, accumulator, folder):
         self.train_feed = train_feed
@@ -547,6 +594,21 @@ class _Run:
         self.folder = folder
         self.callbacks = None
         self.last_logs = {}
+        self._pending = []
+
+    def save_later(self, folder):
+        """Ask for the run's checkpoint in ``folder``, written once every callback has
+        run the current hook (``on_train_batch_end`` / ``on_epoch_end``), so that it
+        holds what each of them did."""
+        if folder not in self._pending:
+            self._pending.append(folder)
+
+    def write_pending(self, model):
+        pending, self._pending = self._pending, []
+        for folder in pending:
+            if folder == self.folder:
+                self.progress.last_saved_step = self.progress.step
+            checkpointing.save(folder, model, self)
 
 
 def _check_verbose(who, verbose):

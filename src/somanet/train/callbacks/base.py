@@ -3,7 +3,7 @@ functions), and what the callbacks share: the hook names, plain-number logs and 
 model's optimiser."""
 from numbers import Real
 
-from ..._checks import suggestion
+from ..._checks import check_non_negative_int, check_real, suggestion
 from ...tensor import Tensor
 
 HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
@@ -24,6 +24,24 @@ class Callback:
     ``on_batch_begin`` / ``on_batch_end`` are Keras's older names of the training-batch
     hooks: overriding them works too.
 
+    **State.** A callback that counts or remembers something across epochs declares it
+    with ``state_dict()`` (a dict of JSON-able values and arrays) and
+    ``load_state_dict(state)``. ``fit(checkpoint_dir=...)`` saves it in the checkpoint,
+    and ``fit(..., resume=True)`` gives it back right after ``on_train_begin``, so a
+    resumed run continues exactly where the killed one was. Callbacks are matched by
+    class name and order (the second ``EarlyStopping`` of the list gets the second's
+    state). The default, ``state_dict() -> None``, saves nothing.
+
+        >>> class CountEpochs(Callback):
+        ...     def on_train_begin(self, logs=None):
+        ...         self.epochs = 0
+        ...     def on_epoch_end(self, epoch, logs=None):
+        ...         self.epochs += 1
+        ...     def state_dict(self):
+        ...         return {"epochs": self.epochs}
+        ...     def load_state_dict(self, state):
+        ...         self.epochs = state["epochs"]
+
         >>> class PrintLoss(Callback):
         ...     def on_epoch_end(self, epoch, logs=None):
         ...         print(f"epoch {epoch + 1}: loss {logs['loss']:.3f}")
@@ -42,6 +60,18 @@ class Callback:
 
     def set_params(self, params):
         self.params = params
+
+    def state_dict(self):
+        """The callback's own state, for fit's checkpoint: a dict of JSON-able values
+        (numbers, strings, lists, dicts) and arrays, or ``None`` (the default) when it
+        has nothing to keep."""
+        return None
+
+    def load_state_dict(self, state):
+        """Restore what ``state_dict()`` returned; ``fit(..., resume=True)`` calls it
+        right after ``on_train_begin`` (arrays come back as NumPy arrays)."""
+        raise NotImplementedError(f"{type(self).__name__} has a state_dict() but no "
+                                  f"load_state_dict(); define both to resume its state")
 
     def on_train_begin(self, logs=None):
         """Before the first epoch of ``fit``."""
@@ -107,6 +137,31 @@ def plain_logs(logs):
             value = value.item()
             logs[key] = float(value) if isinstance(value, Real) else value
     return logs
+
+
+def check_state(owner, state, keys):
+    """Raise ValueError unless ``state`` is a dict with exactly ``keys`` (what
+    ``owner.state_dict()`` returns); ``state`` itself is returned."""
+    if not isinstance(state, dict):
+        raise ValueError(f"{owner}.load_state_dict: expected the dict state_dict() returns, "
+                         f"got {type(state).__name__}")
+    missing = [key for key in keys if key not in state]
+    extra = [key for key in state if key not in keys]
+    if missing or extra:
+        raise ValueError(f"{owner}.load_state_dict: expected the keys {list(keys)}; missing "
+                         f"{missing}, unexpected {extra}")
+    return state
+
+
+def saved_number(owner, state, key, integer=False, optional=False):
+    """``state[key]`` checked as a number (an int >= 0 with ``integer``; ``None`` allowed
+    with ``optional``)."""
+    value = state[key]
+    if value is None and optional:
+        return None
+    if integer:
+        return check_non_negative_int(f"{owner}.load_state_dict", key, value)
+    return check_real(f"{owner}.load_state_dict", key, value, finite=False)
 
 
 def optimizer_of(owner, model):

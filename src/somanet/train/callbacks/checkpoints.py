@@ -1,15 +1,18 @@
 """Saving during training: ``ModelCheckpoint`` (weights or a checkpoint, every epoch or
 every few batches, optionally only the best), and ``FitCheckpoint``, the resumable
 checkpoint that ``fit(checkpoint_dir=...)`` writes. Both are ``chief_only``: under MPI
-rank 0 writes, the other ranks leave them out."""
+rank 0 writes, the other ranks leave them out.
+
+Inside ``fit`` both write ``somanet.train.checkpointing``'s checkpoint, the one
+``fit(..., resume=True)`` continues from, and they ask fit to write it once every
+callback has seen the epoch (or batch), so that it holds what each of them did."""
 import math
 import os
 import string
 
 from ..._checks import check_positive_int
 from ...io import save_checkpoint, save_weights
-from .. import checkpointing
-from .base import Callback
+from .base import Callback, check_state, saved_number
 from .monitors import check_monitor, monitor_value, resolve_mode
 
 
@@ -27,9 +30,9 @@ class ModelCheckpoint(Callback):
         save_best_only: save only when the monitored value improves on the best so far.
         mode: ``"min"``, ``"max"`` or ``"auto"`` (losses go down, accuracies up).
         save_weights_only: True (default): ``somanet.io.save_weights`` (a safetensors
-            file). False: ``somanet.io.save_checkpoint`` (a folder with the weights, the
-            optimiser's state, the epoch, the RNG state and the history), which
-            ``load_checkpoint`` resumes from.
+            file). False: a checkpoint folder; inside ``fit`` it is fit's own checkpoint
+            (weights, optimiser, data position, RNG, metrics, callbacks' state), which
+            ``fit(..., checkpoint_dir=<that folder>, resume=True)`` continues from.
         save_freq: ``"epoch"`` (after each epoch) or an int: every that many batches.
         initial_value_threshold: with ``save_best_only``, save only values better than
             this.
@@ -37,6 +40,9 @@ class ModelCheckpoint(Callback):
     Attributes:
         best: the best monitored value so far.
         last_saved: the path of the latest save (``None`` before the first).
+
+    ``best`` and the batch count are part of fit's checkpoint: after a resume,
+    ``save_best_only`` still compares with the best value of the whole run.
     """
 
     chief_only = True
@@ -74,6 +80,19 @@ class ModelCheckpoint(Callback):
         self.last_saved = None
         self._epoch = 0
         self._batches_seen = 0
+
+    def state_dict(self):
+        return {"best": self.best, "batches_seen": self._batches_seen,
+                "last_saved": self.last_saved}
+
+    def load_state_dict(self, state):
+        owner = "ModelCheckpoint"
+        check_state(owner, state, ("best", "batches_seen", "last_saved"))
+        best = saved_number(owner, state, "best")
+        batches = saved_number(owner, state, "batches_seen", integer=True)
+        if state["last_saved"] is not None and not isinstance(state["last_saved"], str):
+            raise ValueError(f"{owner}.load_state_dict: last_saved must be a path or None")
+        self.best, self._batches_seen, self.last_saved = best, batches, state["last_saved"]
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -129,6 +148,10 @@ class ModelCheckpoint(Callback):
                 os.makedirs(folder, exist_ok=True)
             save_weights(self.model, path)
             return
+        run = getattr(self.model, "_fit_run", None)
+        if run is not None:  # inside fit: fit's resumable checkpoint, after every callback
+            run.save_later(path)
+            return
         history = getattr(self.model, "history", None)
         history = getattr(history, "history", history)
         save_checkpoint(path, self.model, optimizer=getattr(self.model, "optimizer", None),
@@ -145,11 +168,13 @@ class FitCheckpoint(Callback):
     """The resumable checkpoint of a ``fit`` run, made by ``fit(checkpoint_dir=...)``.
 
     After every epoch (and, with ``every``, at the first optimiser update at or after
-    each ``every`` batches) it writes ``somanet.train.checkpointing.save``'s checkpoint
-    of the run into ``folder``: weights, optimiser, the loader's position, the RNG state,
-    the metrics' running state and the history, from which ``fit(..., resume=True)``
-    continues bit for bit. fit puts it after every other callback, so the checkpoint
-    holds what they changed; a loss that is not finite is never saved.
+    each ``every`` batches) it has fit write ``somanet.train.checkpointing.save``'s
+    checkpoint of the run into ``folder``: weights, optimiser, the loader's position, the
+    RNG state, the metrics' running state, the callbacks' state and the history, from
+    which ``fit(..., resume=True)`` continues bit for bit. fit writes it once every
+    callback has seen the epoch (or batch), so the checkpoint holds what they changed;
+    a loss that is not finite is never saved, nor a batch after which a callback
+    stopped training.
 
     Args:
         folder: the checkpoint folder (checked for writing by fit).
@@ -170,17 +195,10 @@ class FitCheckpoint(Callback):
         if (self.every and self.run.accumulator.pending == 0
                 and progress.batch < len(self.run.train_feed.loader)
                 and progress.step - progress.last_saved_step >= self.every
-                and math.isfinite(progress.mean_loss)):
-            self.save()
+                and math.isfinite(progress.mean_loss)
+                and not getattr(self.model, "stop_training", False)):
+            self.run.save_later(self.folder)
 
     def on_epoch_end(self, epoch, logs=None):
         if math.isfinite((logs or {}).get("loss", math.nan)):
-            self.save()
-
-    def save(self):
-        """Write the checkpoint of the run as it is now."""
-        progress = self.run.progress
-        progress.last_saved_step = progress.step
-        checkpointing.save(self.folder, self.model, self.model.optimizer,
-                           self.run.train_feed.loader, progress, self.model.history,
-                           self.model.metrics)
+            self.run.save_later(self.folder)

@@ -1,11 +1,12 @@
 """Recording the logs: ``History`` (in memory, returned by ``fit``) and ``CSVLogger``
 (a CSV file, one row per epoch)."""
 import csv
+import io
 import os
 import warnings
 from numbers import Real
 
-from .base import Callback
+from .base import Callback, check_state, saved_number
 
 
 class History(Callback):
@@ -15,6 +16,9 @@ class History(Callback):
         history: ``{"loss": [per epoch], "val_loss": [...], ...}``.
         epoch: the epoch numbers recorded (from 0).
         params: the run's ``{"epochs", "steps", "verbose"}``.
+
+    Its state (``state_dict()``: ``history`` and ``epoch``) is the history a checkpoint
+    of fit holds.
     """
 
     def __init__(self):
@@ -35,6 +39,22 @@ class History(Callback):
     def _attach(self):
         if self.model is not None:
             self.model.history = self
+
+    def state_dict(self):
+        return {"history": {key: list(values) for key, values in self.history.items()},
+                "epoch": list(self.epoch)}
+
+    def load_state_dict(self, state):
+        check_state("History", state, ("history", "epoch"))
+        history, epochs = state["history"], state["epoch"]
+        if not isinstance(history, dict) or not all(isinstance(values, list)
+                                                    for values in history.values()):
+            raise ValueError("History.load_state_dict: history must map names to lists")
+        if not isinstance(epochs, list) or not all(isinstance(epoch, int) for epoch in epochs):
+            raise ValueError("History.load_state_dict: epoch must be a list of ints")
+        self.history = {key: list(values) for key, values in history.items()}
+        self.epoch = list(epochs)
+        self._attach()
 
     def plot(self, path=None, metrics=None):
         """Loss and metrics per epoch, training against validation (``somanet.viz``).
@@ -64,7 +84,12 @@ class CSVLogger(Callback):
             e.g. when resuming a run.
 
     Each row is written and the file closed at the end of its epoch, so the file is
-    complete at any moment. Missing values are written ``NA``.
+    complete at any moment. Missing values are written ``NA``. Without ``append`` an
+    existing file is replaced when the first row is written.
+
+    Its state (the columns and the length of the file so far) is part of fit's
+    checkpoint: a resumed run cuts the file back to where the checkpoint was (rows the
+    killed run wrote after it are written again) and goes on from there.
     """
 
     chief_only = True
@@ -81,19 +106,41 @@ class CSVLogger(Callback):
         self.separator = separator
         self.append = bool(append)
         self.keys = None
+        self._size = 0  # the bytes of the file that are kept; the next row goes there
 
     def on_train_begin(self, logs=None):
         self.keys = None
+        self._size = 0  # without append: the first row replaces an old file
         folder = os.path.dirname(self.filename)
         if folder:
             os.makedirs(folder, exist_ok=True)
-        if self.append and os.path.isfile(self.filename) and os.path.getsize(self.filename):
-            with open(self.filename, newline="") as handle:
-                header = next(csv.reader(handle, delimiter=self.separator), None)
-            if header and header[0] == "epoch":
-                self.keys = header[1:]
-        elif not self.append or not os.path.exists(self.filename):
-            open(self.filename, "w").close()  # a fresh file: an old one is not mixed in
+        if self.append and os.path.isfile(self.filename):
+            self._size = os.path.getsize(self.filename)
+            if self._size:
+                with open(self.filename, newline="") as handle:
+                    header = next(csv.reader(handle, delimiter=self.separator), None)
+                if header and header[0] == "epoch":
+                    self.keys = header[1:]
+
+    def state_dict(self):
+        return {"keys": None if self.keys is None else list(self.keys), "size": self._size}
+
+    def load_state_dict(self, state):
+        check_state("CSVLogger", state, ("keys", "size"))
+        keys = state["keys"]
+        if keys is not None and (not isinstance(keys, list)
+                                 or not all(isinstance(key, str) for key in keys)):
+            raise ValueError("CSVLogger.load_state_dict: keys must be a list of column names")
+        size = saved_number("CSVLogger", state, "size", integer=True)
+        present = os.path.getsize(self.filename) if os.path.isfile(self.filename) else 0
+        if present < size:
+            warnings.warn(f"CSVLogger: {self.filename} has {present} bytes, fewer than the "
+                          f"{size} it had at the checkpoint; it was changed since, so the "
+                          f"resumed run's rows follow what is left", RuntimeWarning,
+                          stacklevel=2)
+            size = present
+            keys = keys if present else None
+        self.keys, self._size = keys, size
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -108,11 +155,17 @@ class CSVLogger(Callback):
                               stacklevel=2)
         row = [str(epoch)] + [_csv_value(logs[key]) if key in logs else "NA"
                               for key in self.keys]
-        with open(self.filename, "a", newline="") as handle:
-            writer = csv.writer(handle, delimiter=self.separator)
-            if write_header:
-                writer.writerow(["epoch"] + self.keys)
-            writer.writerow(row)
+        text = io.StringIO()
+        writer = csv.writer(text, delimiter=self.separator)
+        if write_header:
+            writer.writerow(["epoch"] + self.keys)
+        writer.writerow(row)
+        data = text.getvalue().encode("utf-8")
+        with open(self.filename, "r+b" if os.path.exists(self.filename) else "wb") as handle:
+            handle.seek(self._size)
+            handle.truncate()  # what a killed run wrote after the checkpoint, or an old file
+            handle.write(data)
+        self._size += len(data)
 
 
 def _csv_value(value):

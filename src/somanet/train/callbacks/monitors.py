@@ -6,7 +6,7 @@ import warnings
 from ..._checks import check_non_negative, check_non_negative_int, check_real, suggestion
 from ...optim.schedules import ReduceLROnPlateau as _PlateauSchedule
 from ...tensor import Tensor
-from .base import Callback, optimizer_of
+from .base import Callback, check_state, optimizer_of, saved_number
 
 _EPOCHS = "an int >= 0 (a number of epochs)"
 _DELTA = "a number >= 0"
@@ -89,6 +89,10 @@ class EarlyStopping(Callback):
         stopped_epoch: the epoch (from 0) at which training was stopped, 0 if it was not.
         best, best_epoch: the best value and its epoch.
         wait: epochs since the last improvement.
+
+    Its state (``state_dict()``: ``wait``, ``stopped_epoch``, ``best``, ``best_epoch``
+    and with ``restore_best_weights`` the best weights) is part of fit's checkpoint, so a
+    resumed run stops at the epoch the uninterrupted one would.
     """
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
@@ -140,6 +144,26 @@ class EarlyStopping(Callback):
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
+    _STATE = ("wait", "stopped_epoch", "best", "best_epoch", "best_weights")
+
+    def state_dict(self):
+        return {"wait": self.wait, "stopped_epoch": self.stopped_epoch, "best": self.best,
+                "best_epoch": self.best_epoch, "best_weights": self.best_weights}
+
+    def load_state_dict(self, state):
+        owner = "EarlyStopping"
+        check_state(owner, state, self._STATE)
+        counters = {key: saved_number(owner, state, key, integer=True)
+                    for key in ("wait", "stopped_epoch", "best_epoch")}
+        best = saved_number(owner, state, "best")
+        weights = state["best_weights"]
+        if weights is not None and not isinstance(weights, dict):
+            raise ValueError(f"{owner}.load_state_dict: best_weights must be a dict of arrays "
+                             f"or None, got {type(weights).__name__}")
+        self.wait, self.stopped_epoch = counters["wait"], counters["stopped_epoch"]
+        self.best, self.best_epoch = best, counters["best_epoch"]
+        self.best_weights = weights
+
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping ({self.monitor} has not "
@@ -170,6 +194,10 @@ class ReduceLROnPlateau(Callback):
         min_delta: the smallest change that counts as an improvement, >= 0.
         cooldown: epochs after a reduction in which bad epochs are not counted.
         min_lr: the learning rate is never lowered below this.
+
+    Its state (the schedule's best value, bad epochs and cooldown) is part of fit's
+    checkpoint, so a resumed run lowers the rate at the epochs the uninterrupted one
+    would.
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
@@ -194,6 +222,18 @@ class ReduceLROnPlateau(Callback):
         optimizer = optimizer_of("ReduceLROnPlateau", self.model)
         self.schedule = _PlateauSchedule(optimizer, threshold=self.min_delta,
                                          threshold_mode="abs", **self._options)
+
+    def state_dict(self):
+        return None if self.schedule is None else {"schedule": self.schedule.state_dict()}
+
+    def load_state_dict(self, state):
+        check_state("ReduceLROnPlateau", state, ("schedule",))
+        if self.schedule is None:
+            self.on_train_begin()
+        try:
+            self.schedule.load_state_dict(state["schedule"])
+        except TypeError as error:
+            raise ValueError(str(error)) from None
 
     def on_epoch_end(self, epoch, logs=None):
         value = monitor_value("ReduceLROnPlateau", self.monitor, logs)

@@ -5,7 +5,7 @@ import math
 from ..._checks import is_real
 from ...optim.schedules import LRSchedule
 from ...optim.schedules import ReduceLROnPlateau as _PlateauSchedule
-from .base import Callback, optimizer_of
+from .base import Callback, check_state, optimizer_of, saved_number
 
 
 def _check_lr(owner, value, epoch):
@@ -46,6 +46,11 @@ class LearningRateScheduler(Callback):
         verbose: 1 prints the learning rate set at each epoch.
 
         >>> callback = LearningRateScheduler(lambda epoch, lr: lr * 0.5 if epoch else lr)
+
+    Its state (the base learning rates, the last epoch it set, a ``somanet.optim``
+    schedule's own counters) is part of fit's checkpoint: a resumed run takes its base
+    rates from the start of the run, not from the already lowered rate, and a run
+    resumed mid-epoch does not apply a ``(epoch, lr)`` function to that epoch twice.
     """
 
     def __init__(self, schedule, verbose=0):
@@ -62,18 +67,46 @@ class LearningRateScheduler(Callback):
         self.verbose = verbose
         self._two_args = isinstance(schedule, LRSchedule) or _takes_two(schedule)
         self._base_lrs = None
+        self._epoch_set = None  # the epoch whose learning rate was set last
 
     def on_train_begin(self, logs=None):
         optimizer = optimizer_of("LearningRateScheduler", self.model)
         bound = isinstance(self.schedule, LRSchedule) and self.schedule.optimizer is optimizer
         self._base_lrs = list(self.schedule.base_lrs) if bound else \
             [group["lr"] for group in optimizer.param_groups]
+        self._epoch_set = None
+
+    def state_dict(self):
+        state = {"base_lrs": self._base_lrs, "epoch_set": self._epoch_set, "schedule": None}
+        if isinstance(self.schedule, LRSchedule):
+            state["schedule"] = self.schedule.state_dict()
+        return state
+
+    def load_state_dict(self, state):
+        owner = "LearningRateScheduler"
+        check_state(owner, state, ("base_lrs", "epoch_set", "schedule"))
+        base_lrs = state["base_lrs"]
+        if base_lrs is not None and (not isinstance(base_lrs, list) or not all(
+                is_real(lr) for lr in base_lrs)):
+            raise ValueError(f"{owner}.load_state_dict: base_lrs must be a list of numbers, "
+                             f"got {base_lrs!r:.80}")
+        epoch_set = saved_number(owner, state, "epoch_set", integer=True, optional=True)
+        if isinstance(self.schedule, LRSchedule) and state["schedule"] is not None:
+            try:
+                self.schedule.load_state_dict(state["schedule"])
+            except TypeError as error:
+                raise ValueError(str(error)) from None
+        self._base_lrs = None if base_lrs is None else [float(lr) for lr in base_lrs]
+        self._epoch_set = epoch_set
 
     def on_epoch_begin(self, epoch, logs=None):
         owner = "LearningRateScheduler"
         optimizer = optimizer_of(owner, self.model)
+        if epoch == self._epoch_set:
+            return  # a run resumed mid-epoch: this epoch's rate is set already
         if self._base_lrs is None or len(self._base_lrs) != len(optimizer.param_groups):
             self._base_lrs = [group["lr"] for group in optimizer.param_groups]
+        self._epoch_set = epoch
         for group, base in zip(optimizer.param_groups, self._base_lrs):
             if isinstance(self.schedule, LRSchedule):
                 new = self.schedule.lr_at(epoch, base)
