@@ -15,7 +15,7 @@ LOSSES = {
     "sse": sn.sse, "mse": sn.mse, "mae": sn.mae, "huber": sn.huber,
     "binary_cross_entropy": sn.binary_cross_entropy,
     "binary_cross_entropy_with_logits": sn.binary_cross_entropy_with_logits,
-    "cross_entropy": sn.cross_entropy, "nll": sn.nll,
+    "cross_entropy": sn.cross_entropy, "nll": sn.nll, "smooth_l1": sn.smooth_l1,
 }
 
 
@@ -264,3 +264,187 @@ def test_huber_delta_and_bce_eps_are_checked():
         sn.huber(sn.zeros(2), sn.zeros(2), delta=0)
     with pytest.raises(ValueError, match=r"binary_cross_entropy: eps must be in \(0, 0.5\)"):
         sn.binary_cross_entropy(sn.zeros(2), sn.zeros(2), eps=0.0)
+
+
+# -- the PyTorch options: weight, ignore_index, pos_weight, beta, kl_div ---------------------
+
+TORCH_WEIGHT = np.array([0.5, 2.0, 1.0, 3.0, 0.25], np.float32)
+
+
+def _torch_agreement(ours_fn, torch_fn, first, rest, torch_rest=None, grad_atol=1e-6):
+    """Loss and input gradient of ours_fn(first, *rest) against torch_fn; the max abs diffs."""
+    torch = pytest.importorskip("torch")
+    ours_input = sn.tensor(first, requires_grad=True)
+    theirs_input = torch.tensor(first, requires_grad=True)
+    loss = ours_fn(ours_input, *[sn.tensor(value) for value in rest])
+    expected = torch_fn(theirs_input, *[torch.tensor(value) for value in (torch_rest or rest)])
+    assert loss.dtype == np.float32
+    np.testing.assert_allclose(loss.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    seed = np.random.default_rng(7).standard_normal(loss.shape).astype(np.float32)
+    loss.backward(sn.tensor(seed))
+    expected.backward(torch.tensor(seed))
+    np.testing.assert_allclose(ours_input.grad.numpy(), theirs_input.grad.numpy(), rtol=1e-5,
+                               atol=grad_atol)
+    return (float(np.abs(loss.numpy() - expected.detach().numpy()).max(initial=0)),
+            float(np.abs(ours_input.grad.numpy() - theirs_input.grad.numpy()).max(initial=0)))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("options", [
+    dict(weight=True), dict(ignore_index=-100), dict(ignore_index=2),
+    dict(weight=True, ignore_index=-100, label_smoothing=0.2),
+    dict(weight=True, label_smoothing=0.1), dict(ignore_index=-100, label_smoothing=0.3),
+], ids=lambda options: "-".join(options))
+@pytest.mark.parametrize("layout", ["N,C", "N,C,d"])
+def test_cross_entropy_weight_and_ignore_index_match_torch(options, reduction, layout):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    shape, axis = ((8, 5), -1) if layout == "N,C" else ((3, 5, 4), 1)
+    logits = (rng.standard_normal(shape) * 3).astype(np.float32)
+    labels = rng.integers(0, 5, shape[:1] + shape[2:])
+    labels.flat[::3] = options.get("ignore_index", labels.flat[0])
+    settings = dict(options, reduction=reduction)
+    if settings.pop("weight", False):
+        settings["weight"] = TORCH_WEIGHT
+    ours = dict(settings, weight=None if "weight" not in settings else sn.tensor(TORCH_WEIGHT))
+    theirs = dict(settings, weight=None if "weight" not in settings else
+                  torch.tensor(TORCH_WEIGHT))
+    _torch_agreement(lambda x, t: sn.cross_entropy(x, t, axis=axis, **ours),
+                     lambda x, t: torch.nn.functional.cross_entropy(x, t, **theirs),
+                     logits, [labels])
+    log_probs = np.log(rng.dirichlet(np.ones(5), shape[:1] + shape[2:])).astype(np.float32)
+    log_probs = np.moveaxis(log_probs, -1, 1)
+    nll_options = {k: v for k, v in ours.items() if k != "label_smoothing"}
+    nll_torch = {k: v for k, v in theirs.items() if k != "label_smoothing"}
+    _torch_agreement(lambda x, t: sn.nll(x, t, axis=1, **nll_options),
+                     lambda x, t: torch.nn.functional.nll_loss(x, t, **nll_torch),
+                     log_probs, [labels])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_weight_with_probability_targets_matches_torch(reduction):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    logits = (rng.standard_normal((6, 5)) * 2).astype(np.float32)
+    target = rng.dirichlet(np.ones(5), 6).astype(np.float32)
+    _torch_agreement(
+        lambda x, t: sn.cross_entropy(x, t, weight=sn.tensor(TORCH_WEIGHT), label_smoothing=0.1,
+                                      reduction=reduction),
+        lambda x, t: torch.nn.functional.cross_entropy(x, t, weight=torch.tensor(TORCH_WEIGHT),
+                                                       label_smoothing=0.1,
+                                                       reduction=reduction),
+        logits, [target])
+
+
+def test_every_label_ignored_gives_nan_mean_and_zero_gradient_as_torch():
+    torch = pytest.importorskip("torch")
+    logits = sn.randn(3, 4, requires_grad=True)
+    labels = np.full(3, -100)
+    loss = sn.cross_entropy(logits, sn.tensor(labels))
+    expected = torch.nn.functional.cross_entropy(torch.tensor(logits.numpy()),
+                                                 torch.tensor(labels))
+    assert np.isnan(loss.item()) and np.isnan(expected.item())
+    loss.backward()
+    assert not logits.grad.numpy().any()
+    assert sn.cross_entropy(logits, sn.tensor(labels), reduction="sum").item() == 0
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_weight_and_pos_weight_match_torch(reduction):
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+    rng = np.random.default_rng(5)
+    logits = (rng.standard_normal((6, 3)) * 3).astype(np.float32)
+    probs = rng.uniform(0.02, 0.98, (6, 3)).astype(np.float32)
+    target = rng.random((6, 3)).astype(np.float32)
+    weight = rng.uniform(0, 2, (6, 1)).astype(np.float32)
+    pos_weight = np.array([0.5, 2.0, 4.0], np.float32)
+    _torch_agreement(lambda x, t, w: sn.binary_cross_entropy(x, t, weight=w, reduction=reduction),
+                     lambda x, t, w: functional.binary_cross_entropy(x, t, weight=w,
+                                                                     reduction=reduction),
+                     probs, [target, weight])
+    for w in (None, weight):
+        _torch_agreement(
+            lambda x, t, c: sn.binary_cross_entropy_with_logits(
+                x, t, weight=None if w is None else sn.tensor(w), pos_weight=c,
+                reduction=reduction),
+            lambda x, t, c: functional.binary_cross_entropy_with_logits(
+                x, t, weight=None if w is None else torch.tensor(w), pos_weight=c,
+                reduction=reduction),
+            logits, [target, pos_weight])
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.5, 2.0, 0.0])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_smooth_l1_matches_torch(beta, reduction):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    pred = (rng.standard_normal((5, 4)) * 2).astype(np.float32)
+    target = rng.standard_normal((5, 4)).astype(np.float32)
+    _torch_agreement(lambda x, t: sn.smooth_l1(x, t, beta=beta, reduction=reduction),
+                     lambda x, t: torch.nn.functional.smooth_l1_loss(x, t, beta=beta,
+                                                                      reduction=reduction),
+                     pred, [target])
+
+
+@pytest.mark.filterwarnings("ignore:reduction. .mean. divides the total loss")
+@pytest.mark.parametrize("log_target", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "batchmean", "sum", "none"])
+def test_kl_div_matches_torch(reduction, log_target):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    log_q = np.log(rng.dirichlet(np.ones(4), 6)).astype(np.float32)
+    p = rng.dirichlet(np.ones(4), 6).astype(np.float32)
+    p[0, 1] = 0  # 0 log 0 = 0
+    target = np.log(p + 1e-3).astype(np.float32) if log_target else p
+    _torch_agreement(lambda x, t: sn.kl_div(x, t, reduction=reduction, log_target=log_target),
+                     lambda x, t: torch.nn.functional.kl_div(x, t, reduction=reduction,
+                                                              log_target=log_target),
+                     log_q, [target])
+
+
+def test_ignore_index_errors_name_the_label_and_the_rule():
+    with pytest.raises(ValueError, match=r"cross_entropy: negative class label -1 in the "
+                                         r"target; labels must be in \[0, 3\] for 4 classes or "
+                                         r"equal ignore_index \(-100\)"):
+        sn.cross_entropy(sn.zeros((3, 4)), sn.tensor([0, -100, -1]))
+    with pytest.raises(ValueError, match=r"nll: class label 7 is out of range: the input has 4 "
+                                         r"classes, so labels must be in \[0, 3\] or equal "
+                                         r"ignore_index \(7\)|class label 9"):
+        sn.nll(sn.zeros((3, 4)), sn.tensor([7, 9, 0]), ignore_index=7)
+    with pytest.raises(ValueError, match=r"cross_entropy: ignore_index must be an int \(a label "
+                                         r"value to ignore; PyTorch's default -100\), got float"):
+        sn.cross_entropy(sn.zeros((2, 3)), sn.tensor([0, 1]), ignore_index=1.0)
+    with pytest.raises(ValueError, match=r"cross_entropy: ignore_index=0 applies to integer "
+                                         r"class labels only"):
+        sn.cross_entropy(sn.zeros((2, 3)), sn.zeros((2, 3)), ignore_index=0)
+
+
+def test_weight_errors():
+    with pytest.raises(ValueError, match=r"cross_entropy: weight of shape \(3,\) does not match "
+                                         r"the 4 classes of the input \(shape \(2, 4\), classes "
+                                         r"along axis 1\); expected one weight per class, shape "
+                                         r"\(4,\)"):
+        sn.cross_entropy(sn.zeros((2, 4)), sn.tensor([0, 1]), weight=[1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match=r"nll: weight has dtype float64 but the input has "
+                                        r"float32"):
+        sn.nll(sn.zeros((2, 3)), sn.tensor([0, 1]), weight=sn.ones(3, dtype="float64"))
+    with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: pos_weight of shape "
+                                         r"\(4,\) does not broadcast to the input's shape "
+                                         r"\(2, 3\); expected a shape such as \(3,\)"):
+        sn.binary_cross_entropy_with_logits(sn.zeros((2, 3)), sn.zeros((2, 3)),
+                                            pos_weight=[1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: weight of shape \(2, 3, 1\) "
+                                         r"does not broadcast"):
+        sn.binary_cross_entropy(sn.zeros((2, 3)), sn.zeros((2, 3)), weight=sn.ones((2, 3, 1)))
+
+
+def test_smooth_l1_and_kl_div_arguments_are_checked():
+    with pytest.raises(ValueError, match=r"smooth_l1: beta must be a number >= 0 \(0 is the L1 "
+                                         r"loss\), got -1.0"):
+        sn.smooth_l1(sn.zeros(2), sn.zeros(2), beta=-1.0)
+    with pytest.raises(ValueError, match=r"kl_div: reduction must be 'mean', 'batchmean', 'sum' "
+                                         r"or 'none', got 'avg'"):
+        sn.kl_div(sn.zeros(2), sn.zeros(2), reduction="avg")
+    with pytest.raises(TypeError, match=r"kl_div: log_target must be True or False"):
+        sn.kl_div(sn.zeros(2), sn.zeros(2), log_target="yes")

@@ -20,7 +20,7 @@ from .embedding import embedding
 from .indexing import getitem
 from .linalg import dot, linear, matmul, outer
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber,
-                   mae, mse, nll, sse)
+                   kl_div, mae, mse, nll, smooth_l1, sse)
 from .normalization import batch_norm, layer_norm
 from .pooling import avg_pool2d, global_avg_pool2d, max_pool2d
 from .recurrent import gru_sequence, lstm_sequence, rnn_sequence

@@ -21,15 +21,23 @@ predictions' dtype.
 default; ``"mean"`` is accepted too), ``"sum"``, or ``"none"`` / ``None`` (one
 loss per sample: regression losses average over the last axis, as Keras).
 
+``loss(y_true, y_pred, sample_weight)`` weighs each sample's loss, as Keras: the
+per-sample losses are multiplied by ``sample_weight`` (shape (N,) or broadcasting to
+them; a class weight is ``sample_weight = class_weight[y_true]``), then reduced --
+``"sum_over_batch_size"`` divides the weighted sum by the number of losses, not by
+the sum of the weights (Keras's rule; PyTorch's weighted mean is ``weight=`` of
+``nn.CrossEntropyLoss``).
+
 ``get(identifier)`` turns the strings ``compile(loss=...)`` accepts into these
-objects: ``"mse"``, ``"mae"``, ``"sse"``, ``"huber"``, ``"binary_crossentropy"``,
+objects: ``"mse"``, ``"mae"``, ``"sse"``, ``"huber"``, ``"kl_divergence"``
+(``"kld"``), ``"binary_crossentropy"``,
 ``"categorical_crossentropy"``, ``"sparse_categorical_crossentropy"`` and the
 long Keras spellings (``"mean_squared_error"``...). As in Keras, the
 cross-entropy strings expect probabilities (``from_logits=False``); for a model
 that outputs logits use the class with ``from_logits=True``.
 """
 from .. import ops
-from .._checks import check_fraction, check_real, lookup
+from .._checks import check_fraction, check_int, check_real, lookup
 from ..tensor import Tensor
 
 _REDUCTIONS = {"sum_over_batch_size": "mean", "mean": "mean", "sum": "sum", "none": "none",
@@ -88,10 +96,27 @@ class Loss:
         self.reduction = _check_reduction(type(self).__name__, reduction)
         self.name = name or self.default_name
 
-    def __call__(self, y_true, y_pred):
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_pred, y_true = self.prepare(y_true, y_pred)
+        if sample_weight is None:
+            return self.compute(y_pred, y_true, self.reduction)
+        values = self.compute(y_pred, y_true, "none")  # Keras's per-sample losses
+        values = values * _sample_weight(sample_weight, values, type(self).__name__)
+        if self.reduction == "none":
+            return values
+        total = values.sum()
+        if self.reduction == "sum":
+            return total
+        return total * (1 / max(self.mean_count(y_true, values), 1e-7))
+
+    def prepare(self, y_true, y_pred):
+        """(y_pred, y_true) as Tensors, shapes lined up the Keras way."""
         y_pred = _as_tensor(y_pred)
-        y_true = _align(_as_tensor(y_true), y_pred)
-        return self.compute(y_pred, y_true, self.reduction)
+        return y_pred, _align(_as_tensor(y_true), y_pred)
+
+    def mean_count(self, y_true, values):
+        """What ``"sum_over_batch_size"`` divides a weighted sum by: the number of losses."""
+        return values.size
 
     def compute(self, y_pred, y_true, reduction):
         raise NotImplementedError(f"{type(self).__name__} must define compute()")
@@ -103,6 +128,31 @@ class Loss:
         settings = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items()
                              if key != "name")
         return f"{type(self).__name__}({settings})"
+
+
+def _sample_weight(sample_weight, values, owner):
+    """Keras's ``sample_weight`` as a constant Tensor in the losses' dtype, shaped to
+    broadcast against the per-sample ``values`` from the batch axis on: a trailing
+    axis of 1 is dropped (Keras's squeeze), a short one gains trailing axes."""
+    if isinstance(sample_weight, Tensor):
+        array = sample_weight.data
+    else:
+        array = Tensor(sample_weight).data
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{owner}: sample_weight must hold numbers, got dtype {array.dtype}")
+    shape = tuple(array.shape)
+    if len(shape) == values.ndim + 1 and shape[-1:] == (1,):
+        shape = shape[:-1]
+    if len(shape) < values.ndim:
+        shape = shape + (1,) * (values.ndim - len(shape))
+    if len(shape) > values.ndim or any(size not in (1, full) for size, full in
+                                       zip(shape, values.shape)):
+        raise ValueError(f"{owner}: sample_weight of shape {tuple(array.shape)} does not fit "
+                         f"the per-sample losses of shape {values.shape}; expected one weight "
+                         f"per sample, shape {values.shape[:1]}, or a shape that broadcasts")
+    weight = Tensor.__new__(Tensor)
+    weight.data = array.reshape(shape).astype(values.dtype, copy=False)
+    return weight
 
 
 def _per_sample(values):
@@ -164,6 +214,33 @@ class Huber(_Regression):
 
     def get_config(self):
         return {**super().get_config(), "delta": self.delta}
+
+
+class KLDivergence(Loss):
+    """Kullback-Leibler divergence, Keras's: ``sum(y_true log(y_true / y_pred))`` over the
+    last axis of probabilities, both clipped to ``[1e-7, 1]`` first. Strings:
+    ``"kl_divergence"``, ``"kld"``, ``"kullback_leibler_divergence"``.
+
+    (PyTorch's ``nn.KLDivLoss`` takes log-probabilities in the reverse roles:
+    ``KLDivLoss(reduction="batchmean")(log(y_pred), y_true)`` is this for 2-D inputs.)
+    """
+
+    default_name = "kl_divergence"
+
+    def compute(self, y_pred, y_true, reduction):
+        y_true = ops.clip(_float_target(y_true, y_pred), PROBABILITY_EPS, 1.0)
+        log_pred = ops.log(ops.clip(y_pred, PROBABILITY_EPS, 1.0))
+        if reduction == "none":
+            values = ops.kl_div(log_pred, y_true, reduction="none")
+            return values.sum(axis=-1) if values.ndim else values
+        total = ops.kl_div(log_pred, y_true, reduction="sum")
+        if reduction == "sum" or y_pred.ndim == 0:
+            return total
+        samples = y_pred.size // max(y_pred.shape[-1], 1)  # the mean of per-sample sums
+        return total * (1 / max(samples, 1))
+
+
+PROBABILITY_EPS = 1e-7  # Keras's backend.epsilon()
 
 
 def _check_smoothing(owner, value):
@@ -246,6 +323,9 @@ class SparseCategoricalCrossentropy(Loss):
             softmax); ``True``: logits, as the Keras quickstart uses with a ``Dense(10)``
             output.
         axis: the class axis (default last).
+        ignore_class: optional label (any int, e.g. -1 or a padding class) whose samples
+            count for nothing, Keras's: their loss is 0 and ``"sum_over_batch_size"``
+            divides by the number of the others (0 when every label is ignored).
 
     String: ``"sparse_categorical_crossentropy"`` (probabilities).
 
@@ -255,17 +335,25 @@ class SparseCategoricalCrossentropy(Loss):
     default_name = "sparse_categorical_crossentropy"
     label_kind = "sparse"
 
-    def __init__(self, from_logits=False, axis=-1, reduction="default", name=None):
+    def __init__(self, from_logits=False, axis=-1, reduction="default", name=None, *,
+                 ignore_class=None):
         super().__init__(reduction, name)
         self.from_logits = bool(from_logits)
         self.axis = int(axis)
+        self.ignore_class = None if ignore_class is None else check_int(
+            type(self).__name__, "ignore_class", ignore_class, what="an int or None")
 
-    def __call__(self, y_true, y_pred):
+    def prepare(self, y_true, y_pred):
         y_pred = _as_tensor(y_pred)
         y_true = _as_tensor(y_true)
         if y_true.ndim == y_pred.ndim and y_true.shape[-1:] == (1,) and y_pred.ndim >= 2:
             y_true = y_true.reshape(y_true.shape[:-1])  # Keras accepts (N, 1) labels
-        return self.compute(y_pred, y_true, self.reduction)
+        return y_pred, y_true
+
+    def mean_count(self, y_true, values):
+        if self.ignore_class is None:
+            return values.size
+        return int((y_true.data != self.ignore_class).sum())
 
     def compute(self, y_pred, y_true, reduction):
         if y_true.dtype.kind == "f":  # Keras casts float labels; only whole numbers are labels
@@ -275,11 +363,19 @@ class SparseCategoricalCrossentropy(Loss):
                                 f"class labels, got non-integer floats (dtype {y_true.dtype});"
                                 f" for one-hot or soft targets use CategoricalCrossentropy")
             y_true = y_true.astype("int64")
-        return ops.cross_entropy(y_pred, y_true, from_logits=self.from_logits, axis=self.axis,
-                                 reduction=reduction)
+        if self.ignore_class is None:
+            return ops.cross_entropy(y_pred, y_true, from_logits=self.from_logits,
+                                     axis=self.axis, reduction=reduction)
+        options = dict(from_logits=self.from_logits, axis=self.axis,
+                       ignore_index=self.ignore_class)
+        if reduction != "mean":
+            return ops.cross_entropy(y_pred, y_true, reduction=reduction, **options)
+        total = ops.cross_entropy(y_pred, y_true, reduction="sum", **options)
+        return total * (1 / max(self.mean_count(y_true, None), 1e-7))  # 0 if all ignored
 
     def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits, "axis": self.axis}
+        return {**super().get_config(), "from_logits": self.from_logits, "axis": self.axis,
+                "ignore_class": self.ignore_class}
 
 
 # -- by name ----------------------------------------------------------------------------------
@@ -298,6 +394,8 @@ _BY_NAME = {
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
     "sse": SumSquaredError, "sum_squared_error": SumSquaredError,
     "huber": Huber, "huber_loss": Huber,
+    "kl_divergence": KLDivergence, "kld": KLDivergence,
+    "kullback_leibler_divergence": KLDivergence,
     "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
