@@ -70,3 +70,54 @@ def test_where_the_kernels_decline_the_xp_version_does_the_step():
     for ours, theirs in zip(fallback, want):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
     assert not np.array_equal(fallback[0], param)  # it did move the weights
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("l2, decay", [(0.0, 1.0), (0.01, 1.0), (0.0, 0.999)])
+def test_amsgrad_kernel_matches_the_numpy_update(dtype, l2, decay):
+    param, grad, m, v = _arrays(dtype, seed=3)
+    v = np.abs(v)
+    v_max = np.abs(_arrays(dtype, seed=4)[0])  # some above v, some below
+    fused = [a.copy() for a in (param, m, v, v_max)]
+    plain = [a.copy() for a in (param, m, v, v_max)]
+    lr, betas, eps = 0.01, (0.9, 0.999), 1e-8
+    for step in (1, 2, 3):
+        grad = grad * (0.5 if step == 2 else 1.5)  # moments that rise and fall
+        assert kernels_optim.adam(fused[0], grad, fused[1], fused[2], step, lr, *betas, eps,
+                                  l2=l2, decay=decay, max_exp_avg_sq=fused[3])
+        kernels_optim.adam_xp(plain[0], grad, plain[1], plain[2], step, lr, *betas, eps, l2,
+                              decay, (np.empty_like(param), np.empty_like(param)), plain[3])
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for ours, theirs in zip(fused, plain):
+        np.testing.assert_allclose(ours, theirs, rtol=tolerance, atol=tolerance)
+    assert (fused[3] >= fused[2]).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_sgd_dampening_kernel_matches_the_numpy_update(dtype, weight_decay):
+    param, grad, buffer, _ = _arrays(dtype, seed=5)
+    fused = [param.copy(), buffer.copy()]
+    plain = [param.copy(), buffer.copy()]
+    for dampening in (0.0, 0.3, 0.3):  # the first step undampened, as SGD passes it
+        assert kernels_optim.sgd(fused[0], grad, fused[1], 0.05, 0.9, weight_decay, False,
+                                 dampening=dampening)
+        kernels_optim.sgd_xp(plain[0], grad, plain[1], 0.05, 0.9, weight_decay, False,
+                             (np.empty_like(param), np.empty_like(param)), dampening)
+    tolerance = 1e-6 if dtype == np.float32 else 1e-12
+    for ours, theirs in zip(fused, plain):
+        np.testing.assert_allclose(ours, theirs, rtol=tolerance, atol=tolerance)
+
+
+def test_where_amsgrad_declines_the_xp_version_does_the_same_step():
+    param, grad, m, v = _arrays(np.float64, seed=6)
+    v, v_max = np.abs(v), np.zeros_like(v)
+    fallback = [a.copy() for a in (param, m, v, v_max)]
+    assert not kernels_optim.adam(fallback[0], np.asfortranarray(grad), fallback[1],
+                                  fallback[2], 1, 0.01, 0.9, 0.999, 1e-8,
+                                  max_exp_avg_sq=fallback[3])
+    fused = [a.copy() for a in (param, m, v, v_max)]
+    assert kernels_optim.adam(fused[0], grad, fused[1], fused[2], 1, 0.01, 0.9, 0.999, 1e-8,
+                              max_exp_avg_sq=fused[3])
+    for ours, theirs in zip(fallback, fused):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)

@@ -150,8 +150,10 @@ def test_state_dict_format():
     state = optimizer.state_dict()
     assert state["type"] == "Adam"
     assert state["param_groups"] == [
-        {"lr": 0.1, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0, "params": [0, 1]},
-        {"lr": 0.5, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0, "params": [2]}]
+        {"lr": 0.1, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False,
+         "params": [0, 1]},
+        {"lr": 0.5, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False,
+         "params": [2]}]
     assert state["steps"] == [1, None, None]
     assert sorted(state["arrays"]) == ["state.0.exp_avg", "state.0.exp_avg_sq"]
     json_part = {key: value for key, value in state.items() if key != "arrays"}

@@ -6,11 +6,16 @@ Both implementations have one contract, checked against each other in
 ``tests/backend/test_kernels_optim.py``; ``grad`` is read only (it may be shared):
 
 - ``adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2, decay,
-  scratch)``: Adam's step with an L2 term ``l2 * w`` added to the gradient (Adam's
-  weight decay) and the weights first multiplied by ``decay`` (AdamW's
-  ``1 - lr * wd``); ``step`` counts from 1.
-- ``sgd(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scratch)``:
-  ``momentum_buffer`` is ``None`` when ``momentum`` is 0.
+  scratch, max_exp_avg_sq)``: Adam's step with an L2 term ``l2 * w`` added to the
+  gradient (Adam's weight decay) and the weights first multiplied by ``decay`` (AdamW's
+  ``1 - lr * wd``); ``step`` counts from 1. With ``max_exp_avg_sq`` (AMSGrad), that
+  array keeps the running maximum of ``exp_avg_sq`` and the step divides by its root
+  instead (PyTorch's ``amsgrad=True``: the maximum of the uncorrected averages, then
+  the bias correction).
+- ``sgd(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scratch,
+  dampening)``: ``momentum_buffer`` is ``None`` when ``momentum`` is 0; the buffer
+  update is ``b = momentum b + (1 - dampening) g`` (the caller passes ``dampening=0``
+  on the first step, where PyTorch starts the buffer at ``g``).
 
 ``scratch`` is two arrays shaped like ``param`` that the ``xp`` version may write
 (allocated when ``None``). Each returns True when the fused kernel ran.
@@ -42,51 +47,71 @@ def _build(numba):
             p[i] = p[i] * decay - step_size * mi / (np.sqrt(vi) * inv_sqrt_correction2 + eps)
 
     @numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-    def sgd_momentum_kernel(p, g, b, lr, momentum, weight_decay, nesterov):
+    def amsgrad_kernel(p, g, m, v, v_max, step_size, beta1, one_minus_beta1, beta2,
+                       one_minus_beta2, inv_sqrt_correction2, eps, l2, decay):
+        for i in range(p.size):
+            grad = g[i] + l2 * p[i]
+            mi = beta1 * m[i] + one_minus_beta1 * grad
+            vi = beta2 * v[i] + one_minus_beta2 * grad * grad
+            top = max(v_max[i], vi)
+            m[i] = mi
+            v[i] = vi
+            v_max[i] = top
+            p[i] = p[i] * decay - step_size * mi / (np.sqrt(top) * inv_sqrt_correction2 + eps)
+
+    @numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+    def sgd_momentum_kernel(p, g, b, lr, momentum, weight_decay, nesterov, undamped):
         for i in range(p.size):
             grad = g[i] + weight_decay * p[i]
-            bi = momentum * b[i] + grad
+            bi = momentum * b[i] + undamped * grad
             b[i] = bi
             if nesterov:
                 p[i] -= lr * (grad + momentum * bi)
             else:
                 p[i] -= lr * bi
 
-    return adam_kernel, sgd_momentum_kernel
+    return adam_kernel, sgd_momentum_kernel, amsgrad_kernel
 
 
 _kernels = lazy_kernels(_build)
 
 
 def adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2=0.0, decay=1.0,
-         scratch=None):
-    """One Adam/AdamW step in place (see the module docstring): fused when the kernel
-    applies, else ``adam_xp``. Returns True when the fused kernel ran."""
-    kernels = compiled(_kernels, param, grad, exp_avg, exp_avg_sq)
+         scratch=None, max_exp_avg_sq=None):
+    """One Adam/AdamW (AMSGrad with ``max_exp_avg_sq``) step in place (see the module
+    docstring): fused when the kernel applies, else ``adam_xp``. Returns True when the
+    fused kernel ran."""
+    amsgrad = max_exp_avg_sq is not None
+    arrays = (param, grad, exp_avg, exp_avg_sq) + ((max_exp_avg_sq,) if amsgrad else ())
+    kernels = compiled(_kernels, *arrays)
     if kernels is None:
         adam_xp(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2, decay,
-                scratch)
+                scratch, max_exp_avg_sq)
         return False
     number = param.dtype.type  # float32 scalars keep the loop in float32
     correction1 = 1 - beta1 ** step
     correction2 = 1 - beta2 ** step
-    kernels[0](param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
-               exp_avg_sq.reshape(-1), number(lr / correction1), number(beta1),
-               number(1 - beta1), number(beta2), number(1 - beta2),
-               number(1 / math.sqrt(correction2)), number(eps), number(l2), number(decay))
+    flat = [array.reshape(-1) for array in arrays]
+    kernels[2 if amsgrad else 0](
+        *flat, number(lr / correction1), number(beta1), number(1 - beta1), number(beta2),
+        number(1 - beta2), number(1 / math.sqrt(correction2)), number(eps), number(l2),
+        number(decay))
     return True
 
 
-def sgd(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scratch=None):
+def sgd(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scratch=None,
+        dampening=0.0):
     """One SGD step in place (see the module docstring): fused when there is momentum and
     the kernel applies, else ``sgd_xp``. Returns True when the fused kernel ran."""
     kernels = compiled(_kernels, param, grad, momentum_buffer) if momentum else None
     if kernels is None:
-        sgd_xp(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scratch)
+        sgd_xp(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scratch,
+               dampening)
         return False
     number = param.dtype.type
     kernels[1](param.reshape(-1), grad.reshape(-1), momentum_buffer.reshape(-1), number(lr),
-               number(momentum), number(weight_decay), bool(nesterov))
+               number(momentum), number(weight_decay), bool(nesterov),
+               number(1 - dampening))
     return True
 
 
@@ -100,7 +125,7 @@ def _scratch(param, scratch):
 
 
 def adam_xp(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2=0.0, decay=1.0,
-            scratch=None):
+            scratch=None, max_exp_avg_sq=None):
     """``adam`` in array operations, through the two scratch arrays (no other temporaries)."""
     xp = xp_of(param)
     first, second = _scratch(param, scratch)
@@ -119,6 +144,9 @@ def adam_xp(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2=0.
     exp_avg_sq += second  # v = b2 v + (1 - b2) g^2
     correction1 = 1 - beta1 ** step
     correction2 = 1 - beta2 ** step
+    if max_exp_avg_sq is not None:  # AMSGrad: the largest v so far
+        xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        exp_avg_sq = max_exp_avg_sq
     xp.sqrt(exp_avg_sq, out=first)  # grad (if it was first) is no longer needed
     first /= math.sqrt(correction2)
     first += eps  # sqrt(v_hat) + eps
@@ -127,7 +155,8 @@ def adam_xp(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2=0.
     param -= first
 
 
-def sgd_xp(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scratch=None):
+def sgd_xp(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scratch=None,
+           dampening=0.0):
     """``sgd`` in array operations, through the two scratch arrays."""
     xp = xp_of(param)
     first, second = _scratch(param, scratch)
@@ -139,7 +168,11 @@ def sgd_xp(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, s
     if momentum:
         buffer = momentum_buffer
         buffer *= momentum
-        buffer += direction  # b = m b + g (b starts at 0, so b = g on the first step)
+        if dampening:  # b = m b + (1 - d) g
+            xp.multiply(direction, 1 - dampening, out=second)
+            buffer += second
+        else:
+            buffer += direction  # b = m b + g (b starts at 0, so b = g on the first step)
         if nesterov:
             xp.multiply(buffer, momentum, out=second)
             xp.add(direction, second, out=first)  # g + m b

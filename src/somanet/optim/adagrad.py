@@ -4,10 +4,10 @@ from .optimizer import Optimizer, check_lr, check_number
 
 
 def adagrad_update(param, grad, state, scratch, *, lr, eps, weight_decay,
-                   initial_accumulator_value):
+                   initial_accumulator_value, lr_decay):
     """One Adagrad step on raw arrays, in place (see ``Adagrad`` for the formula).
 
-    ``state`` holds ``"sum"``, the running sum of squared gradients.
+    ``state`` holds ``"sum"``, the running sum of squared gradients, and ``"step"``.
     """
     xp = xp_of(param)
     first, second = scratch
@@ -21,7 +21,7 @@ def adagrad_update(param, grad, state, scratch, *, lr, eps, weight_decay,
     xp.sqrt(total, out=second)
     second += eps
     xp.divide(grad, second, out=second)  # g / (sqrt(s) + eps)
-    second *= lr
+    second *= lr / (1 + (state["step"] - 1) * lr_decay) if lr_decay else lr
     param -= second
 
 
@@ -33,7 +33,7 @@ class Adagrad(Optimizer):
 
         g <- g + wd * w                      (if weight_decay > 0)
         s <- s + g^2                         (s starts at initial_accumulator_value)
-        w <- w - lr * g / (sqrt(s) + eps)
+        w <- w - lr_t * g / (sqrt(s) + eps),  lr_t = lr / (1 + (t - 1) * lr_decay)
 
     Args:
         params: Parameters or parameter groups (dicts).
@@ -41,16 +41,18 @@ class Adagrad(Optimizer):
         eps: added to the denominator, >= 0.
         weight_decay: L2 penalty added to the gradient, >= 0.
         initial_accumulator_value: the starting value of ``s``, >= 0.
+        lr_decay: >= 0, the learning rate's decay with the step count ``t`` (from 1),
+            PyTorch's (default 0: none).
     """
 
     update = staticmethod(adagrad_update)
     scratch_count = 2
 
     def __init__(self, params, lr=0.01, eps=1e-10, weight_decay=0.0,
-                 initial_accumulator_value=0.0, **unknown):
+                 initial_accumulator_value=0.0, lr_decay=0.0, **unknown):
         super().__init__(params, {"lr": lr, "eps": eps, "weight_decay": weight_decay,
-                                  "initial_accumulator_value": initial_accumulator_value},
-                         unknown)
+                                  "initial_accumulator_value": initial_accumulator_value,
+                                  "lr_decay": lr_decay}, unknown)
 
     def check_hyper(self, hyper):
         return {
@@ -62,6 +64,8 @@ class Adagrad(Optimizer):
             "initial_accumulator_value": check_number(
                 self, "initial_accumulator_value", hyper["initial_accumulator_value"],
                 what="a non-negative number in [0, inf)"),
+            "lr_decay": check_number(self, "lr_decay", hyper.get("lr_decay", 0.0),
+                                     what="a non-negative learning-rate decay in [0, inf)"),
         }
 
     def init_state(self, param, hyper):

@@ -1,23 +1,27 @@
 """Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay."""
+from .._checks import check_flag
 from ..backend import kernels_optim, xp_of
 from .optimizer import Optimizer, check_lr, check_number, check_pair
 
 
-def adam_update(param, grad, state, scratch, *, lr, betas, eps, weight_decay):
+def adam_update(param, grad, state, scratch, *, lr, betas, eps, weight_decay, amsgrad):
     """One Adam step on raw arrays, in place (see ``Adam`` for the formula).
 
-    ``state`` holds ``"step"`` (already counting this step), ``"exp_avg"`` (m) and
-    ``"exp_avg_sq"`` (v); ``scratch`` two arrays shaped like ``param``. The step is
-    ``backend.kernels_optim.adam``: one fused pass on the CPU when numba is installed.
+    ``state`` holds ``"step"`` (already counting this step), ``"exp_avg"`` (m),
+    ``"exp_avg_sq"`` (v) and, with ``amsgrad``, ``"max_exp_avg_sq"``; ``scratch`` two
+    arrays shaped like ``param``. The step is ``backend.kernels_optim.adam``: one fused
+    pass on the CPU when numba is installed (AMSGrad included).
     """
     kernels_optim.adam(param, grad, state["exp_avg"], state["exp_avg_sq"], state["step"], lr,
-                       *betas, eps, l2=weight_decay, scratch=scratch)
+                       *betas, eps, l2=weight_decay, scratch=scratch,
+                       max_exp_avg_sq=state.get("max_exp_avg_sq"))
 
 
-def adamw_update(param, grad, state, scratch, *, lr, betas, eps, weight_decay):
+def adamw_update(param, grad, state, scratch, *, lr, betas, eps, weight_decay, amsgrad):
     """One AdamW step on raw arrays, in place: decay the weights, then an Adam step."""
     kernels_optim.adam(param, grad, state["exp_avg"], state["exp_avg_sq"], state["step"], lr,
-                       *betas, eps, decay=1 - lr * weight_decay, scratch=scratch)
+                       *betas, eps, decay=1 - lr * weight_decay, scratch=scratch,
+                       max_exp_avg_sq=state.get("max_exp_avg_sq"))
 
 
 class Adam(Optimizer):
@@ -32,6 +36,12 @@ class Adam(Optimizer):
         m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)
         w <- w - lr * m_hat / (sqrt(v_hat) + eps)
 
+    With ``amsgrad=True`` (Reddi et al., 2018; PyTorch's) the denominator uses the
+    largest ``v`` so far: ``v_max <- max(v_max, v)``, ``v_hat = v_max / (1 - b2^t)``;
+    ``v_max`` is the state array ``"max_exp_avg_sq"`` (in the state dict). A state
+    dict saved without it cannot be loaded into an AMSGrad optimiser (the error names
+    the missing array), as in PyTorch, whose AMSGrad step needs it too.
+
     Args:
         params: Parameters or parameter groups (dicts).
         lr: the learning rate (step size), >= 0.
@@ -39,6 +49,7 @@ class Adam(Optimizer):
         eps: added to the denominator for numerical stability, >= 0.
         weight_decay: L2 penalty added to the gradient (use ``AdamW`` for decoupled
             weight decay, which usually works better with Adam).
+        amsgrad: keep the maximum of the second moment (AMSGrad).
 
         >>> import somanet as sn
         >>> from somanet.nn.parameter import Parameter
@@ -53,9 +64,9 @@ class Adam(Optimizer):
     scratch_count = 2
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 **unknown):
+                 amsgrad=False, **unknown):
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps,
-                                  "weight_decay": weight_decay}, unknown)
+                                  "weight_decay": weight_decay, "amsgrad": amsgrad}, unknown)
 
     def check_hyper(self, hyper):
         return {
@@ -65,11 +76,15 @@ class Adam(Optimizer):
                                 what="a non-negative number in [0, inf)"),
             "weight_decay": check_number(self, "weight_decay", hyper["weight_decay"],
                                          what="a non-negative weight decay in [0, inf)"),
+            "amsgrad": check_flag(self, "amsgrad", hyper.get("amsgrad", False)),
         }
 
     def init_state(self, param, hyper):
         xp = xp_of(param)
-        return {"exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
+        state = {"exp_avg": xp.zeros_like(param), "exp_avg_sq": xp.zeros_like(param)}
+        if hyper["amsgrad"]:
+            state["max_exp_avg_sq"] = xp.zeros_like(param)
+        return state
 
 
 class AdamW(Adam):
@@ -87,14 +102,15 @@ class AdamW(Adam):
         betas: ``(b1, b2)``, each in [0, 1).
         eps: added to the denominator, >= 0.
         weight_decay: the decoupled decay ``wd`` >= 0 (default 0.01).
+        amsgrad: keep the maximum of the second moment (AMSGrad), as ``Adam``'s.
     """
 
     update = staticmethod(adamw_update)
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 **unknown):
+                 amsgrad=False, **unknown):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         **unknown)
+                         amsgrad=amsgrad, **unknown)
 
 
 def _check_beta(owner, name, value):

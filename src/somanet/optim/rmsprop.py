@@ -1,12 +1,15 @@
 """RMSprop: divide the gradient by a running root mean square of its recent values."""
+from .._checks import check_flag
 from ..backend import xp_of
 from .optimizer import Optimizer, check_lr, check_number
 
 
-def rmsprop_update(param, grad, state, scratch, *, lr, alpha, eps, weight_decay, momentum):
+def rmsprop_update(param, grad, state, scratch, *, lr, alpha, eps, weight_decay, momentum,
+                   centered):
     """One RMSprop step on raw arrays, in place (see ``RMSprop`` for the formula).
 
-    ``state`` holds ``"square_avg"`` (v) and, with momentum, ``"momentum_buffer"`` (b).
+    ``state`` holds ``"square_avg"`` (v), with momentum ``"momentum_buffer"`` (b), and
+    when ``centered`` ``"grad_avg"`` (a).
     """
     xp = xp_of(param)
     first, second = scratch
@@ -19,7 +22,16 @@ def rmsprop_update(param, grad, state, scratch, *, lr, alpha, eps, weight_decay,
     xp.multiply(grad, grad, out=second)
     second *= 1 - alpha
     square_avg += second  # v = a v + (1 - a) g^2
-    xp.sqrt(square_avg, out=second)
+    if centered:
+        grad_avg = state["grad_avg"]
+        grad_avg *= alpha
+        xp.multiply(grad, 1 - alpha, out=second)
+        grad_avg += second  # a = alpha a + (1 - alpha) g
+        xp.multiply(grad_avg, grad_avg, out=second)
+        xp.subtract(square_avg, second, out=second)
+        xp.sqrt(second, out=second)  # sqrt(v - a^2)
+    else:
+        xp.sqrt(square_avg, out=second)
     second += eps
     xp.divide(grad, second, out=second)  # g / (sqrt(v) + eps)
     if momentum:
@@ -41,6 +53,7 @@ class RMSprop(Optimizer):
         g <- g + wd * w                     (if weight_decay > 0)
         v <- a * v + (1 - a) * g^2          (v starts at 0)
         d = g / (sqrt(v) + eps)
+          (centered: mu <- a * mu + (1 - a) * g;  d = g / (sqrt(v - mu^2) + eps))
         b <- m * b + d;  d = b              (if momentum m > 0; b starts at 0)
         w <- w - lr * d
 
@@ -51,15 +64,19 @@ class RMSprop(Optimizer):
         eps: added to the denominator, >= 0.
         weight_decay: L2 penalty added to the gradient, >= 0.
         momentum: the momentum factor ``m`` in [0, 1); 0 turns it off.
+        centered: divide by the root of the gradient's estimated variance instead of its
+            mean square (Graves, 2013; PyTorch's ``centered``), keeping the average
+            gradient ``mu`` as the state array ``"grad_avg"``.
     """
 
     update = staticmethod(rmsprop_update)
     scratch_count = 2
 
     def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 **unknown):
+                 centered=False, **unknown):
         super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps,
-                                  "weight_decay": weight_decay, "momentum": momentum}, unknown)
+                                  "weight_decay": weight_decay, "momentum": momentum,
+                                  "centered": centered}, unknown)
 
     def check_hyper(self, hyper):
         return {
@@ -72,6 +89,7 @@ class RMSprop(Optimizer):
                                          what="a non-negative weight decay in [0, inf)"),
             "momentum": check_number(self, "momentum", hyper["momentum"], 0.0, 1.0,
                                      what="a momentum factor in [0, 1)"),
+            "centered": check_flag(self, "centered", hyper.get("centered", False)),
         }
 
     def init_state(self, param, hyper):
@@ -79,4 +97,6 @@ class RMSprop(Optimizer):
         state = {"square_avg": xp.zeros_like(param)}
         if hyper["momentum"]:
             state["momentum_buffer"] = xp.zeros_like(param)
+        if hyper["centered"]:
+            state["grad_avg"] = xp.zeros_like(param)
         return state

@@ -4,7 +4,7 @@ from ..backend import kernels_optim, xp_of
 from .optimizer import Optimizer, check_lr, check_number
 
 
-def sgd_update(param, grad, state, scratch, *, lr, momentum, weight_decay, nesterov):
+def sgd_update(param, grad, state, scratch, *, lr, momentum, weight_decay, nesterov, dampening):
     """One SGD step on raw arrays, in place (see ``SGD`` for the formula).
 
     Args:
@@ -14,21 +14,22 @@ def sgd_update(param, grad, state, scratch, *, lr, momentum, weight_decay, neste
         scratch: two arrays shaped like ``param`` for intermediate values.
 
     The step is ``backend.kernels_optim.sgd``: with momentum, one fused pass on the CPU
-    when numba is installed.
+    when numba is installed. The first step is never dampened (PyTorch starts the buffer
+    at the gradient).
     """
     kernels_optim.sgd(param, grad, state.get("momentum_buffer"), lr, momentum, weight_decay,
-                      nesterov, scratch)
+                      nesterov, scratch, dampening=dampening if state["step"] > 1 else 0.0)
 
 
 class SGD(Optimizer):
     r"""Stochastic gradient descent, plain or with momentum (Polyak's heavy ball, or
     Nesterov's).
 
-    With gradient ``g`` of parameter ``w``, learning rate ``lr``, momentum ``m`` and weight
-    decay ``wd`` (PyTorch's formulation, no dampening)::
+    With gradient ``g`` of parameter ``w``, learning rate ``lr``, momentum ``m``,
+    dampening ``d`` and weight decay ``wd`` (PyTorch's formulation)::
 
         g <- g + wd * w                     (if wd > 0: L2 penalty wd/2 |w|^2)
-        b <- m * b + g                      (if m > 0; b starts at 0, so b = g on step 1)
+        b <- m * b + (1 - d) * g            (if m > 0; b = g on step 1, undampened)
         g <- g + m * b   if nesterov else b (if m > 0)
         w <- w - lr * g
 
@@ -39,7 +40,9 @@ class SGD(Optimizer):
         lr: the learning rate, >= 0.
         momentum: the momentum factor ``m`` in [0, 1); 0 turns momentum off.
         weight_decay: the L2 penalty ``wd`` >= 0, added to the gradient.
-        nesterov: Nesterov momentum (needs ``momentum > 0``).
+        nesterov: Nesterov momentum (needs ``momentum > 0`` and no dampening).
+        dampening: ``d`` in [0, 1], how much of each new gradient the momentum buffer
+            leaves out (PyTorch's; default 0).
 
     Momentum and a learning rate that decays epoch by epoch::
 
@@ -62,9 +65,9 @@ class SGD(Optimizer):
     scratch_count = 2
 
     def __init__(self, params, lr=0.01, momentum=0.0, weight_decay=0.0, nesterov=False,
-                 **unknown):
+                 dampening=0.0, **unknown):
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay,
-                                  "nesterov": nesterov}, unknown)
+                                  "nesterov": nesterov, "dampening": dampening}, unknown)
 
     def check_hyper(self, hyper):
         checked = {
@@ -74,10 +77,15 @@ class SGD(Optimizer):
             "weight_decay": check_number(self, "weight_decay", hyper["weight_decay"],
                                          what="a non-negative weight decay in [0, inf)"),
             "nesterov": check_flag(self, "nesterov", hyper["nesterov"]),
+            "dampening": check_number(self, "dampening", hyper.get("dampening", 0.0), 0.0, 1.0,
+                                      high_open=False, what="a dampening in [0, 1]"),
         }
         if checked["nesterov"] and checked["momentum"] == 0:
             raise ValueError("SGD: nesterov=True needs momentum > 0 (Nesterov momentum is a "
                              "kind of momentum); set e.g. momentum=0.9, or nesterov=False")
+        if checked["nesterov"] and checked["dampening"]:
+            raise ValueError(f"SGD: nesterov=True needs dampening=0 (as PyTorch), got "
+                             f"dampening={checked['dampening']}")
         return checked
 
     def init_state(self, param, hyper):
