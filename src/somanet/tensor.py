@@ -185,11 +185,9 @@ class Tensor:
             retain_graph: keep the graph's saved arrays so backward can run
                 through it again.
         """
-        if grad is None and self._node is not None and self.data.size == 1:  # a loss
-            grads = [self.device.xp.ones_like(self.data)]
-        else:
-            grads = _engine.initial_grads([self], [grad])
-        _engine.backward([self], grads, retain_graph)
+        if _mode.recorder is not None:  # a graph being built or a step being captured
+            return _mode.recorder.call(run_backward, (self, grad, retain_graph), {})
+        run_backward(self, grad, retain_graph)
 
     def detach(self):
         """A tensor sharing this one's data, outside the graph (no gradient flows back)."""
@@ -504,6 +502,15 @@ def from_dlpack(obj):
     tensor = Tensor.__new__(Tensor)
     tensor.data = _from_dlpack(obj)
     return tensor
+
+
+def run_backward(tensor, grad=None, retain_graph=False):
+    """What ``tensor.backward(grad, retain_graph)`` does (see there)."""
+    if grad is None and tensor._node is not None and tensor.data.size == 1:  # a loss
+        grads = [tensor.device.xp.ones_like(tensor.data)]
+    else:
+        grads = _engine.initial_grads([tensor], [grad])
+    _engine.backward([tensor], grads, retain_graph)
 
 
 # Imported last: ops and autograd build on the Tensor class defined above.

@@ -8,4 +8,4 @@ from .anomaly import detect_anomaly
 from .engine import grad, zero_grads
 from .function import Function
 from .gradcheck import GradcheckError, gradcheck
-from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .mode import enable_grad, is_grad_enabled, no_grad, recordable, set_grad_enabled

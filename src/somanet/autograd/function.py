@@ -136,7 +136,7 @@ class Function:
                 result._node = ctx
                 result._requires_grad = True
         if mode.recorder is not None:
-            return mode.recorder(cls, inputs, params, result)
+            return mode.recorder.op(cls, inputs, params, result)
         return result
 
     def __repr__(self):

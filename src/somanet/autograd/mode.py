@@ -10,13 +10,28 @@ class mode:
     """The current switches. Read them; change them with the context managers below.
 
     ``recorder`` is the graph layer's hook (``somanet.graph``): when set, every
-    ``Function.apply`` hands it ``(cls, inputs, params, result)`` and returns what it
-    returns, so a graph can record the very ops eager mode runs. ``None`` (the default)
-    costs one attribute read per op."""
+    ``Function.apply`` hands ``recorder.op(cls, inputs, params, result)`` its op and
+    returns what that returns, and every function marked ``@recordable`` (backward,
+    optimiser steps, ``zero_grad``, gradient clipping) runs through
+    ``recorder.call(fn, args, kwargs)``, so a graph can record the very ops and state
+    changes eager mode runs. ``None`` (the default) costs one attribute read per op."""
 
     grad_enabled = True
     detect_anomaly = False
     recorder = None
+
+
+def recordable(fn):
+    """Mark ``fn`` as a change of state a captured training step replays (see
+    ``mode.recorder``): with no recorder it is called directly."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        recorder = mode.recorder
+        if recorder is None:
+            return fn(*args, **kwargs)
+        return recorder.call(fn, args, kwargs)
+    wrapper.recorded = fn
+    return wrapper
 
 
 def is_grad_enabled():

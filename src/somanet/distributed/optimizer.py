@@ -21,6 +21,7 @@ process), while one that some ranks touched gets the mean with zeros for the oth
 """
 import numpy
 
+from ..autograd import recordable
 from ..backend import CPU, device_of, to_device, to_numpy, xp_of
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
@@ -146,6 +147,7 @@ class DistributedOptimizer(Optimizer):
 
     # -- the step ---------------------------------------------------------------------------
 
+    @recordable
     def step(self, closure=None):
         """Average the gradients over all ranks (unless ``reduce_gradients`` already did
         for this step), then run the wrapped optimiser's ``step``.

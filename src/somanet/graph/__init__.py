@@ -25,6 +25,7 @@ Branching and looping are graph nodes too (``cond``, ``while_loop``); ``g.to_dot
 from .. import ops as _ops
 from . import nn
 from .capture import function, trace
+from .compiled import CompiledStep, CompileWarning, compile
 from .control import cond, while_loop
 from .dot import autograd_to_dot, graph_to_dot
 from .graph import Graph, Node

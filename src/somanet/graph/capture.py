@@ -68,26 +68,32 @@ def trace(fn, *example_inputs, name=None):
     return graph
 
 
-def _parameter_paths(fn, args):
-    """``{id(tensor): "layer.weight"}`` for the Modules ``fn`` involves, to name the
-    variables: ``fn`` itself (or the object of a bound method: no prefix), Modules
-    given as arguments, and Modules ``fn`` reads by name (closures, globals)."""
+def _modules_of(fn, args):
+    """``[(name, Module)]``: the Modules ``fn`` involves: ``fn`` itself (or the object of
+    a bound method: name ``""``), Modules given as arguments, and Modules ``fn`` reads by
+    name (closures, globals)."""
     from ..nn.module import Module
-    code = getattr(fn, "__code__", None)
+    function = getattr(fn, "__func__", fn)
+    code = getattr(function, "__code__", None)
     named = [("", fn), ("", getattr(fn, "__self__", None))]
     named += list(zip(_parameter_names(fn, len(args)), args))
     if code is not None:
-        cells = getattr(fn, "__closure__", None) or ()
+        cells = getattr(function, "__closure__", None) or ()
         named += [(name, cell.cell_contents) for name, cell in zip(code.co_freevars, cells)
                   if _filled(cell)]
-        scope = getattr(fn, "__globals__", {})
+        scope = getattr(function, "__globals__", {})
         named += [(name, scope[name]) for name in code.co_names if name in scope]
+    return [(name, owner) for name, owner in named if isinstance(owner, Module)]
+
+
+def _parameter_paths(fn, args):
+    """``{id(tensor): "layer.weight"}`` for the Modules ``fn`` involves (``_modules_of``),
+    to name the variables."""
     paths = {}
-    for name, owner in named:
-        if isinstance(owner, Module):
-            prefix = f"{name}." if name else ""
-            for path, tensor in list(owner.named_parameters()) + list(owner.named_buffers()):
-                paths.setdefault(id(tensor), prefix + path)
+    for name, owner in _modules_of(fn, args):
+        prefix = f"{name}." if name else ""
+        for path, tensor in list(owner.named_parameters()) + list(owner.named_buffers()):
+            paths.setdefault(id(tensor), prefix + path)
     return paths
 
 
@@ -171,7 +177,9 @@ def _is_tensor_like(value):
                                          and hasattr(value, "__array__"))
 
 
-def _signature(fn, args):
+def _signature(fn, args, modules=None):
+    """The cache key of a call (see ``function``); ``modules``: ``_modules_of(fn, args)``
+    when the caller knows it already."""
     key = []
     for arg in args:
         if _is_tensor_like(arg):
@@ -185,16 +193,10 @@ def _signature(fn, args):
                                 f"non-tensor arguments are part of its signature and must be "
                                 f"hashable; got a {type(arg).__name__}") from None
             key.append(("value", type(arg).__name__, arg))
-    key.append(("modes",) + tuple(_modes(fn, args)))
+    if modules is None:
+        modules = _modules_of(fn, args)
+    key.append(("modes",) + tuple(module.training for _, owner in modules
+                                  for module in owner.modules()))
     return tuple(key)
 
 
-def _modes(fn, args):
-    """The training flags of the Modules a call involves."""
-    from ..nn.module import Module
-    owners = [fn, getattr(fn, "__self__", None)] + list(args)
-    flags = []
-    for owner in owners:
-        if isinstance(owner, Module):
-            flags.extend(module.training for module in owner.modules())
-    return flags

@@ -32,7 +32,7 @@ from ..autograd import no_grad
 from ..autograd.mode import mode
 from ..backend import as_array_like
 from ..tensor import Tensor
-from .tensor import SymbolicTensor
+from .tensor import GraphCaptureError, SymbolicTensor, user_frame
 
 KINDS = ("placeholder", "constant", "variable", "op", "call", "assign", "init", "minimize")
 
@@ -374,8 +374,31 @@ _lock = threading.Lock()
 _recording = {"scopes": 0, "open_graphs": False}
 
 
+class GraphRecorder:
+    """``autograd.mode.recorder`` while graphs are being built: ops are recorded
+    (``record``); state changes (``backward``, ``optimizer.step``...) run as they are
+    outside a graph being built, and are an error inside one."""
+
+    op = staticmethod(lambda cls, inputs, params, result: record(cls, inputs, params, result))
+
+    @staticmethod
+    def call(fn, args, kwargs):
+        graph = current_graph()
+        if graph is not None and not getattr(_local, "paused", False):
+            raise GraphCaptureError(
+                f"{fn.__qualname__}() while the graph {graph.name!r} is being built, at "
+                f"{user_frame()}: a graph records computations, not training steps; "
+                f"compile a whole training step with somanet.graph.compile(train_step)")
+        return fn(*args, **kwargs)
+
+
+RECORDER = GraphRecorder()
+
+
 def _install():
-    mode.recorder = record if _recording["scopes"] or _recording["open_graphs"] else None
+    if mode.recorder is not None and not isinstance(mode.recorder, GraphRecorder):
+        return  # a training step is being captured (somanet.graph.compiled): it decides
+    mode.recorder = RECORDER if _recording["scopes"] or _recording["open_graphs"] else None
 
 
 def enable_recording():

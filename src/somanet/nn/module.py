@@ -37,7 +37,7 @@ import types
 import warnings
 from collections import OrderedDict, namedtuple
 
-from ..autograd import zero_grads
+from ..autograd import recordable, zero_grads
 from ..backend import as_dtype, device as as_device, to_device
 from ..tensor import Tensor
 from .parameter import Parameter
@@ -442,6 +442,7 @@ class Module:
             param.requires_grad = requires_grad
         return self
 
+    @recordable
     def zero_grad(self, set_to_none=True):
         """Clear the gradients of every parameter: to ``None`` (the default), or to new
         arrays of zeros (never in place: a gradient array may be shared; see

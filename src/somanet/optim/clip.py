@@ -7,11 +7,13 @@ scale it once per parameter.
 """
 import math
 
+from ..autograd import recordable
 from ..backend import device_of, same_device, xp_of
 from ..tensor import Tensor
 from .optimizer import check_number
 
 
+@recordable
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
     r"""Scale the gradients so that their total norm is at most ``max_norm``.
 
@@ -67,6 +69,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
     return result
 
 
+@recordable
 def clip_grad_value_(parameters, clip_value):
     """Clip every gradient element into ``[-clip_value, clip_value]``.
 

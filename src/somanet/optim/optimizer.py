@@ -36,7 +36,7 @@ Writing an optimiser::
 import math
 
 from .._checks import check_non_negative_int, check_real, is_real, owner_name, suggestion
-from ..autograd import enable_grad, zero_grads
+from ..autograd import enable_grad, recordable, zero_grads
 from ..backend import device_of, same_device, to_device, xp_of
 from ..tensor import Tensor
 
@@ -78,6 +78,7 @@ class Optimizer:
         self.param_groups = []
         self.state = {}
         self._scratch = {}  # (device, dtype) -> a flat buffer the scratch arrays are views of
+        self._scratch_views = {}  # (device, dtype, shape) -> the views handed out
         if isinstance(params, Tensor):
             raise TypeError(f"{name}: params must be an iterable of Parameters or of dicts, got "
                             f"a single {type(params).__name__}; wrap it in a list: "
@@ -187,6 +188,7 @@ class Optimizer:
 
     # -- the step ------------------------------------------------------------------------------
 
+    @recordable
     def step(self, closure=None):
         """Update every parameter that has a gradient, in place.
 
@@ -229,17 +231,25 @@ class Optimizer:
         count = self.scratch_count
         if count == 0:
             return ()
+        device = device_of(array)
+        views = self._scratch_views.get((device, array.dtype, array.shape))
+        if views is not None:
+            return views
         size = array.size
-        key = (device_of(array), array.dtype)
+        key = (device, array.dtype)
         buffer = self._scratch.get(key)
         if buffer is None or buffer.size < count * size:
             largest = max([size] + [p.data.size for p in self.parameters()
                                     if p.data.dtype == array.dtype
                                     and same_device(p.data, array)])
             buffer = self._scratch[key] = xp_of(array).empty(count * largest, array.dtype)
-        return tuple(buffer[i * size:(i + 1) * size].reshape(array.shape)
-                     for i in range(count))
+            self._scratch_views = {}  # views of the old buffer are not handed out again
+        views = tuple(buffer[i * size:(i + 1) * size].reshape(array.shape)
+                      for i in range(count))
+        self._scratch_views[(device, array.dtype, array.shape)] = views
+        return views
 
+    @recordable
     def zero_grad(self, set_to_none=True):
         """Clear the gradients before the next backward.
 

@@ -12,7 +12,7 @@
 import copy
 import warnings
 
-from ..autograd import no_grad
+from ..autograd import no_grad, recordable
 from ..backend import to_numpy
 from ..nn.module import Module
 from ..tensor import Tensor
@@ -244,8 +244,9 @@ class CompiledMetrics:
                                              fresh_copies=index > 0))
         self._set(per_output)
 
+    @recordable
     def update(self, y, y_pred):
-        """Feed one batch to every metric."""
+        """Feed one batch to every metric (a compiled training step replays it)."""
         if not self._slots:
             return
         with no_grad():
