@@ -84,9 +84,10 @@ class CompileConfig:
         metrics: the metric specs (names or Metric objects), as given.
         loss_weights: the weight of each output's loss (``None``: 1 each).
         learning_rate: overrides the optimiser's learning rate (``None``: its own).
+        jit: run compiled steps (``True``, ``"strict"``) or eager ones (``False``).
     """
 
-    def __init__(self, optimizer, loss, metrics, loss_weights, learning_rate):
+    def __init__(self, optimizer, loss, metrics, loss_weights, learning_rate, jit=False):
         if isinstance(loss, (list, tuple)):
             if not loss:
                 raise ValueError("compile: loss is an empty list")
@@ -98,6 +99,7 @@ class CompileConfig:
         self.metrics = metrics
         self.loss_weights = loss_weights
         self.learning_rate = learning_rate
+        self.jit = jit
 
     @property
     def loss_identifier(self):

@@ -30,7 +30,7 @@ arguments into is in ``somanet.train.compile_utils``.
 """
 import inspect
 
-from .._checks import check_real
+from .._checks import check_choice, check_real
 from ..autograd import no_grad
 from ..nn.module import Module, Symbolic
 from ..optim import Optimizer
@@ -102,7 +102,7 @@ class Model(Trainer, Module):
     # -- compile ----------------------------------------------------------------------------------
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                learning_rate=None):
+                learning_rate=None, jit=False):
         """Choose the optimiser, the loss and the metrics for ``fit`` and ``evaluate``.
 
         Args:
@@ -126,8 +126,14 @@ class Model(Trainer, Module):
             loss_weights: for several outputs, the weight of each output's loss in the
                 total (default 1 each).
             learning_rate: overrides the optimiser's learning rate.
+            jit: ``True`` makes ``fit``, ``evaluate`` and ``predict`` run compiled steps
+                (``somanet.graph.compile``: each step captured once per batch shape and
+                replayed as array code, with eager's results bit for bit); a step that
+                cannot be compiled runs eagerly after one ``CompileWarning``.
+                ``"strict"``: raise instead. Default ``False`` (eager).
         """
         optimizers.check(optimizer)
+        check_choice("compile", "jit", jit, (False, True, "strict"))
         if loss is None:
             raise TypeError("compile: loss is required, e.g. loss='mse' or "
                             "loss=losses.SparseCategoricalCrossentropy(from_logits=True)")
@@ -141,7 +147,8 @@ class Model(Trainer, Module):
         if loss_weights is not None:
             loss_weights = [float(weight) for weight in loss_weights]
         self._compiled = CompileConfig(optimizer, loss, list(metrics), loss_weights,
-                                       learning_rate)
+                                       learning_rate, jit)
+        self._jit_steps = {}
         # Create the metrics now, so an unknown name fails at compile time.
         self._compiled_metrics = CompiledMetrics(self._compiled)
         self.optimizer = None

@@ -17,7 +17,7 @@ import warnings
 
 import numpy
 
-from .. import distributed
+from .. import distributed, graph
 from ..io import check_writable, is_checkpoint
 from .._checks import check_int
 from ..autograd import no_grad
@@ -53,6 +53,30 @@ class Trainer:
     """
 
     _accumulator = None
+    _jit_steps = None  # "train" / "test" / "predict" -> a CompiledStep (compile(jit=True))
+
+    def _step(self, kind):
+        """The function running one batch of ``kind``: ``train_step`` / ``test_step`` /
+        ``predict_step`` called with the batch's ``x`` and ``y`` (``x`` alone to predict),
+        compiled with ``somanet.graph.compile`` when ``compile(jit=...)`` asked for it."""
+        eager = {"train": lambda x, y: self.train_step((x, y)),
+                 "test": lambda x, y: self.test_step((x, y)),
+                 "predict": self.predict_step}[kind]
+        jit = self._compiled.jit if self._compiled is not None else False
+        if not jit:
+            return eager
+        if kind == "train" and self._accumulator is not None and self._accumulator.steps > 1:
+            if "accumulate" not in self._jit_steps:  # its step count lives in Python
+                self._jit_steps["accumulate"] = True
+                warnings.warn("fit: accumulate_steps > 1 runs eagerly under jit (the "
+                              "accumulator decides in Python when to step)",
+                              graph.CompileWarning, stacklevel=4)
+            return eager
+        step = self._jit_steps.get(kind)
+        if step is None:
+            step = self._jit_steps[kind] = graph.compile(eager, strict=jit == "strict")
+            step.__name__ = f"{type(self).__name__}.{kind}_step"
+        return step
 
     # -- the steps --------------------------------------------------------------------------------
 
@@ -325,7 +349,7 @@ class Trainer:
             if y is None:
                 raise ValueError("fit: the batches hold no targets; the dataset must yield "
                                  "(x, y)")
-            value = float(self.train_step((x, y)))
+            value = float(self._step("train")(x, y))
             size = data_adapter.batch_size_of(x)
             progress.loss_sum += value * size
             progress.seen += size
@@ -444,7 +468,7 @@ class Trainer:
                     raise ValueError("evaluate: the batches hold no targets; the dataset must "
                                      "yield (x, y)")
                 size = data_adapter.batch_size_of(x)
-                loss_sum += float(self.test_step((x, y))) * size
+                loss_sum += float(self._step("test")(x, y)) * size
                 seen += size
                 logs = {"loss": loss_sum / seen, **self._metric_results()}
                 callback_list.on_test_batch_end(index, logs)
@@ -479,7 +503,7 @@ class Trainer:
             for index, batch in enumerate(feed.loader):
                 callback_list.on_predict_batch_begin(index, {})
                 inputs, _ = data_adapter.unpack(batch, feed.num_inputs)
-                out = self.predict_step(inputs)
+                out = self._step("predict")(inputs)
                 single = isinstance(out, Tensor)
                 outs = [out] if single else list(out)
                 arrays = [to_numpy(item.data if isinstance(item, Tensor) else item)
