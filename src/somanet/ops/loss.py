@@ -727,7 +727,7 @@ def cross_entropy(input, target, from_logits=True, label_smoothing=0.0, axis=-1,
 
     Per sample: ``-sum_c q_c log p_c``, where ``p = softmax(input)`` along ``axis``
     (``from_logits=True``, computed as one stable log-softmax) or ``p = input``
-    (probabilities, clipped to ``[1e-7, 1]`` before the log), and ``q`` is the
+    (probabilities, clipped below at ``1e-7`` before the log), and ``q`` is the
     one-hot of the label or the given distribution, smoothed as
     ``q = (1 - label_smoothing) q + label_smoothing / C`` (Keras and PyTorch).
 
