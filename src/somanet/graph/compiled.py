@@ -293,36 +293,58 @@ class _Identity:
 
 
 class StepProgram:
-    """A captured training step, replayed as array code (see the module docstring)."""
+    """A captured training step, replayed as array code (see the module docstring).
+
+    The record becomes flat instruction lists, made once: a forward instruction is
+    ``(forward, input slots, params, output slots, several outputs?)``, a backward one
+    ``(backward, output slots, output shapes and dtypes or None, gradient targets)``,
+    where a target is the slot of an earlier op's output or a leaf tensor.
+    """
 
     def __init__(self, capture, output_slots, output_spec):
         self.inputs = capture.inputs
         self.leaves = capture.leaves
-        self.ops = capture.ops
-        self.events = capture.events
         self.size = capture.count
         self.output_slots = output_slots
         self.output_spec = output_spec
+        ops = capture.ops
+        self.forward = [(op.forward, tuple(op.sources), op.params, tuple(op.outputs),
+                         op.tuple_output) for op in ops]
+        self.events = []
+        for kind, position, event in capture.events:
+            if kind == "backward":
+                root, gradient, order = event
+                schedule = [(ops[index].ctx.backward, tuple(ops[index].outputs),
+                             ops[index].ctx.outputs if len(ops[index].outputs) > 1 else None,
+                             tuple(ops[index].backward)) for index in order]
+                self.events.append(("backward", position, (root, gradient, schedule)))
+            else:
+                fn, args, kwargs = event
+                plain = not _has_slots((args, kwargs))  # no step tensor among the arguments
+                self.events.append(("call", position, (fn, args, kwargs, plain)))
 
     def run(self, arrays):
         values = [None] * self.size
         for slot, array in zip(self.inputs, arrays):
             values[slot] = array
-        for slot, tensor in self.leaves:  # by reference: updates since the last call count
+        leaves = self.leaves
+        for slot, tensor in leaves:  # by reference: updates since the last call count
             values[slot] = tensor.data
         done = 0  # the ops run so far: each state change comes where it came in eager code
         for kind, position, event in self.events:
             self._forward(values, done, position)
             done = position
             if kind == "backward":
-                root, gradient, order = event
-                self._backward(values, root, gradient, order)
+                self._backward(values, *event)
             else:
-                fn, args, kwargs = event
-                fn(*_values(args, values), **_values(kwargs, values))
-                for slot, tensor in self.leaves:  # an update may have replaced an array
+                fn, args, kwargs, plain = event
+                if plain:
+                    fn(*args, **kwargs)
+                else:
+                    fn(*_values(args, values), **_values(kwargs, values))
+                for slot, tensor in leaves:  # an update may have replaced an array
                     values[slot] = tensor.data
-        self._forward(values, done, len(self.ops))
+        self._forward(values, done, len(self.forward))
         tensors = []
         for slot in self.output_slots:
             tensor = Tensor.__new__(Tensor)
@@ -331,52 +353,56 @@ class StepProgram:
         return rebuild(self.output_spec, tensors)
 
     def _forward(self, values, start, stop):
-        ops = self.ops
-        for index in range(start, stop):
-            op = ops[index]
-            arrays = [values[source] for source in op.sources]
-            out = op.forward(*arrays, **op.params)
-            first = arrays[0]
-            if op.tuple_output:
-                for slot, part in zip(op.outputs, out):
-                    values[slot] = part if type(part) is type(first) else \
-                        as_array_like(part, first)
+        for forward, sources, params, outputs, several in self.forward[start:stop]:
+            arrays = [values[source] for source in sources]
+            out = forward(*arrays, **params)
+            kind = type(arrays[0])
+            if several:
+                for slot, part in zip(outputs, out):
+                    values[slot] = part if type(part) is kind else \
+                        as_array_like(part, arrays[0])
             else:
-                values[op.outputs[0]] = out if type(out) is type(first) else \
-                    as_array_like(out, first)
+                values[outputs[0]] = out if type(out) is kind else \
+                    as_array_like(out, arrays[0])
 
-    def _backward(self, values, root, gradient, order):
-        ops = self.ops
+    def _backward(self, values, root, gradient, schedule):
+        grads = [None] * self.size  # the gradient of each op output so far, by slot
         root_value = values[root]
-        pending = {}  # the slot of an op's output -> its gradient so far
-        pending[root] = device_of(root_value).xp.ones_like(root_value) if gradient is None \
+        grads[root] = device_of(root_value).xp.ones_like(root_value) if gradient is None \
             else values[gradient.index]
-        for index in order:
-            op = ops[index]
-            outputs = op.outputs
-            if len(outputs) == 1:
-                grads = (pending.pop(outputs[0]),)
-            else:
-                grads = [pending.pop(slot, None) for slot in outputs]
-                reference = next(g for g in grads if g is not None)
+        for backward, outputs, meta, targets in schedule:
+            if meta is None:
+                given = (grads[outputs[0]],)
+            else:  # several outputs: zeros for those that got no gradient, as the engine
+                given = [grads[slot] for slot in outputs]
+                reference = next(g for g in given if g is not None)
                 xp = device_of(reference).xp
-                grads = [xp.zeros(shape, dtype) if g is None else g
-                         for g, (shape, dtype) in zip(grads, op.ctx.outputs)]
-            input_grads = op.ctx.backward(*grads)
-            if type(input_grads) is not tuple:
+                given = [xp.zeros(shape, dtype) if g is None else g
+                         for g, (shape, dtype) in zip(given, meta)]
+            input_grads = backward(*given)
+            if input_grads.__class__ is not tuple:
                 input_grads = (input_grads,)
-            kind = type(grads[0])
-            for target, input_grad in zip(op.backward, input_grads):
+            kind = type(given[0])
+            for target, input_grad in zip(targets, input_grads):
                 if target is None or input_grad is None:
                     continue
                 if type(input_grad) is not kind:
-                    input_grad = as_array_like(input_grad, grads[0])
+                    input_grad = as_array_like(input_grad, given[0])
                 if target.__class__ is int:  # the slot of an earlier op's output
-                    previous = pending.get(target)
-                    pending[target] = input_grad if previous is None else \
-                        previous + input_grad
+                    previous = grads[target]
+                    grads[target] = input_grad if previous is None else previous + input_grad
                 else:
                     _deliver(target, input_grad)
+
+
+def _has_slots(value):
+    if isinstance(value, _Slot):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_has_slots(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_slots(item) for item in value.values())
+    return False
 
 
 def _deliver(leaf, gradient):
