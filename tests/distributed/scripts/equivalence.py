@@ -2,6 +2,7 @@
 
     python equivalence.py OUT.npz GLOBAL_BATCH            # one process, batch GLOBAL_BATCH
     mpiexec -n 2 python equivalence.py OUT.npz GLOBAL_BATCH   # two ranks, GLOBAL_BATCH / 2 each
+    ... OUT.npz GLOBAL_BATCH jit                          # the steps compiled (graph.compile)
 
 The SGD run uses the explicit API (check_same_model, broadcast_parameters,
 DistributedSampler, DistributedOptimizer); the Adam run uses prepare(). Each rank
@@ -17,6 +18,7 @@ from somanet import distributed, nn
 from somanet.data import DataLoader, TensorDataset
 
 out, global_batch = sys.argv[1], int(sys.argv[2])
+jit = sys.argv[3:] == ["jit"]
 world, rank = distributed.world_size(), distributed.rank()
 rng = np.random.default_rng(0)
 x = rng.standard_normal((96, 6)).astype(np.float32)
@@ -37,13 +39,18 @@ for name in ("sgd", "adam"):
         optimizer = sn.optim.Adam(model.parameters(), lr=0.01)
         loader = DataLoader(data, batch_size=global_batch, shuffle=True, seed=5)
         optimizer, loader = distributed.prepare(model, optimizer, loader)
+    def train_step(xb, yb):
+        loss = sn.cross_entropy(model(xb), yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()  # under MPI: the all-reduce, inside the compiled step too
+        return loss
+
+    step = sn.graph.compile(train_step, strict=True) if jit else train_step
     steps = 0
     for epoch in range(2):
         for xb, yb in loader:
-            loss = sn.cross_entropy(model(xb), yb)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            step(xb, yb)
             steps += 1
     saved[name + ".steps"] = np.array(steps)
     for key, value in model.state_dict().items():
