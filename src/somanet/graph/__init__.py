@@ -21,6 +21,10 @@ Two ways to make a graph, one set of ops under both (a graph records the very
 
 Branching and looping are graph nodes too (``cond``, ``while_loop``); ``g.to_dot()`` and
 ``g.render(path)`` draw a graph, ``print(g)`` lists its nodes.
+
+A whole training step (forward, ``backward()``, ``optimizer.step()``) compiles with
+``compile(train_step)``: captured once per input signature, then replayed as array
+code with eager's results bit for bit (``Model.compile(jit=True)`` uses it in ``fit``).
 """
 from .. import ops as _ops
 from . import nn
