@@ -81,9 +81,10 @@ def adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2=0.0, 
     """One Adam/AdamW (AMSGrad with ``max_exp_avg_sq``) step in place (see the module
     docstring): fused when the kernel applies, else ``adam_xp``. Returns True when the
     fused kernel ran."""
-    amsgrad = max_exp_avg_sq is not None
-    arrays = (param, grad, exp_avg, exp_avg_sq) + ((max_exp_avg_sq,) if amsgrad else ())
-    kernels = compiled(_kernels, *arrays)
+    if max_exp_avg_sq is None:
+        kernels = compiled(_kernels, param, grad, exp_avg, exp_avg_sq)
+    else:
+        kernels = compiled(_kernels, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
     if kernels is None:
         adam_xp(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2, decay,
                 scratch, max_exp_avg_sq)
@@ -91,11 +92,15 @@ def adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2=0.0, 
     number = param.dtype.type  # float32 scalars keep the loop in float32
     correction1 = 1 - beta1 ** step
     correction2 = 1 - beta2 ** step
-    flat = [array.reshape(-1) for array in arrays]
-    kernels[2 if amsgrad else 0](
-        *flat, number(lr / correction1), number(beta1), number(1 - beta1), number(beta2),
-        number(1 - beta2), number(1 / math.sqrt(correction2)), number(eps), number(l2),
-        number(decay))
+    constants = (number(lr / correction1), number(beta1), number(1 - beta1), number(beta2),
+                 number(1 - beta2), number(1 / math.sqrt(correction2)), number(eps),
+                 number(l2), number(decay))
+    if max_exp_avg_sq is None:
+        kernels[0](param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
+                   exp_avg_sq.reshape(-1), *constants)
+    else:
+        kernels[2](param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
+                   exp_avg_sq.reshape(-1), max_exp_avg_sq.reshape(-1), *constants)
     return True
 
 

@@ -253,11 +253,14 @@ class BinaryCrossEntropyWithLogits(Function):
 
     def backward(ctx, grad):
         logits, target, weight, pos_weight = ctx.saved
-        xp = xp_of(logits)
         g = _output_grad(grad, ctx.reduction, logits.size)
+        needs = ctx.needs_input_grad
+        if weight is None and pos_weight is None:  # the plain loss
+            return ((sigmoid_array(logits) - target) * g if needs[0] else None,
+                    -logits * g if needs[1] else None)
+        xp = xp_of(logits)
         if weight is not None:
             g = g * weight
-        needs = ctx.needs_input_grad
         grad_logits = grad_target = None
         if pos_weight is None:
             if needs[0]:
@@ -297,7 +300,9 @@ class SparseSoftmaxCrossEntropy(Function):
         xp = xp_of(logits)
         classes = logits.shape[axis]
         weight = weight[0] if weight else None
-        labels, sample, valid = _sample_weights(labels, weight, ignore_index, logits.dtype)
+        sample = valid = None
+        if weight is not None or ignore_index is not None:
+            labels, sample, valid = _sample_weights(labels, weight, ignore_index, logits.dtype)
         shifted = logits - logits.max(axis=axis, keepdims=True)
         picked = xp.moveaxis(shifted, axis, -1)[_class_index(labels, axis, xp)]
         if smoothing:
@@ -418,7 +423,10 @@ class SparseNLL(Function):
     def forward(ctx, log_probs, labels, *weight, axis, smoothing, reduction, ignore_index):
         xp = xp_of(log_probs)
         weight = weight[0] if weight else None
-        labels, sample, valid = _sample_weights(labels, weight, ignore_index, log_probs.dtype)
+        sample = valid = None
+        if weight is not None or ignore_index is not None:
+            labels, sample, valid = _sample_weights(labels, weight, ignore_index,
+                                                    log_probs.dtype)
         values = -xp.moveaxis(log_probs, axis, -1)[_class_index(labels, axis, xp)]
         classes = log_probs.shape[axis]
         ctx.save_for_backward(labels, sample, valid, weight)
@@ -710,6 +718,9 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean", weight=No
     """
     name = "binary_cross_entropy_with_logits"
     logits, target = _regression_operands(logits, target, reduction, name)
+    if weight is None and pos_weight is None:
+        return BinaryCrossEntropyWithLogits.apply(logits, target, has_weight=False,
+                                                  has_pos_weight=False, reduction=reduction)
     constants = []
     if weight is not None:
         constants.append(_broadcast_weight(weight, logits, "weight", name))
@@ -899,8 +910,9 @@ def _classification_operands(input, target, axis, reduction, smoothing, weight, 
                          f"{input.shape}")
     axis = int(axis) % input.ndim
     check_fraction(name, "label_smoothing", smoothing, inclusive=True, what="in [0, 1]")
-    ignore_index = check_int(name, "ignore_index", ignore_index,
-                             what="an int (a label value to ignore; PyTorch's default -100)")
+    if type(ignore_index) is not int:  # the default needs no check
+        ignore_index = check_int(name, "ignore_index", ignore_index,
+                                 what="an int (a label value to ignore; PyTorch's default -100)")
     target = _as_target(target, input, name)
     classes = input.shape[axis]
     weights = []
