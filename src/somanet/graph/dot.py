@@ -10,7 +10,7 @@ import shutil
 import subprocess
 
 from ..autograd.function import LEAF
-from .graph import shape_text
+from .tensor import shape_text
 
 SHAPES = {"placeholder": "ellipse", "constant": "note", "variable": "cylinder",
           "op": "box", "call": "box3d", "assign": "hexagon", "init": "hexagon",

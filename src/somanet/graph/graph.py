@@ -32,7 +32,7 @@ from ..autograd import no_grad
 from ..autograd.mode import mode
 from ..backend import as_array_like
 from ..tensor import Tensor
-from .tensor import GraphCaptureError, SymbolicTensor, user_frame
+from .tensor import GraphCaptureError, SymbolicTensor, shape_text, user_frame
 
 KINDS = ("placeholder", "constant", "variable", "op", "call", "assign", "init", "minimize")
 
@@ -285,13 +285,6 @@ def _short(value):
     return text if len(text) <= 24 else text[:21] + "..."
 
 
-def shape_text(shape):
-    if shape is None:
-        return "<unknown>"
-    return "(" + ", ".join("None" if size is None else str(size) for size in shape) + \
-        ("," if len(shape) == 1 else "") + ")"
-
-
 def _symbolic(node, index, example):
     """The ``SymbolicTensor`` for output ``index`` of ``node``, from its example value:
     an array, a Tensor (converted in place: an op's own result), or a triple
@@ -301,13 +294,12 @@ def _symbolic(node, index, example):
     if given:
         example, static, alternative = example
     if isinstance(example, Tensor) and type(example) is Tensor and node.kind == "op":
-        tensor = example
+        tensor = example  # the op's own result becomes the graph tensor the program holds
         tensor.__class__ = SymbolicTensor
+        tensor._node, tensor._requires_grad = None, False  # a graph keeps no autograd
     else:
         tensor = SymbolicTensor.__new__(SymbolicTensor)
         tensor.data = example.data if isinstance(example, Tensor) else example
-        if isinstance(example, Tensor) and example.requires_grad and node.kind == "op":
-            tensor._requires_grad = True
     tensor.graph, tensor.node, tensor.index = node.graph, node, index
     tensor.static_shape = static if given else tuple(tensor.data.shape)
     tensor.alternative = alternative

@@ -34,6 +34,15 @@ def user_frame():
     return "(inside somanet)"
 
 
+def shape_text(shape):
+    """``(None, 784)`` for a static shape (``None``: a size not fixed); ``<unknown>`` when
+    not even the rank is known."""
+    if shape is None:
+        return "<unknown>"
+    return "(" + ", ".join("None" if size is None else str(size) for size in shape) + \
+        ("," if len(shape) == 1 else "") + ")"
+
+
 class SymbolicTensor(Tensor):
     """A tensor of a graph: ``graph``, the ``node`` that makes it, and which of the
     node's outputs it is (``index``).
@@ -67,10 +76,8 @@ class SymbolicTensor(Tensor):
         return self.node.dtypes[self.index] if self.node is not None else self.data.dtype
 
     def __repr__(self):
-        shape = "<unknown>" if self.static_shape is None else \
-            "(" + ", ".join("None" if s is None else str(s) for s in self.static_shape) + \
-            ("," if len(self.static_shape) == 1 else "") + ")"
-        return f"SymbolicTensor({self.name!r}, shape={shape}, dtype={self.dtype})"
+        return (f"SymbolicTensor({self.name!r}, shape={shape_text(self.static_shape)}, "
+                f"dtype={self.dtype})")
 
     # -- what a graph cannot record ---------------------------------------------------------
 
