@@ -155,3 +155,74 @@ def test_download_checks_checksums(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="MD5 mismatch"):
         sn.datasets.mnist(other, download=True)
     assert os.listdir(other) == []
+
+
+# -- crafted files: the header is checked before anything is read or decompressed ----------
+
+READ_IN_A_FRESH_PROCESS = """
+import sys, time
+from somanet.datasets import read_idx
+def peak_rss_mb():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+try:
+    read_idx(sys.argv[1])
+    print("READ")
+except ValueError as error:
+    print("ERROR", error)
+print("MAXRSS_MB", peak_rss_mb())
+"""
+
+
+def _read_in_a_fresh_process(path):
+    import subprocess
+    import sys
+    job = subprocess.run([sys.executable, "-c", READ_IN_A_FRESH_PROCESS, str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert job.returncode == 0, job.stderr
+    return job.stdout.split("MAXRSS_MB")[0], float(job.stdout.split("MAXRSS_MB")[1])
+
+
+def test_a_gzip_that_expands_beyond_its_header_stops_at_the_declared_size(tmp_path):
+    """A 300 KB gzip whose header declares 10 images but which expands to 300 MB."""
+    path = tmp_path / "bomb-images-idx3-ubyte.gz"
+    zeros = bytes(1 << 20)
+    with gzip.open(path, "wb", compresslevel=1) as handle:
+        handle.write(bytes([0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 28, 0, 0, 0, 28]))
+        for _ in range(300):
+            handle.write(zeros)
+    assert os.path.getsize(path) < 2 << 20
+    message, peak = _read_in_a_fresh_process(path)
+    assert "ERROR" in message and "says shape (10, 28, 28) (7856 bytes in all) but the " \
+        "decompressed file has more bytes than that" in message, message
+    assert peak < 200, message
+
+
+def test_a_header_declaring_more_than_the_file_can_hold(tmp_path):
+    huge = bytes([0, 0, 8, 3, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 28, 0, 0, 0, 28])
+    plain = tmp_path / "huge-idx3-ubyte"
+    plain.write_bytes(huge + bytes(100))
+    message, peak = _read_in_a_fresh_process(plain)
+    assert "says shape (4294967295, 28, 28)" in message and "the file has 116 bytes" in message
+    assert peak < 200, message
+    packed = tmp_path / "huge-idx3-ubyte.gz"
+    with gzip.open(packed, "wb") as handle:
+        handle.write(huge + bytes(100))
+    message, peak = _read_in_a_fresh_process(packed)
+    assert "more than a gzip file of" in message and peak < 200, message
+
+
+def test_a_truncated_gzip_is_named(tmp_path):
+    path = tmp_path / "labels-idx1-ubyte.gz"
+    write_idx(path, np.arange(200, dtype=np.uint8))
+    path.write_bytes(path.read_bytes()[:-12])
+    with pytest.raises(ValueError, match=r"labels-idx1-ubyte.gz: cannot read it as a \(gzipped\) "
+                                         r"IDX file|decompressed file has"):
+        read_idx(path)

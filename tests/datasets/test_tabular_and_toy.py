@@ -122,3 +122,49 @@ def test_bad_files(tmp_path):
     (tmp_path / "twice.csv").write_text("a,a\n1,2\n")
     with pytest.raises(ValueError, match="duplicate column names"):
         load_csv(tmp_path / "twice.csv", target="a")
+
+
+def _csv(tmp_path, text, name="data.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_numeric_column_with_a_few_typos_is_an_error_naming_them(tmp_path):
+    rows = [f"{600 + i},{i % 4 + 1},{i % 2}" for i in range(40)]
+    rows[5] = "5OO,2,1"
+    rows[17] = "7l0,1,0"
+    path = _csv(tmp_path, "gre,rank,admit\n" + "\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match=r"data.csv: column 'gre' holds numbers, but 2 cell\(s\) "
+                                         r"are not numbers: '5OO' \(line 7\), '7l0' \(line 19\); "
+                                         r"correct them, or list the column in categorical"):
+        load_csv(path, target="admit")
+    data = load_csv(path, target="admit", categorical=["gre"])  # said to be categories
+    assert "gre=5OO" in data.feature_names
+
+
+def test_infinite_and_out_of_range_numbers_name_the_row_and_column(tmp_path):
+    for bad in ("inf", "-Infinity", "1e39", "-3e300"):
+        path = _csv(tmp_path, f"a,b,y\n1,2,0\n3,{bad},1\n5,6,0\n")
+        with pytest.raises(ValueError, match=rf"column 'b' holds 1 number\(s\) that are infinite "
+                                             rf"or beyond float32's range .*'{bad}' \(line 3\)"):
+            load_csv(path, target="y")
+    path = _csv(tmp_path, "a,y\n1,0\n2,1\n")
+    encoder = load_csv(path, target="y").encoder
+    with pytest.raises(ValueError, match=r"column 'a' holds 'inf' in row 2: not a finite"):
+        encoder.transform({"a": ["1", "inf"]})
+
+
+def test_an_undecodable_file_names_the_byte_offset(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("name,y\nZürich,1\nBern,0\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin1.csv is not UTF-8 text: byte 8 \(line 2\) is "
+                                         r"0xfc"):
+        load_csv(path, target="y")
+    path.write_bytes(b"\xef\xbb\xbfa,y\n1,0\n\xff,1\n")  # after a byte order mark
+    with pytest.raises(ValueError, match=r"byte 11 \(line 3\) is 0xff"):
+        load_csv(path, target="y")
+    path.write_bytes(b"a,y\n1,0\n2\x00,1\n")
+    with pytest.raises(ValueError, match=r"holds a NUL byte at byte 9 \(line 3\): it is not "
+                                         r"a text file"):
+        load_csv(path, target="y")

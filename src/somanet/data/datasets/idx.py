@@ -12,8 +12,10 @@ type byte is 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32,
     [3, 1, 4]
 """
 import gzip
+import math
 import os
 import struct
+import zlib
 
 import numpy
 
@@ -28,36 +30,75 @@ def _open(path, mode):
     return gzip.open(path, mode) if os.fspath(path).endswith(".gz") else open(path, mode)
 
 
+_CHUNK = 1 << 22  # bytes read at a time
+_DEFLATE_RATIO = 1032  # deflate's largest possible expansion: one byte can give 1032
+
+
 def read_idx(path):
     """The array stored in the IDX file ``path`` (native byte order).
 
+    The header is checked before the data is read or decompressed: the magic number,
+    the dimensions, and the size they announce against the file (a plain file must have
+    exactly that size; a gzip file of ``n`` bytes cannot hold more than 1032 ``n``).
+    Reading then stops at the announced size, so a small gzip file that expands to
+    gigabytes costs no more than its header says.
+
     Raises:
-        ValueError: the file is not IDX, or is shorter than its header says
-            (truncated download), naming the file.
+        ValueError: the file is not IDX, is shorter or longer than its header says
+            (a truncated or corrupt download), naming the file.
     """
     path = os.fspath(path)
+    gzipped = path.endswith(".gz")
     try:
+        on_disk = os.path.getsize(path)
         with _open(path, "rb") as handle:
-            raw = handle.read()
-    except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
+            return _read(handle, path, on_disk, gzipped)
+    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
         raise ValueError(f"{path}: cannot read it as a (gzipped) IDX file: {error}; "
                          f"delete it and download it again") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _TYPES:
-        raise ValueError(f"{path}: not an IDX file (its first bytes are {raw[:4].hex() or 'empty'},"
-                         f" expected 0000 then a type code 08/09/0b/0c/0d/0e and the rank)")
-    dtype, ndim = _TYPES[raw[2]], raw[3]
+
+
+def _read_exactly(handle, count):
+    data = handle.read(count)
+    return data if data is not None else b""
+
+
+def _read(handle, path, on_disk, gzipped):
+    start = _read_exactly(handle, 4)
+    if len(start) < 4 or start[0] != 0 or start[1] != 0 or start[2] not in _TYPES:
+        raise ValueError(f"{path}: not an IDX file (its first bytes are "
+                         f"{start.hex() or 'empty'}, expected 0000 then a type code "
+                         f"08/09/0b/0c/0d/0e and the rank)")
+    dtype, ndim = _TYPES[start[2]], start[3]
     header = 4 + 4 * ndim
-    if len(raw) < header:
+    sizes = _read_exactly(handle, 4 * ndim)
+    if len(sizes) < 4 * ndim:
         raise ValueError(f"{path}: truncated IDX file: the header announces {ndim} sizes but "
-                         f"the file has only {len(raw)} bytes")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = header + int(numpy.prod(shape, dtype=numpy.int64)) * dtype.itemsize
-    if len(raw) != expected:
+                         f"the file has only {4 + len(sizes)} bytes")
+    shape = struct.unpack(f">{ndim}I", sizes)
+    expected = header + math.prod(shape) * dtype.itemsize
+    if not gzipped and expected != on_disk:
         raise ValueError(f"{path}: the IDX header says shape {shape} ({expected} bytes in all) "
-                         f"but the file has {len(raw)} bytes; it is truncated or corrupt, "
+                         f"but the file has {on_disk} bytes; it is truncated or corrupt, "
                          f"delete it and download it again")
-    array = numpy.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))  # a writable copy in native order
+    if gzipped and expected > _DEFLATE_RATIO * on_disk + 1024:
+        raise ValueError(f"{path}: the IDX header says shape {shape} ({expected} bytes in all), "
+                         f"more than a gzip file of {on_disk} bytes can hold; it is corrupt, "
+                         f"delete it and download it again")
+    data = numpy.empty(expected - header, dtype=numpy.uint8)
+    filled = 0
+    while filled < data.size:
+        got = handle.readinto(memoryview(data)[filled:filled + _CHUNK])
+        if not got:
+            break
+        filled += got
+    if filled < data.size or _read_exactly(handle, 1):
+        what = f"{header + filled} bytes" if filled < data.size else "more bytes than that"
+        raise ValueError(f"{path}: the IDX header says shape {shape} ({expected} bytes in all) "
+                         f"but the {'decompressed ' if gzipped else ''}file has {what}; it is "
+                         f"truncated or corrupt, delete it and download it again")
+    array = data.view(dtype).reshape(shape)
+    return array.astype(dtype.newbyteorder("="), copy=False)  # native order, writable
 
 
 def write_idx(path, array):

@@ -16,6 +16,7 @@ network (UCLA's admissions data: ``gre`` and ``gpa`` standardised, ``rank`` one-
     ((4, 5), [0, 1, 1, 1])
 """
 import csv
+import io
 import math
 import os
 
@@ -25,6 +26,8 @@ from ..._checks import check_fraction
 from ...backend import fresh_generator
 
 _MISSING = ("", "na", "nan", "null", "none", "?")
+_FLOAT32_MAX = float(numpy.finfo(numpy.float32).max)
+_SHOWN = 5  # cells named in a message
 
 
 class TabularData:
@@ -147,20 +150,54 @@ class TabularEncoder:
 
 
 def _to_float(values, column):
+    numbers = numpy.empty(len(values), dtype=numpy.float64)
+    for row, value in enumerate(values):
+        try:
+            numbers[row] = float(value)
+        except ValueError:
+            raise ValueError(f"column {column!r} holds {str(value)!r:.40} in row {row + 1}, "
+                             f"which is not a number; list it in categorical=[...] if it is a "
+                             f"category") from None
+        if not _in_range(numbers[row]):
+            raise ValueError(f"column {column!r} holds {str(value)!r:.40} in row {row + 1}: "
+                             f"not a finite number float32 can hold (|x| <= 3.4e38)")
+    return numbers
+
+
+def _in_range(number):
+    return math.isfinite(number) and abs(number) <= _FLOAT32_MAX
+
+
+def _decode(path):
+    """The text of a CSV file (UTF-8, with or without a byte order mark); an undecodable
+    file is a ValueError naming the byte offset and line."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    zero = data.find(b"\x00")
+    if zero >= 0:
+        line = data.count(b"\n", 0, zero) + 1
+        raise ValueError(f"load_csv: {path} holds a NUL byte at byte {zero} (line {line}): it "
+                         f"is not a text file (a binary file, or text in UTF-16?); save it as "
+                         f"UTF-8 CSV")
     try:
-        return numpy.array([float(value) for value in values], dtype=numpy.float64)
-    except ValueError as error:
-        raise ValueError(f"column {column!r} holds a value that is not a number ({error}); "
-                         f"list it in categorical=[...] if it is a category") from None
+        return data[start:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = start + error.start
+        line = data.count(b"\n", 0, offset) + 1
+        raise ValueError(f"load_csv: {path} is not UTF-8 text: byte {offset} (line {line}) is "
+                         f"0x{data[offset]:02x} ({error.reason}); save the file as UTF-8 (or "
+                         f"check that it is a CSV file at all)") from None
 
 
 def _read_columns(path):
-    """The header and ``{column: [string values]}`` of a CSV file, checking its shape."""
+    """The header, ``{column: [string values]}``, the number of rows and each row's line
+    in the file, checking the file's shape."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"load_csv: no file {path!r}")
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
+    reader = csv.reader(io.StringIO(_decode(path), newline=""))
+    try:
         header = next(reader, None)
         if header is None:
             raise ValueError(f"load_csv: {path} is empty; expected a header row of column names")
@@ -168,7 +205,7 @@ def _read_columns(path):
         duplicates = sorted({name for name in header if header.count(name) > 1})
         if duplicates:
             raise ValueError(f"load_csv: {path} has duplicate column names {duplicates}")
-        rows = []
+        rows, lines = [], []
         for row in reader:
             if not row or all(not cell.strip() for cell in row):
                 continue  # blank lines
@@ -176,11 +213,48 @@ def _read_columns(path):
                 raise ValueError(f"load_csv: {path} line {reader.line_num} has {len(row)} "
                                  f"fields, the header has {len(header)}")
             rows.append([cell.strip() for cell in row])
+            lines.append(reader.line_num)
+    except csv.Error as error:
+        raise ValueError(f"load_csv: {path} line {reader.line_num} is not valid CSV: "
+                         f"{error}") from None
     if not rows:
         raise ValueError(f"load_csv: {path} has a header but no data rows; the dataset "
                          f"would be empty")
     columns = {name: [row[i] for row in rows] for i, name in enumerate(header)}
-    return header, columns, len(rows)
+    return header, columns, len(rows), lines
+
+
+def _cells(found):
+    shown = ", ".join(f"{value!r:.30} (line {line})" for line, value in found[:_SHOWN])
+    return shown + (f" and {len(found) - _SHOWN} more" if len(found) > _SHOWN else "")
+
+
+def _is_numeric(path, name, values, lines):
+    """Whether the column holds numbers: True when every cell is a finite number float32
+    can hold, False when most cells are text (a categorical column). A column of numbers
+    with some cells that are not numbers (a typo such as ``5OO``), or that are infinite
+    or out of float32's range, is an error naming those cells."""
+    text, out_of_range = [], []
+    for value, line in zip(values, lines):
+        try:
+            number = float(value)
+        except ValueError:
+            text.append((line, value))
+            continue
+        if not _in_range(number):
+            out_of_range.append((line, value))
+    if 2 * len(text) >= len(values):  # mostly text: categories
+        return False
+    if text:
+        raise ValueError(f"load_csv: {path}: column {name!r} holds numbers, but "
+                         f"{len(text)} cell(s) are not numbers: {_cells(text)}; correct them, "
+                         f"or list the column in categorical=[...] to treat every value as a "
+                         f"category")
+    if out_of_range:
+        raise ValueError(f"load_csv: {path}: column {name!r} holds {len(out_of_range)} "
+                         f"number(s) that are infinite or beyond float32's range (|x| <= "
+                         f"3.4e38): {_cells(out_of_range)}")
+    return True
 
 
 def _check_names(names, header, what):
@@ -188,15 +262,6 @@ def _check_names(names, header, what):
     if unknown:
         raise ValueError(f"load_csv: {what} {unknown} not in the file; the columns are "
                          f"{header}")
-
-
-def _is_numeric(values):
-    try:
-        for value in values:
-            float(value)
-    except ValueError:
-        return False
-    return True
 
 
 def load_csv(path, target, features=None, categorical=None, standardize=True,
@@ -222,11 +287,18 @@ def load_csv(path, target, features=None, categorical=None, standardize=True,
         A ``TabularData``: ``x_train``, ``y_train``, ``x_test``, ``y_test``,
         ``feature_names`` and the fitted ``encoder``.
 
+    Raises:
+        ValueError: naming the file and the cells: a file that is not UTF-8 (the byte
+            offset), a row with too many or too few fields, missing values, a column of
+            numbers with a few cells that are not numbers (``5OO``: a typo, not a
+            category; list the column in ``categorical`` if it is one), an infinite
+            number or one beyond float32's range.
+
     Shape:
         x: ``(N, F)`` float32 with F = numeric columns + the levels of every
         categorical column; y: ``(N,)``.
     """
-    header, columns, count = _read_columns(path)
+    header, columns, count, lines = _read_columns(path)
     if not isinstance(target, str):
         raise TypeError(f"load_csv: target must be a column name, got {target!r}")
     _check_names([target], header, "target column")
@@ -261,7 +333,7 @@ def load_csv(path, target, features=None, categorical=None, standardize=True,
     categories, mean, std = {}, {}, {}
     for name in features:
         values = columns[name]
-        if name in categorical or not _is_numeric(values):
+        if name in categorical or not _is_numeric(path, name, values, lines):
             categories[name] = _sort_levels(set(values))
         elif standardize:
             train_values = _to_float(values, name)[train_rows]
@@ -269,7 +341,7 @@ def load_csv(path, target, features=None, categorical=None, standardize=True,
             spread = float(train_values.std())
             std[name] = spread if spread > 0 and math.isfinite(spread) else 1.0
     target_values = columns[target]
-    if target in categorical or not _is_numeric(target_values):
+    if target in categorical or not _is_numeric(path, target, target_values, lines):
         target_classes, dtype = _sort_levels(set(target_values)), "int64"
     else:
         target_classes = None
