@@ -114,6 +114,9 @@ def test_train_is_reproducible_with_a_seed(tmp_path, mlp_run):
     second = sn.io.read_weights(tmp_path / "again" / "model.safetensors")
     for name in first:
         np.testing.assert_array_equal(first[name], second[name])
+    # The files themselves are equal, byte for byte: one checksum for two seeded runs.
+    assert (mlp_run / "model.safetensors").read_bytes() == \
+        (tmp_path / "again" / "model.safetensors").read_bytes()
 
 
 def test_evaluate_rebuilds_the_model_from_the_run_folder(mlp_run, capsys):
@@ -413,7 +416,8 @@ def test_error_exit_subprocess(tmp_path):
 @pytest.mark.slow
 def test_the_main_job(tmp_path):
     """`somanet train` with no arguments: the Keras quickstart MLP on mnist_small, 5 epochs of
-    Adam, test accuracy >= 0.90, in well under a minute."""
+    Adam, test accuracy >= 0.90 (it takes well under a minute on an idle machine: the time
+    is printed, not asserted)."""
     started = time.perf_counter()
     done = _somanet("train", cwd=tmp_path)
     seconds = time.perf_counter() - started
@@ -424,7 +428,6 @@ def test_the_main_job(tmp_path):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test_accuracy"] >= 0.90 and len(metrics["history"]["loss"]) == 5
     assert f"test accuracy {metrics['test_accuracy']:.4f}" in done.stdout
-    assert seconds < 60
     print(f"somanet train: {seconds:.1f} s, test accuracy {metrics['test_accuracy']:.4f}")
 
 
@@ -479,3 +482,171 @@ def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tmp_path):
     assert _somanet("train", "--resume", "--out", out, "--verbose", "0",
                     "--no-plot").returncode == 0
     assert len(json.loads((out / "metrics.json").read_text())["history"]["loss"]) == 3
+
+
+# -- resume checks everything before it writes; run folders are never damaged ----------------
+
+
+def snapshot(folder):
+    """Every file under ``folder``: {relative path: bytes}."""
+    files = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, "rb") as handle:
+                files[os.path.relpath(path, folder)] = handle.read()
+    return files
+
+
+@pytest.fixture(scope="module")
+def two_epoch_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "two"
+    assert cli.main(["train", "--out", str(out), "--epochs", "2", "--limit", "128",
+                     "--verbose", "0", "--no-plot"]) == 0
+    return out
+
+
+@pytest.fixture
+def run_copy(two_epoch_run, tmp_path):
+    """A copy of the finished two-epoch run, to damage."""
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(two_epoch_run, copy)
+    return copy
+
+
+def test_resume_with_fewer_epochs_says_so_and_changes_nothing(run_copy, capsys):
+    before = snapshot(run_copy)
+    check_error(capsys, ["train", "--resume", "--out", run_copy, "--epochs", "1"],
+                "has already trained 2 epoch(s), past --epochs 1; give --epochs 3 or more")
+    assert snapshot(run_copy) == before
+
+
+def test_resuming_a_finished_run_does_nothing(run_copy, capsys):
+    before = snapshot(run_copy)
+    status, out, _ = run(capsys, "train", "--resume", "--out", run_copy, "--verbose", "0",
+                         "--no-plot")
+    assert status == 0 and "has finished its 2 epoch(s); nothing to do" in out
+    assert snapshot(run_copy) == before
+
+
+def _checkpoint_file(run_dir, prefix):
+    (name,) = [name for name in os.listdir(run_dir / "checkpoint") if name.startswith(prefix)]
+    return run_dir / "checkpoint" / name
+
+
+def _edit_index(run_dir, change):
+    path = run_dir / "checkpoint" / "checkpoint.json"
+    index = json.loads(path.read_text())
+    change(index)
+    path.write_text(json.dumps(index))
+
+
+DAMAGES = {
+    "truncated weights": (lambda d: _checkpoint_file(d, "model-").write_bytes(
+        _checkpoint_file(d, "model-").read_bytes()[:-9]), "is not a readable safetensors"),
+    "truncated state": (lambda d: _checkpoint_file(d, "state-").write_bytes(
+        _checkpoint_file(d, "state-").read_bytes()[:200]), "is not a readable safetensors"),
+    "bad JSON": (lambda d: (d / "checkpoint" / "checkpoint.json").write_text('{"format": "so'),
+                 "checkpoint.json is not valid JSON"),
+    "missing file": (lambda d: os.remove(_checkpoint_file(d, "model-")), "no file"),
+    "bad RNG state": (lambda d: _edit_index(d, lambda i: i["rng"]["cpu"].update(
+        bit_generator="nope")), "damaged RNG state"),
+    "epoch of the wrong type": (lambda d: _edit_index(d, lambda i: i.update(epoch="1")),
+                                "the entry 'epoch' is \"1\", expected a non-negative int"),
+    "a path outside the folder": (lambda d: _edit_index(d, lambda i: i.update(
+        model="../../x/model.safetensors")), "the entry 'model' is"),
+    "flipped bit": (lambda d: _flip(_checkpoint_file(d, "model-")), "is damaged (its checksum"),
+}
+
+
+def _flip(path):
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0x40
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
+def test_a_damaged_checkpoint_is_one_line_and_changes_nothing(run_copy, capsys, damage):
+    make, match = DAMAGES[damage]
+    make(run_copy)
+    before = snapshot(run_copy)
+    line = check_error(capsys, ["train", "--resume", "--out", run_copy, "--epochs", "3"], match)
+    assert f"cannot resume {run_copy}" in line
+    assert snapshot(run_copy) == before
+
+
+def test_resume_on_a_changed_csv_is_refused_before_writing(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    rows = [f"{a},{g},{r}" for a, g, r in zip(rng.integers(0, 2, 60), rng.integers(300, 800, 60),
+                                              rng.integers(1, 5, 60))]
+    data = tmp_path / "data.csv"
+    data.write_text("admit,gre,rank\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    assert cli.main(["train", "--dataset", f"csv:{data}", "--target", "admit", "--out", str(out),
+                     "--epochs", "1", "--verbose", "0", "--no-plot"]) == 0
+    before = snapshot(out)
+    data.write_text("admit,gre,rank\n" + "\n".join(rows + ["1,500,2", "0,640,3"]) + "\n")
+    check_error(capsys, ["train", "--resume", "--out", out, "--epochs", "2"],
+                "changed since the run started (the mean of column 'gre' is now")
+    assert snapshot(out) == before
+    data.write_text("admit,gre,rank,gpa\n" + "\n".join(row + ",3.5" for row in rows) + "\n")
+    check_error(capsys, ["train", "--resume", "--out", out, "--epochs", "2"],
+                "(the feature columns are now ['gre', 'rank', 'gpa'], the run's were "
+                "['gre', 'rank'])")
+    assert snapshot(out) == before
+
+
+def test_one_run_per_folder_at_a_time(tmp_path, mlp_run, capsys):
+    out = tmp_path / "busy"
+    out.mkdir()
+    with sn.io.lock_folder(out):  # another `somanet train` writing it
+        check_error(capsys, ["train", "--out", out, *TINY],
+                    f"'{out}' is in use by another process")
+        assert os.listdir(out) == []
+    with sn.io.lock_folder(mlp_run):
+        check_error(capsys, ["train", "--resume", "--out", mlp_run, "--epochs", "2"],
+                    "is in use by another process (it holds the folder's lock); wait for that "
+                    "run to end")
+
+
+def test_two_trains_started_together_on_one_folder(tmp_path):
+    """Both start; one gets the folder, the other says it is in use (or, if it came
+    second, that the folder holds a run); the folder holds one run's files."""
+    out = tmp_path / "shared"
+    jobs = [subprocess.Popen([sys.executable, "-m", "somanet", "train", "--out", str(out),
+                              *TINY], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    results = [(job.wait(timeout=120), job.stderr.read()) for job in jobs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    (error,) = [err for code, err in results if code == 2]
+    assert "is in use by another process" in error or "already holds a run" in error
+    config = json.loads((out / "config.json").read_text())
+    assert config["epochs"] == 1 and (out / "model.safetensors").exists()
+
+
+def test_resume_removes_what_killed_writes_left(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert cli.main(["train", "--out", str(out), *TINY]) == 0
+    leftovers = [out / ".config.json.a1b2c3d4.tmp", out / ".model.safetensors.q9w8e7r6.tmp",
+                 out / "checkpoint" / ".checkpoint.json.zz11yy22.tmp",
+                 out / "checkpoint" / "model-99-deadbeef.safetensors"]
+    for path in leftovers:
+        path.write_bytes(b"partial")
+    (out / "notes.txt").write_text("kept")
+    status, _, _ = run(capsys, "train", "--resume", "--out", out, "--epochs", "2",
+                       "--verbose", "0", "--no-plot")
+    assert status == 0
+    assert not any(path.exists() for path in leftovers)
+    assert (out / "notes.txt").read_text() == "kept"
+
+
+def test_evaluate_refuses_nan_weights(mlp_run, tmp_path, capsys):
+    import shutil
+    broken = tmp_path / "nan"
+    shutil.copytree(mlp_run, broken)
+    weights = sn.io.read_weights(broken / "model.safetensors")
+    weights["0.bias" if "0.bias" in weights else sorted(weights)[0]][...] = np.nan
+    sn.io.save_weights(weights, broken / "model.safetensors")
+    check_error(capsys, ["evaluate", broken], "NaN")

@@ -13,9 +13,10 @@ its config.json, trained weights, last checkpoint, metrics and training curves
 (``somanet.cli.runs`` lists them).
 
 Errors the user can fix (a missing dataset folder, an unknown model, a bad CSV
-column, an unwritable ``--out``, an unreadable image) print one line
-``somanet: error: ...`` and exit with status 2; anything else is a bug and
-shows its traceback.
+column, an unwritable ``--out``, a run folder in use, a damaged checkpoint, an
+unreadable image) print one line ``somanet: error: ...`` and exit with status 2;
+anything else is a bug and shows its traceback. Under MPI the line is printed once,
+by rank 0, and every rank exits with status 2.
 
 One module a concern: ``data`` (dataset specs and loading), ``model`` (building,
 compiling, the device), ``runs`` (run folders and config.json), and one module a
@@ -27,7 +28,7 @@ import os
 import sys
 import warnings
 
-from .. import __version__, io
+from .. import __version__, distributed, io
 from . import evaluate, info, predict, train
 from .data import Data, load_data, parse_dataset
 from .errors import CommandError
@@ -73,7 +74,8 @@ def main(argv=None):
             warnings.showwarning = _show_warning  # one line, without the source location
             return args.handler(args)
     except CommandError as error:
-        print(f"somanet: error: {error}", file=sys.stderr)
+        if distributed.is_main():  # every rank found it; one of them says so
+            print(f"somanet: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         hint = ""

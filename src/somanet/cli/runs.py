@@ -10,12 +10,17 @@ A run folder (``--out``, default ``runs/<timestamp>``) holds everything about a 
 ``metrics.json``      test loss and accuracy, the per-epoch history, timings
 ``history.png``       the training curves (with matplotlib installed)
 ===================== ====================================================================
+
+One run at a time writes a folder: ``somanet train`` holds an exclusive lock on it
+(``somanet.io.lock_folder``; no file is added). ``--resume`` checks the checkpoint and
+the data before it writes anything, so a resume that fails leaves the folder as it was.
 """
 import datetime
 import json
 import os
 
 from .. import datasets, io
+from ..train import checkpointing
 from .errors import CommandError, one_line
 from .model import build_model, resolve_device
 
@@ -43,13 +48,13 @@ def default_out():
 
 
 def prepare_out(path, resume):
-    """Create the run folder (or check the one to resume) and check it is writable.
+    """Create the run folder (or check the one to resume), check it is writable, and lock
+    it for this run.
 
-    Returns the folders this call created, so a failure before training can remove them.
+    Returns:
+        ``(created, lock)``: the folders this call created, so a failure before training
+        can remove them, and the folder's ``FolderLock`` (release it when done).
     """
-    if not resume and os.path.exists(os.path.join(path, CONFIG_FILE)):
-        raise CommandError(f"{path!r} already holds a run; continue it with --resume, or "
-                           f"choose another --out")
     if os.path.exists(path) and not os.path.isdir(path):
         raise CommandError(f"--out {path!r} is a file, not a folder")
     created, parent = [], os.path.abspath(path)
@@ -60,7 +65,95 @@ def prepare_out(path, resume):
         io.check_writable(path, who="somanet train", what="the run")
     except OSError as error:
         raise CommandError(f"cannot write to --out {path!r}: {error.reason}") from None
-    return created
+    try:
+        lock = io.lock_folder(path, who="somanet train",
+                              hint="wait for that run to end, or choose another --out")
+    except io.FolderLockedError as error:
+        raise CommandError(str(error).split(": ", 1)[1]) from None
+    # Checked under the lock: two commands started together cannot both see a free folder.
+    if not resume and os.path.exists(os.path.join(path, CONFIG_FILE)):
+        lock.release()
+        raise CommandError(f"{path!r} already holds a run; continue it with --resume, or "
+                           f"choose another --out")
+    return created, lock
+
+
+def resume_point(run_dir, config):
+    """How far the run in ``run_dir`` got, from its checkpoint (``None`` without one), and
+    whether ``config["epochs"]`` leaves anything to do. Nothing is written.
+
+    Returns:
+        ``(progress, finished)``: the checkpoint's ``Progress`` (or ``None``), and whether
+        the run has trained all of ``config["epochs"]`` (or a callback stopped it).
+
+    Raises:
+        CommandError: the checkpoint is damaged, or the run is already past
+            ``config["epochs"]``.
+    """
+    folder = os.path.join(run_dir, CHECKPOINT_DIR)
+    if not io.is_checkpoint(folder):
+        return None, False
+    try:
+        progress = checkpointing.read_progress(folder)
+    except (OSError, ValueError) as error:
+        raise CommandError(f"cannot resume {run_dir}: {one_line(error)}") from None
+    epochs = config["epochs"]
+    if progress.epoch > epochs or (progress.epoch == epochs and progress.batch > 0):
+        trained = f"{progress.epoch} epoch(s)" + (f" and {progress.batch} batch(es) of the "
+                                                  f"next" if progress.batch else "")
+        raise CommandError(f"{run_dir} has already trained {trained}, past --epochs {epochs}; "
+                           f"give --epochs {progress.epoch + 1} or more to train it further "
+                           f"(nothing was changed)")
+    return progress, progress.epoch == epochs or progress.stopped
+
+
+def check_same_data(run_dir, config, found):
+    """Raise CommandError unless the data loaded now is prepared as the run's config.json
+    says (the same CSV columns, levels and statistics; the same classes): resuming on
+    changed data would retrain on other rows and silently change the model's inputs."""
+    def plain(value):
+        return json.loads(json.dumps(value))
+
+    saved, now = plain(config["preprocessing"]), plain(found.preprocessing)
+    what = None
+    if saved.get("kind") != now.get("kind"):
+        what = f"the data is now {now.get('kind')}, the run's was {saved.get('kind')}"
+    elif saved != now:
+        what = _preprocessing_change(saved, now)
+    elif plain(config["class_names"]) != plain(found.class_names):
+        what = (f"the classes are now {found.class_names}, the run's were "
+                f"{config['class_names']}")
+    if what is not None:
+        raise CommandError(f"cannot resume {run_dir}: {config['dataset']} changed since the run "
+                           f"started ({what}); restore the data it was trained on, or start a "
+                           f"new run with another --out (nothing was changed)")
+
+
+def _preprocessing_change(saved, now):
+    old, new = saved.get("encoder"), now.get("encoder")
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return "its preprocessing differs"
+    if old.get("features") != new.get("features"):
+        return f"the feature columns are now {new.get('features')}, the run's were " \
+               f"{old.get('features')}"
+    for column, levels in (old.get("categories") or {}).items():
+        if (new.get("categories") or {}).get(column) != levels:
+            return f"the levels of column {column!r} changed"
+    if old.get("target_classes") != new.get("target_classes"):
+        return f"the classes of {old.get('target')!r} are now {new.get('target_classes')}"
+    for key in ("mean", "std"):
+        for column, value in (old.get(key) or {}).items():
+            if (new.get(key) or {}).get(column) != value:
+                return f"the {key} of column {column!r} is now " \
+                       f"{(new.get(key) or {}).get(column)!r}, the run's was {value!r}: rows " \
+                       f"were added, removed or edited"
+    return "its preprocessing differs"
+
+
+def remove_leftovers(run_dir):
+    """Remove the temporary files of writes to the run folder that were interrupted."""
+    io.remove_orphans(run_dir, lambda name: name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE,
+                                                     PLOT_FILE))
 
 
 def remove_run(out, created):

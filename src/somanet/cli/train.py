@@ -6,14 +6,14 @@ import time
 
 from .. import __version__, distributed, io, models, viz
 from ..backend import manual_seed
-from ..train import optimizers
+from ..train import Callback, optimizers
 from .data import DATASET_FORMS, load_data, parse_dataset
-from .errors import CommandError, one_line
+from .errors import CommandError, one_line, on_main
 from .model import (build_model, check_optimizer, compile_model, loss_and_accuracy, on_device,
                     resolve_device)
 from .runs import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, PLOT_FILE, RUN_FORMAT,
-                   RUN_OPTIONS, WEIGHTS_FILE, default_out, prepare_out, read_config,
-                   remove_run, write_json)
+                   RUN_OPTIONS, WEIGHTS_FILE, check_same_data, default_out, prepare_out,
+                   read_config, remove_leftovers, remove_run, resume_point, write_json)
 
 DEFAULTS = {"model": "mlp", "dataset": "mnist-small", "target": None, "categorical": None,
             "epochs": 5, "batch_size": 32, "optimizer": "adam", "lr": None, "seed": 0,
@@ -88,8 +88,17 @@ def cmd_train(args):
     out = distributed.broadcast_object(args.out if args.out is not None else default_out())
     args.out = out
     config = train_config(args)
-    created = prepare_out(out, args.resume) if distributed.is_main() else []
-    distributed.barrier()
+    if args.resume:
+        _, finished = resume_point(out, config)  # before anything is written
+        if finished and all(os.path.isfile(os.path.join(out, name))
+                            for name in (WEIGHTS_FILE, METRICS_FILE)):
+            if distributed.is_main():
+                print(f"somanet train: {out} has finished its {config['epochs']} epoch(s); "
+                      f"nothing to do (give --epochs above {config['epochs']} to train it "
+                      f"further)")
+            return 0
+    # Rank 0 alone prepares and locks the folder; its error, if any, stops every rank.
+    created, lock = on_main(lambda: prepare_out(out, args.resume), ([], None))
     try:
         run_training(config, out, resume=args.resume, verbose=args.verbose, device=args.device,
                      plot=not args.no_plot)
@@ -97,6 +106,9 @@ def cmd_train(args):
         if not args.resume and not os.path.exists(os.path.join(out, WEIGHTS_FILE)):
             remove_run(out, created)
         raise
+    finally:
+        if lock is not None:
+            lock.release()
     return 0
 
 
@@ -142,6 +154,9 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
 
     Returns:
         The metrics dict written to metrics.json.
+
+    With ``resume``, nothing is written before the checkpoint has been loaded: the data
+    must be prepared as config.json says, and a damaged checkpoint is a CommandError.
     """
     chief = distributed.is_main()  # under MPI, rank 0 alone writes files and prints
     if not chief:
@@ -149,6 +164,8 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
     manual_seed(config["seed"])
     found = load_data(config["dataset"], config["target"], config["categorical"],
                       config["seed"], config["limit"])
+    if resume:
+        check_same_data(out_dir, config, found)
     config["preprocessing"] = found.preprocessing
     config["num_classes"] = found.num_classes
     config["class_names"] = found.class_names
@@ -160,8 +177,13 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
     model.to(target)
     compile_model(model, config["optimizer"], config["lr"])
     config["lr"] = float(model.optimizer.param_groups[0]["lr"])
-    if chief:
-        write_json(os.path.join(out_dir, CONFIG_FILE), config)  # on resume: epochs may grow
+
+    def begin_run():  # once fit has loaded the checkpoint, if any: the first write to the run
+        if chief:
+            remove_leftovers(out_dir)
+            write_json(os.path.join(out_dir, CONFIG_FILE), config)  # on resume: epochs may grow
+
+    started = _OnTrainBegin(begin_run)
     log(f"somanet train: {config['model']} ({model.num_parameters():,} parameters) on "
         f"{config['dataset']} ({len(found.y_train):,} train / {len(found.y_test):,} test), "
         f"{config['epochs']} epochs, {config['optimizer']} lr {config['lr']:g}, batch "
@@ -172,12 +194,17 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
     try:
         history = model.fit(x_train, y_train, epochs=config["epochs"],
                             batch_size=config["batch_size"], verbose=verbose,
-                            seed=config["seed"], resume=resume,
+                            seed=config["seed"], resume=resume, callbacks=[started],
                             checkpoint_dir=os.path.join(out_dir, CHECKPOINT_DIR))
     except FloatingPointError as error:  # the loss diverged: a learning rate to lower
         where = one_line(error).split("; ")[0]
         raise CommandError(f"{where}; lower --lr (it is {config['lr']:g}) or check the "
                            f"data") from None
+    except (OSError, ValueError) as error:
+        if resume and not started.began:  # fit could not load the checkpoint
+            raise CommandError(f"cannot resume {out_dir}: {one_line(error)} (nothing was "
+                               f"changed)") from None
+        raise
     seconds = time.perf_counter() - start
     test_loss, test_accuracy = loss_and_accuracy(model, x_test, y_test, config["batch_size"])
     metrics = {"test_loss": test_loss, "test_accuracy": test_accuracy,
@@ -194,6 +221,20 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
         ([PLOT_FILE] if plotted else [])
     log(f"wrote {out_dir}: {', '.join(written)}")
     return metrics
+
+
+class _OnTrainBegin(Callback):
+    """Calls ``action`` at ``on_train_begin`` (after fit has restored a checkpoint) and
+    records that training began."""
+
+    def __init__(self, action):
+        super().__init__()
+        self.action = action
+        self.began = False
+
+    def on_train_begin(self, logs=None):
+        self.began = True
+        self.action()
 
 
 def _history_dict(history):
