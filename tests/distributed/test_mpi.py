@@ -65,6 +65,7 @@ def test_collectives_between_processes():
     assert "rank 0 OK" in output and "rank 1 OK" in output
     assert re.search(r"somanet.distributed: 2 processes, started by .*: rank 0 = pid \d+ on",
                      output)
+    assert "died without" not in output  # the guardian is quiet when the job ends well
 
 
 def test_two_ranks_with_half_batches_match_one_process(tmp_path):
@@ -90,19 +91,23 @@ def test_a_rank_that_raises_stops_every_rank(tmp_path):
     _fails_fast(code, output, seconds)
     assert "somanet.distributed: rank 1 failed: RuntimeError: injected failure at step 5" \
         in output
-    assert "done after" not in output
+    assert "done after" not in output and "died without" not in output  # it spoke itself
     info = load_checkpoint(tmp_path / "ckpt")  # the last checkpoint before it is intact
     assert info["step"] in (4, 5)
 
 
-def test_a_killed_rank_stops_every_rank():
-    """SIGKILL leaves the victim no chance to print: the launcher reports its pid, and
-    rank 0's start-up line says which rank had that pid."""
-    code, output, seconds = _run("train_loop.py", "--fail", "kill", "--fail-rank", "1",
+@pytest.mark.parametrize("victim", [1, 0])
+def test_a_killed_rank_stops_every_rank_and_is_named(victim):
+    """SIGKILL leaves the victim no chance to print, and the launcher kills the others at
+    once: somanet's guardian names the rank from each rank's own record (rank and pid),
+    the pid the start-up line shows."""
+    code, output, seconds = _run("train_loop.py", "--fail", "kill", "--fail-rank", victim,
                                  "--fail-step", "3")
     _fails_fast(code, output, seconds)
-    pid = re.search(r"rank 1 = pid (\d+) on", output).group(1)
-    assert output.count(pid) >= 2, output  # the start-up line and the launcher's report
+    pid = re.search(rf"rank {victim} = pid (\d+) on", output).group(1)
+    named = re.findall(r"somanet.distributed: rank (\d+) \(pid (\d+) on [^)]+\) died without "
+                       r"a Python error", output)
+    assert named == [(str(victim), pid)], output  # that rank, and only that one
     assert "done after" not in output
 
 
@@ -150,6 +155,24 @@ def test_resuming_after_a_failure_continues_exactly(tmp_path):
     full, resumed = np.load(tmp_path / "full.npz"), np.load(tmp_path / "resumed.npz")
     for key in full.files:
         assert np.array_equal(full[key], resumed[key]), key
+
+
+def test_a_user_error_on_rank_0_is_reported_once_and_every_rank_exits_2(tmp_path):
+    """`--out` already holds a run: rank 0 finds it; every rank stops with that error."""
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "config.json").write_text("{}")
+    somanet = Path(sys.executable).with_name("somanet")
+    job = subprocess.run([str(MPIEXEC), "-n", "2", str(somanet), "train", "--out", str(out),
+                          "--verbose", "0", "--no-plot"], capture_output=True, text=True,
+                         env=_environ(), timeout=120)  # no rank waits for another: no hang
+    output = job.stdout + job.stderr
+    assert job.returncode == 2, output
+    errors = [line for line in output.splitlines() if line.startswith("somanet: error:")]
+    assert errors == [f"somanet: error: '{out}' already holds a run; continue it with "
+                      f"--resume, or choose another --out"], output
+    assert "RankFailedError" not in output and "Traceback" not in output, output
+    assert os.listdir(out) == ["config.json"]
 
 
 @pytest.mark.slow

@@ -11,21 +11,30 @@ waiting in ``MPI_Init``) and installs two hooks:
 - an ``atexit`` handler that tells the other ranks this one is leaving, so a rank
   that ends early (``sys.exit``) makes the others fail at once, not hang.
 
-Rank 0 prints one line naming every rank's pid and host, so a process killed from
-outside (``SIGKILL``, the out-of-memory killer), which can print nothing, can be
-matched with the pid the launcher reports.
+Rank 0 prints one line naming every rank's pid and host. A process killed from outside
+(``SIGKILL``, the out-of-memory killer) can print nothing, and the launcher kills the
+other ranks at once, so rank 0 also starts a guardian process (``guardian.py``) that
+every rank on its machine tells its rank and pid at start: when a rank vanishes without
+a Python error or a normal exit, the guardian names it from that record (the
+launcher's own report of the pid is not reliable).
 
 Without a launcher, or with one process, none of this happens and mpi4py is not
 imported: every function answers as the only process of a job of one.
 """
 import atexit
+import json
 import os
+import select
+import socket
+import subprocess
 import sys
+import tempfile
 
 from .communicator import LocalCommunicator, MPICommunicator
 from .launch import detect_launch
 
-_state = {"communicator": None, "error": None}
+_state = {"communicator": None, "error": None, "guardian": None, "guardian_process": None}
+_GUARDIAN_START_SECONDS = 10.0
 _SHOWN_RANKS = 16  # how many ranks the start-up line lists
 
 
@@ -68,10 +77,74 @@ def start(environ):
             f"names it), or rebuild mpi4py against the cluster's MPI (`pip install "
             f"--no-binary mpi4py mpi4py`); with srun, pass --mpi=pmix (or pmi2)")
     _install_hooks(comm)
+    _join_guardian(comm)
     if comm.rank == 0:
         sys.stderr.write(_start_line(comm, MPI) + "\n")
         sys.stderr.flush()
     return comm
+
+
+def _local_to_rank_0(comm, rank):
+    """Whether ``rank`` runs on rank 0's machine, in its PID namespace."""
+    first, info = comm.peers[0], comm.peers[rank]
+    return info["host"] == first["host"] and info["pidns"] == first["pidns"]
+
+
+def _join_guardian(comm):
+    """Rank 0 starts the guardian; every rank on its machine sends it its rank and pid.
+    Without a guardian (it could not start) the job runs as before."""
+    path = None
+    if comm.rank == 0:
+        local = sum(1 for rank in range(comm.size) if _local_to_rank_0(comm, rank))
+        path = _start_guardian(local)
+    path = comm.broadcast_object(path)
+    if path is None or not _local_to_rank_0(comm, comm.rank):
+        return
+    try:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.settimeout(5.0)
+        connection.connect(path)
+        record = {"rank": comm.rank, "pid": os.getpid(), "host": comm.peers[comm.rank]["host"]}
+        connection.sendall(json.dumps(record).encode("utf-8") + b"\n")
+    except OSError:
+        return
+    _state["guardian"] = connection
+    atexit.register(_tell_guardian, "bye")  # runs before comm.finish (registered earlier)
+
+
+def _start_guardian(count):
+    """Start the guardian for ``count`` ranks; its socket's path, or ``None``."""
+    try:
+        folder = tempfile.mkdtemp(prefix="somanet-")
+        path = os.path.join(folder, "guardian.sock")
+        if len(path) > 100:  # the limit of a Unix socket's path
+            os.rmdir(folder)
+            return None
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guardian.py")
+        process = subprocess.Popen([sys.executable, "-I", "-S", script, path, str(count)],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   start_new_session=True)  # the launcher's kill misses it
+        ready, _, _ = select.select([process.stdout], [], [], _GUARDIAN_START_SECONDS)
+        if not ready or process.stdout.readline().strip() != b"ready":
+            process.kill()
+            return None
+        process.stdout.close()
+    except OSError:
+        return None
+    _state["guardian_process"] = process
+    return path
+
+
+def _tell_guardian(word):
+    """Tell the guardian this rank is leaving normally ("bye") or has reported its own
+    error ("failed"), so that its exit is not taken for a kill."""
+    connection = _state["guardian"]
+    if connection is None:
+        return
+    try:
+        connection.sendall(word.encode("ascii") + b"\n")
+    except OSError:
+        pass
 
 
 def _start_line(comm, MPI):
@@ -91,6 +164,7 @@ def _install_hooks(comm):
 
     def excepthook(kind, value, trace):
         try:
+            _tell_guardian("failed")
             previous(kind, value, trace)
             error = f"{kind.__name__}: {value}" if str(value) else kind.__name__
             sys.stderr.write(f"somanet.distributed: rank {comm.rank} failed: {error}\n"

@@ -1,0 +1,104 @@
+"""The guardian: a small process that names a rank killed from outside.
+
+A rank killed with ``SIGKILL`` (or by the out-of-memory killer) can print nothing, and
+the launcher then kills every other rank at once, so no rank of the job is left to say
+which one it was (and the launcher's own report of the pid is not reliable). So rank 0
+starts this guardian, outside the job's process group, when MPI starts: every rank on
+rank 0's machine connects to it over a Unix socket and sends its rank and pid (the
+record), keeps the connection open while it lives, and says ``bye`` when it exits
+normally or ``failed`` after reporting its own error. A connection that closes without
+either belongs to a rank that died without a word: the guardian prints, once,
+
+    somanet.distributed: rank 1 (pid 4242 on node7) died without a Python error ...
+
+on rank 0's standard error (which the launcher forwards), and exits when every rank
+has gone. Only the first such rank is named: the others were stopped by the launcher.
+
+This file is run as a script (``python guardian.py SOCKET RANKS``) and imports only the
+standard library, so it starts in milliseconds and holds no numerical libraries.
+"""
+import json
+import os
+import select
+import socket
+import sys
+import time
+
+ACCEPT_SECONDS = 120.0  # how long the ranks have to connect after the start
+
+
+def serve(path, expected, out=sys.stderr):
+    """Listen on the Unix socket ``path`` for ``expected`` ranks; return when all of them
+    have disconnected (or none came within ``ACCEPT_SECONDS``)."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(max(expected, 1))
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    peers = {}  # connection -> {"rank", "pid", "host", "said", "buffer"}
+    accepted, begin = 0, time.monotonic()
+    reported = False
+    try:
+        while peers or (accepted < expected and time.monotonic() - begin < ACCEPT_SECONDS):
+            waiting = [server] if accepted < expected else []
+            ready, _, _ = select.select(waiting + list(peers), [], [], 1.0)
+            for item in ready:
+                if item is server:
+                    connection, _ = server.accept()
+                    peers[connection] = {"rank": None, "pid": None, "host": None,
+                                         "said": None, "buffer": b""}
+                    accepted += 1
+                    continue
+                peer = peers[item]
+                try:
+                    data = item.recv(4096)
+                except OSError:
+                    data = b""
+                if data:
+                    _read(peer, data)
+                    if peer["said"] == "failed":
+                        reported = True  # it reported its own error: the rest is cleanup
+                    continue
+                del peers[item]
+                item.close()
+                if peer["said"] is None and peer["rank"] is not None and not reported:
+                    reported = True
+                    out.write(f"somanet.distributed: rank {peer['rank']} (pid {peer['pid']} "
+                              f"on {peer['host']}) died without a Python error: it was killed "
+                              f"(SIGKILL, the out-of-memory killer) or crashed in native code; "
+                              f"the launcher stops the other ranks\n")
+                    out.flush()
+    finally:
+        server.close()
+
+
+def _read(peer, data):
+    peer["buffer"] += data
+    while b"\n" in peer["buffer"]:
+        line, peer["buffer"] = peer["buffer"].split(b"\n", 1)
+        text = line.decode("utf-8", "replace").strip()
+        if peer["rank"] is None:
+            try:
+                record = json.loads(text)
+                peer.update(rank=int(record["rank"]), pid=int(record["pid"]),
+                            host=str(record["host"]))
+            except (ValueError, KeyError, TypeError):
+                pass
+        elif text in ("bye", "failed"):
+            peer["said"] = text
+
+
+def main(argv):
+    path, expected = argv[1], int(argv[2])
+    try:
+        serve(path, expected)
+    finally:
+        for remove in (os.remove, os.rmdir):
+            try:
+                remove(path if remove is os.remove else os.path.dirname(path))
+            except OSError:
+                pass
+
+
+if __name__ == "__main__":
+    main(sys.argv)
