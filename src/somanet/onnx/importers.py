@@ -18,18 +18,21 @@ Softmax LogSoftmax               softmax log_softmax
 MatMul Gemm                      matmul, linear (transposes, alpha and beta as ops)
 Conv (1-D, 2-D)                  the Conv2d op, asymmetric padding included (1-D on a view)
 ConvTranspose (1-D, 2-D)         the ConvTranspose2d op
-MaxPool AveragePool (1-D, 2-D)   max_pool2d avg_pool2d (asymmetric padding: pad first)
+MaxPool AveragePool (1-D, 2-D)   max_pool2d avg_pool2d (asymmetric padding: pad first;
+                                 MaxPool's Indices computed on the arrays)
 GlobalAveragePool                global_avg_pool2d / mean
 BatchNormalization (inference)   batch_norm (eval)
 LayerNormalization               layer_norm (and Mean, InvStdDev when asked)
 Dropout                          the identity (dropout when training_mode is true)
 Gather                           x[..., indices] (getitem: a gradient for the data)
-RNN LSTM GRU                     rnn_sequence lstm_sequence gru_sequence (layouts converted)
+RNN LSTM GRU                     rnn_sequence lstm_sequence gru_sequence (layouts converted;
+                                 LSTM peepholes and GRU linear_before_reset=0 step by step)
+BatchNormalization (training)    batch_norm on the batch, running statistics as outputs
 Reshape Flatten Transpose        reshape transpose
 Squeeze Unsqueeze Expand         reshape broadcast_to
-Concat Split Slice Pad           concatenate split getitem pad
-Identity Cast Shape              astype, a shape tensor
-ConstantOfShape                  full
+Concat Split Slice Pad           concatenate split getitem pad (reflect, edge, wrap: getitem)
+Identity Cast                    astype (float8 casts saturate)
+Shape Size Range ConstantOfShape int64 tensors computed on the arrays
 ReduceSum ReduceMean ReduceMax   sum mean max min prod logsumexp
 ReduceMin ReduceProd
 ReduceLogSumExp
