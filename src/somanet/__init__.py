@@ -31,6 +31,7 @@ from . import data, io  # layer 3: datasets and loaders; safetensors weights and
 from .data import datasets  # somanet.datasets: mnist_small(), mnist(path), xor(), load_csv()...
 __import__("sys").modules[__name__ + ".datasets"] = datasets  # `from somanet.datasets import x`
 from . import graph  # layer 3: trace / @function, TensorFlow-style graphs and sessions
+from . import onnx  # layer 3: ONNX export, load and backend (the onnx package on first use)
 from . import distributed  # layer 4: data parallelism over MPI (mpi4py only under mpiexec)
 from . import viz  # layer 5: plots (matplotlib imported lazily, only when drawing)
 from . import train  # layer 5: Model, Sequential, Input, compile/fit/evaluate/predict, callbacks
