@@ -3,6 +3,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -135,3 +136,65 @@ def test_timeout_setting_lives_in_one_place():
                 distributed.set_timeout(bad)
     finally:
         distributed.set_timeout(previous)
+
+
+def _guardian(tmp_path, expected):
+    import subprocess
+    import sys
+    from somanet.distributed import guardian
+    path = str(tmp_path / "g.sock")
+    process = subprocess.Popen([sys.executable, "-I", "-S", guardian.__file__, path,
+                                str(expected)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    assert process.stdout.readline().strip() == "ready"
+    return process, path
+
+
+def _connect(path, rank, pid):
+    import json
+    import socket
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    connection.connect(path)
+    connection.sendall(json.dumps({"rank": rank, "pid": pid, "host": "node7"}).encode() + b"\n")
+    return connection
+
+
+def test_the_guardian_names_the_first_rank_that_vanishes_without_a_word(tmp_path):
+    process, path = _guardian(tmp_path, 3)
+    ranks = [_connect(path, rank, 4000 + rank) for rank in range(3)]
+    ranks[0].sendall(b"bye\n")
+    ranks[0].close()  # a normal exit: not a kill
+    ranks[2].close()  # gone without a word: killed
+    time.sleep(0.3)  # the launcher notices, then stops the others
+    ranks[1].close()  # the launcher's cleanup: not named
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert err.splitlines() == ["somanet.distributed: rank 2 (pid 4002 on node7) died without "
+                                "a Python error: it was killed (SIGKILL, the out-of-memory "
+                                "killer) or crashed in native code; the launcher stops the "
+                                "other ranks"]
+    assert not (tmp_path / "g.sock").exists()
+
+
+def test_the_guardian_is_quiet_when_a_rank_reported_its_own_error(tmp_path):
+    process, path = _guardian(tmp_path, 2)
+    ranks = [_connect(path, rank, 4000 + rank) for rank in range(2)]
+    ranks[1].sendall(b"failed\n")
+    ranks[1].close()
+    ranks[0].close()  # killed by MPI_Abort: the job's error is already on screen
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0 and err == ""
+
+
+def test_the_guardian_names_every_rank_gone_at_the_same_moment(tmp_path):
+    process, path = _guardian(tmp_path, 2)
+    ranks = [_connect(path, rank, 4000 + rank) for rank in range(2)]
+    time.sleep(0.3)  # the records have arrived
+    ranks[1].close()
+    ranks[0].close()
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert err.startswith(("somanet.distributed: rank 0 (pid 4000 on node7) or rank 1 (pid "
+                           "4001 on node7) died without a Python error",  # seen together
+                           "somanet.distributed: rank 1 (pid 4001 on node7) died without")), err
+    assert len(err.splitlines()) == 1

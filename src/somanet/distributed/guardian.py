@@ -28,8 +28,11 @@ ACCEPT_SECONDS = 120.0  # how long the ranks have to connect after the start
 
 
 def serve(path, expected, out=sys.stderr):
-    """Listen on the Unix socket ``path`` for ``expected`` ranks; return when all of them
-    have disconnected (or none came within ``ACCEPT_SECONDS``)."""
+    """Listen on the Unix socket ``path`` for ``expected`` ranks; return when every rank
+    that connected has disconnected, or, before any did, when ``ACCEPT_SECONDS`` have
+    passed or the process that started the guardian (rank 0) is gone. (It must not
+    linger: the launcher waits for the end of rank 0's output, which it holds.)"""
+    parent = os.getppid()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
     server.listen(max(expected, 1))
@@ -39,37 +42,49 @@ def serve(path, expected, out=sys.stderr):
     accepted, begin = 0, time.monotonic()
     reported = False
     try:
-        while peers or (accepted < expected and time.monotonic() - begin < ACCEPT_SECONDS):
+        while peers or (accepted == 0 and time.monotonic() - begin < ACCEPT_SECONDS
+                        and os.getppid() == parent):
             waiting = [server] if accepted < expected else []
             ready, _, _ = select.select(waiting + list(peers), [], [], 1.0)
-            for item in ready:
+            gone = []
+            for item in ready:  # first every message, then the connections that closed
                 if item is server:
                     connection, _ = server.accept()
                     peers[connection] = {"rank": None, "pid": None, "host": None,
                                          "said": None, "buffer": b""}
                     accepted += 1
                     continue
-                peer = peers[item]
                 try:
                     data = item.recv(4096)
                 except OSError:
                     data = b""
                 if data:
-                    _read(peer, data)
-                    if peer["said"] == "failed":
-                        reported = True  # it reported its own error: the rest is cleanup
-                    continue
-                del peers[item]
+                    _read(peers[item], data)
+                else:
+                    gone.append(item)
+            if any(peer["said"] == "failed" for peer in peers.values()):
+                reported = True  # a rank reported its own error: the rest is cleanup
+            silent = []
+            for item in gone:
+                peer = peers.pop(item)
                 item.close()
-                if peer["said"] is None and peer["rank"] is not None and not reported:
-                    reported = True
-                    out.write(f"somanet.distributed: rank {peer['rank']} (pid {peer['pid']} "
-                              f"on {peer['host']}) died without a Python error: it was killed "
-                              f"(SIGKILL, the out-of-memory killer) or crashed in native code; "
-                              f"the launcher stops the other ranks\n")
-                    out.flush()
+                if peer["said"] is None and peer["rank"] is not None:
+                    silent.append(peer)
+            if silent and not reported:
+                reported = True
+                _report(silent, out)
     finally:
         server.close()
+
+
+def _report(silent, out):
+    """Name the rank (or, when several went at the same moment, the ranks) that died."""
+    named = " or ".join(f"rank {peer['rank']} (pid {peer['pid']} on {peer['host']})"
+                        for peer in sorted(silent, key=lambda peer: peer["rank"]))
+    out.write(f"somanet.distributed: {named} died without a Python error: it was killed "
+              f"(SIGKILL, the out-of-memory killer) or crashed in native code; the launcher "
+              f"stops the other ranks\n")
+    out.flush()
 
 
 def _read(peer, data):
