@@ -182,3 +182,15 @@ def test_an_optimizer_for_other_parameters():
     x, y = blobs(n=8)
     with pytest.raises(ValueError, match=r"the SGD holds none of this model's parameters"):
         model.fit(x, y, verbose=0)
+
+
+def test_the_label_check_skips_the_ignored_label_and_words_negative_labels_right():
+    x, y = blobs(n=20)
+    y[2] = -100
+    model = classifier()
+    model.compile(optimizer="adam", loss=nn.CrossEntropyLoss(ignore_index=-100))
+    model.fit(x, y, verbose=0)  # -100 is the loss's ignored label, not an error
+    y[2] = -1
+    with pytest.raises(ValueError, match=r"got values from -1 to 2 \(1 out of range\); class "
+                                         r"indices count from 0"):
+        compiled().fit(x, y, verbose=0)

@@ -171,7 +171,8 @@ class CompileConfig:
                               UserWarning, stacklevel=4)
 
     def check_labels(self, labels, outputs):
-        """Integer labels for a sparse cross-entropy must lie in [0, number of outputs).
+        """Integer labels for a sparse cross-entropy must lie in [0, number of outputs),
+        but for the label the loss ignores (its ``ignore_index`` / ``ignore_class``).
 
         Args:
             labels: the targets as an array (``None``: nothing to check).
@@ -185,13 +186,19 @@ class CompileConfig:
                 or labels.size == 0:
             return
         classes = int(outputs.shape[loss.axis])
+        ignored = getattr(loss.loss, "ignore_index", getattr(loss.loss, "ignore_class", None))
+        if ignored is not None:
+            labels = labels[labels != ignored]
+            if labels.size == 0:
+                return
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= classes:
             bad = int(((labels < 0) | (labels >= classes)).sum())
+            fix = (f"check the labels, or give the last layer {high + 1} units"
+                   if high >= classes else "class indices count from 0")
             raise ValueError(f"fit: the labels in y must be class indices in [0, {classes}) for "
                              f"a model with {classes} outputs, got values from {low} to {high} "
-                             f"({bad} out of range); check the labels, or give the last layer "
-                             f"{high + 1} units")
+                             f"({bad} out of range); {fix}")
 
 
 class CompiledMetrics:
