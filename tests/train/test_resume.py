@@ -289,3 +289,34 @@ def test_a_damaged_fit_state_is_an_error_naming_it(tmp_path, edit, match):
     (folder / "checkpoint.json").write_text(json.dumps(index))
     with pytest.raises(ValueError, match=match):
         resume_job.run("checkpointed", folder, tmp_path / "b.log", setup="early_stopping")
+
+
+def test_a_batch_checkpoint_waits_for_the_accumulated_update(tmp_path):
+    """ModelCheckpoint(save_freq=4, save_weights_only=False) with accumulate_steps=3: the
+    checkpoint asked for at batch 4 is written after the update of batch 6 (accumulated
+    gradients are not saved), so the run resumes from it exactly."""
+    x, y = blobs(n=96)
+
+    def train(folder=None, interrupt_at=None, resume=False):
+        model = classifier(dropout=0.2)
+        model.compile(optimizer="adam", loss=logits_loss())
+        steps = []
+
+        def count(batch, logs):
+            steps.append(batch)
+            if len(steps) == interrupt_at:
+                raise KeyboardInterrupt
+
+        callbacks = [sn.train.LambdaCallback(on_train_batch_end=count)]
+        if folder is not None:
+            callbacks.append(ModelCheckpoint(str(folder), save_freq=4, save_weights_only=False))
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0, seed=1, accumulate_steps=3,
+                  callbacks=callbacks, checkpoint_dir=folder if resume else None, resume=resume)
+        return weights(model)
+
+    expected = train()
+    folder = tmp_path / "saved"
+    with pytest.raises(KeyboardInterrupt):
+        train(folder, interrupt_at=10)
+    assert read_index(folder)["step"] == 9  # asked for at batch 8, written after update 9
+    assert same_weights(train(folder, resume=True), expected)

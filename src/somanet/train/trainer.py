@@ -623,11 +623,14 @@ class _Run:
     def save_later(self, folder):
         """Ask for the run's checkpoint in ``folder``, written once every callback has
         run the current hook (``on_train_batch_end`` / ``on_epoch_end``), so that it
-        holds what each of them did."""
+        holds what each of them did (with ``accumulate_steps``, once the group's update
+        is done: accumulated gradients are not part of a checkpoint)."""
         if folder not in self._pending:
             self._pending.append(folder)
 
     def write_pending(self, model):
+        if self.accumulator.pending:  # gradients wait for their update: not resumable yet
+            return  # (kept for the first batch after the update, as FitCheckpoint does)
         pending, self._pending = self._pending, []
         for folder in pending:
             if folder == self.folder:
