@@ -610,6 +610,7 @@ def test_one_run_per_folder_at_a_time(tmp_path, mlp_run, capsys):
                     "run to end")
 
 
+@pytest.mark.slow
 def test_two_trains_started_together_on_one_folder(tmp_path):
     """Both start; one gets the folder, the other says it is in use (or, if it came
     second, that the folder holds a run); the folder holds one run's files."""

@@ -96,7 +96,7 @@ def test_a_rank_that_raises_stops_every_rank(tmp_path):
     assert info["step"] in (4, 5)
 
 
-@pytest.mark.parametrize("victim", [1, 0])
+@pytest.mark.parametrize("victim", [1, pytest.param(0, marks=pytest.mark.slow)])
 def test_a_killed_rank_stops_every_rank_and_is_named(victim):
     """SIGKILL leaves the victim no chance to print, and the launcher kills the others at
     once: somanet's guardian names the rank from each rank's own record (rank and pid),
