@@ -26,3 +26,5 @@ from .registry import get, names, register
 
 __all__ = ["IMAGE_SHAPE", "LSTMClassifier", "get", "lenet", "lstm_classifier", "mlp",
            "mlp_tabular", "names", "quickstart", "register"]
+from .rbm import ConvRBM, ExactLogLikelihood, GaussianBernoulliRBM, RBM  # noqa: E402
+__all__ += ["ConvRBM", "ExactLogLikelihood", "GaussianBernoulliRBM", "RBM"]
