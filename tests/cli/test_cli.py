@@ -119,6 +119,12 @@ def test_train_is_reproducible_with_a_seed(tmp_path, mlp_run):
         (tmp_path / "again" / "model.safetensors").read_bytes()
 
 
+def test_train_with_jit_writes_the_same_weights(tmp_path, mlp_run):
+    assert cli.main(["train", "--out", str(tmp_path / "jit"), "--jit", *TINY]) == 0
+    assert (mlp_run / "model.safetensors").read_bytes() == \
+        (tmp_path / "jit" / "model.safetensors").read_bytes()
+
+
 def test_evaluate_rebuilds_the_model_from_the_run_folder(mlp_run, capsys):
     status, out, _ = run(capsys, "evaluate", mlp_run)
     assert status == 0

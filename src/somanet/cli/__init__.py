@@ -29,7 +29,7 @@ import sys
 import warnings
 
 from .. import __version__, distributed, io
-from . import evaluate, info, predict, train
+from . import evaluate, export, info, predict, train
 from .data import Data, load_data, parse_dataset
 from .errors import CommandError
 from .predict import read_inputs
@@ -52,7 +52,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"somanet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for command in (train, evaluate, predict, info):
+    for command in (train, evaluate, predict, info, export):
         command.add_parser(commands)
     return parser
 

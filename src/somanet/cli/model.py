@@ -28,11 +28,12 @@ def check_optimizer(name):
     return key
 
 
-def compile_model(model, optimizer="adam", lr=None):
+def compile_model(model, optimizer="adam", lr=None, jit=False):
     """Compile for classification: the models output logits, so the loss is sparse
-    categorical cross-entropy on logits (Keras's ``from_logits=True``), with accuracy."""
+    categorical cross-entropy on logits (Keras's ``from_logits=True``), with accuracy;
+    ``jit``: compiled steps (``Model.compile(jit=True)``)."""
     try:
-        model.compile(optimizer=optimizer, learning_rate=lr,
+        model.compile(optimizer=optimizer, learning_rate=lr, jit=jit,
                       loss=losses.SparseCategoricalCrossentropy(from_logits=True),
                       metrics=["accuracy"])
     except ValueError as error:

@@ -66,9 +66,12 @@ Faults: fail fast, name the rank, lose nothing
 - An uncaught exception on any rank prints ``somanet.distributed: rank R failed:
   <error>`` after its traceback and ends every process (``MPI_Abort``); the
   launcher exits non-zero.
-- A killed rank (``SIGKILL``, out of memory) cannot print; the launcher reports its
-  pid and ends the job (MPICH's ``mpiexec`` does at once), and rank 0's start-up
-  line (``rank 1 = pid 4242 on node7``) maps the pid to the rank. Under a launcher
+- A killed rank (``SIGKILL``, out of memory) cannot print; the launcher ends the job
+  (MPICH's ``mpiexec`` does at once). On rank 0's machine somanet names it itself:
+  rank 0 starts a small guardian process (``guardian.py``) to which every rank there
+  sends its rank and pid at start and says goodbye at a normal exit, so a rank that
+  vanishes is reported as ``rank R (pid P on host) died without a Python error``.
+  Under a launcher
   that does not end the job, the ranks waiting for it notice within seconds
   (same machine) and fail with ``RankFailedError`` naming it.
 - A rank that leaves early (``sys.exit``, the end of the script) while others wait

@@ -21,7 +21,7 @@ from .callbacks import (CSVLogger, Callback, CallbackList, EarlyStopping, Histor
                         ProgressBar, ReduceLROnPlateau, TerminateOnNaN)
 from . import losses, optimizers
 from .model import Model
-from .trainer import LossIncreasingWarning
+from .trainer import LossIncreasingWarning, ScheduleNotSteppedWarning
 from .functional import Add, Concatenate, Functional, Input, KerasTensor
 from .sequential import Sequential
 from .lr_finder import LRFinderResult, lr_find
