@@ -28,3 +28,8 @@ __all__ = ["IMAGE_SHAPE", "LSTMClassifier", "get", "lenet", "lstm_classifier", "
            "mlp_tabular", "names", "quickstart", "register"]
 from .rbm import ConvRBM, ExactLogLikelihood, GaussianBernoulliRBM, RBM  # noqa: E402
 __all__ += ["ConvRBM", "ExactLogLikelihood", "GaussianBernoulliRBM", "RBM"]
+from .gans import GAN, SampleGrid, classify_samples, dcgan, gan  # noqa: E402
+from .autoencoders import (VAE, Autoencoder, DenoisingAutoencoder, autoencoder,  # noqa: E402
+                          denoising_autoencoder, vae)
+__all__ += ["GAN", "SampleGrid", "classify_samples", "dcgan", "gan", "Autoencoder",
+            "DenoisingAutoencoder", "VAE", "autoencoder", "denoising_autoencoder", "vae"]
