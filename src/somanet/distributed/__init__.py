@@ -71,9 +71,8 @@ Faults: fail fast, name the rank, lose nothing
   rank 0 starts a small guardian process (``guardian.py``) to which every rank there
   sends its rank and pid at start and says goodbye at a normal exit, so a rank that
   vanishes is reported as ``rank R (pid P on host) died without a Python error``.
-  Under a launcher
-  that does not end the job, the ranks waiting for it notice within seconds
-  (same machine) and fail with ``RankFailedError`` naming it.
+  Under a launcher that does not end the job, the ranks waiting for it notice within
+  seconds (same machine) and fail with ``RankFailedError`` naming it.
 - A rank that leaves early (``sys.exit``, the end of the script) while others wait
   in a collective makes them fail within seconds with ``RankFailedError``.
 - A collective that waits longer than ``set_timeout(seconds)`` (default 300 s)
