@@ -189,6 +189,12 @@ class Tensor:
             return _mode.recorder.call(run_backward, (self, grad, retain_graph), {})
         run_backward(self, grad, retain_graph)
 
+    def register_grad_ready_hook(self, hook):
+        """Call ``hook(self)`` in every backward once this leaf's gradient is complete
+        (``somanet.autograd.register_grad_ready_hook``); returns a handle with
+        ``remove()``."""
+        return _engine.register_grad_ready_hook(self, hook)
+
     def detach(self):
         """A tensor sharing this one's data, outside the graph (no gradient flows back)."""
         tensor = Tensor.__new__(Tensor)

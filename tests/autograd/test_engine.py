@@ -203,3 +203,30 @@ def test_the_engine_blames_the_function_with_a_bad_gradient(op, message):
 def test_apply_rejects_non_tensors():
     with pytest.raises(TypeError, match="expects Tensors"):
         WrongShape.apply(np.ones(3))
+
+
+def test_grad_ready_hooks_run_once_per_backward_when_the_gradient_is_whole():
+    w = sn.ones(3, requires_grad=True)
+    b = sn.zeros(3, requires_grad=True)
+    seen = []
+    handles = [w.register_grad_ready_hook(lambda t: seen.append(("w", t.grad.tolist()))),
+               b.register_grad_ready_hook(lambda t: seen.append(("b", t.grad.tolist())))]
+    x = sn.tensor([1.0, 2.0, 3.0])
+    loss = ((w * x + b) * w).sum()  # w is used twice: one hook call, after both parts
+    loss.backward()
+    assert sorted(seen) == [("b", [1.0, 1.0, 1.0]), ("w", [2.0, 4.0, 6.0])]  # 2wx + b, w
+    order = [name for name, _ in seen]
+    assert order == ["b", "w"]  # b's gradient is whole before the first use of w is done
+    for handle in handles:
+        handle.remove()
+    seen.clear()
+    ((w * x).sum()).backward()
+    assert seen == []
+
+
+def test_grad_ready_hooks_need_a_leaf_that_requires_grad():
+    with pytest.raises(ValueError, match="must be a leaf that requires grad"):
+        sn.ones(2).register_grad_ready_hook(print)
+    w = sn.ones(2, requires_grad=True)
+    with pytest.raises(ValueError, match="must be a leaf"):
+        (w * 2).register_grad_ready_hook(print)

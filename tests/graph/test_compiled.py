@@ -220,3 +220,22 @@ def test_a_run_resumes_across_modes_from_a_checkpoint(tmp_path, first, then):
     _, params, _ = run(resumed, resumed_opt, data[3:], compiled=then)
     for a, b in zip(expected, params):
         np.testing.assert_array_equal(a, b)
+
+
+def test_grad_ready_hooks_fire_in_a_replay_as_in_eager_code():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    seen = []
+    for name, param in model.named_parameters():
+        param.register_grad_ready_hook(lambda t, name=name: seen.append(name))
+
+    def step(x):
+        (model(x) ** 2).sum().backward()
+        model.zero_grad()
+
+    step(sn.ones(2, 3))
+    eager, seen[:] = list(seen), []
+    compiled = graph.compile(step, strict=True)
+    compiled(sn.ones(2, 3))  # the capture runs eagerly
+    seen.clear()
+    compiled(sn.ones(2, 3))  # the replay
+    assert seen == eager and sorted(eager) == sorted(n for n, _ in model.named_parameters())

@@ -5,7 +5,7 @@
 proves gradients against finite differences.
 """
 from .anomaly import detect_anomaly
-from .engine import grad, zero_grads
+from .engine import GradReadyHandle, grad, register_grad_ready_hook, zero_grads
 from .function import Function
 from .gradcheck import GradcheckError, gradcheck
 from .mode import enable_grad, is_grad_enabled, no_grad, recordable, set_grad_enabled

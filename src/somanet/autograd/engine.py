@@ -10,6 +10,11 @@ are released right after its backward runs, unless ``retain_graph=True``.
 
 Every gradient a Function returns is checked against its input (shape,
 dtype, device), and a wrong one raises an error naming that Function.
+
+A leaf may carry grad-ready hooks (``register_grad_ready_hook``): called with the
+leaf once its gradient for this backward is complete, while backward goes on
+through the rest of the graph (data-parallel training starts reducing a layer's
+gradients there, while the earlier layers are still being differentiated).
 """
 from heapq import heappop, heappush
 
@@ -19,6 +24,104 @@ from .function import FREED, LEAF
 from .mode import mode
 
 _HOST = CPU.array_type
+
+
+_HOOKED = [0]  # how many grad-ready hooks exist: backward counts a leaf's uses only if any
+
+
+class _Hooks(dict):
+    """A leaf's grad-ready hooks, by key."""
+
+
+class GradReadyHandle:
+    """What ``register_grad_ready_hook`` returns: ``remove()`` unregisters the hook."""
+
+    _next = 0
+
+    def __init__(self, hooks):
+        self.hooks = hooks
+        self.key = GradReadyHandle._next
+        GradReadyHandle._next += 1
+
+    def remove(self):
+        if self.hooks.pop(self.key, None) is not None:
+            _HOOKED[0] -= 1
+
+
+def register_grad_ready_hook(tensor, hook):
+    """Call ``hook(tensor)`` during every ``backward()`` as soon as the gradient of the
+    leaf ``tensor`` is complete for that backward: every use of it in the graph has
+    delivered its part, and ``tensor.grad`` holds the sum (added to what it held
+    before, as always). Backward continues through the rest of the graph afterwards.
+
+    Args:
+        tensor: a leaf that requires grad (a Parameter).
+        hook: a function of the tensor; what it returns is ignored.
+
+    Returns:
+        A ``GradReadyHandle``; ``handle.remove()`` unregisters the hook.
+
+        >>> import somanet as sn
+        >>> w = sn.ones(2, requires_grad=True)
+        >>> handle = w.register_grad_ready_hook(lambda t: print("ready:", t.grad.tolist()))
+        >>> ((w * 3).sum() + w.sum()).backward()
+        ready: [4.0, 4.0]
+        >>> handle.remove()
+    """
+    if not isinstance(tensor, Tensor) or not tensor.requires_grad or not tensor.is_leaf:
+        raise ValueError("register_grad_ready_hook: the tensor must be a leaf that requires "
+                         "grad (a Parameter); a computed tensor's gradient is never stored")
+    if not callable(hook):
+        raise TypeError(f"register_grad_ready_hook: hook must be a function of the tensor, "
+                        f"got {type(hook).__name__}")
+    hooks = tensor.__dict__.get("_grad_ready_hooks")
+    if hooks is None:
+        hooks = tensor.__dict__["_grad_ready_hooks"] = _Hooks()
+    handle = GradReadyHandle(hooks)
+    hooks[handle.key] = hook
+    _HOOKED[0] += 1
+    return handle
+
+
+def _leaf_uses(outputs):
+    """``{id(leaf): [uses, leaf]}`` for the hooked leaves the graph behind ``outputs``
+    reaches: how many gradients each will receive in this backward."""
+    uses, seen = {}, set()
+    stack = []
+    for output in outputs:
+        if output._node is not None:
+            stack.append(output._node)
+        elif output.__dict__.get("_grad_ready_hooks"):
+            uses[id(output)] = [1, output]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for edge in node.parents:
+            if edge is None:
+                continue
+            target, index = edge[0], edge[1]
+            if index != LEAF:
+                stack.append(target)
+            elif target.__dict__.get("_grad_ready_hooks"):
+                found = uses.get(id(target))
+                if found is None:
+                    uses[id(target)] = [1, target]
+                else:
+                    found[0] += 1
+    return uses
+
+
+def grad_ready(uses, leaf):
+    """One gradient of ``leaf`` arrived (``uses`` from ``_leaf_uses``): run its hooks if
+    it was the last."""
+    found = uses.get(id(leaf))
+    if found is not None:
+        found[0] -= 1
+        if found[0] == 0:
+            for hook in list(leaf.__dict__.get("_grad_ready_hooks", {}).values()):
+                hook(leaf)
 
 
 def backward(outputs, grads, retain_graph=False):
@@ -106,6 +209,7 @@ def initial_grads(outputs, grad_outputs):
 
 def _run(outputs, grads, retain_graph, capture, inputs=()):
     pending = {}  # node -> gradient of its output (or a list, one per output)
+    uses = _leaf_uses(outputs) if _HOOKED[0] and capture is None else None
     # Nodes waiting for their turn, highest sequence number first: a node's consumers all
     # have higher numbers, so by its turn every gradient of its output has arrived.
     ready = []
@@ -113,6 +217,8 @@ def _run(outputs, grads, retain_graph, capture, inputs=()):
         node = output._node
         if node is None:  # a leaf: its gradient is the given one
             _deliver((output, LEAF, output.shape, output.dtype), gradient, pending, capture)
+            if uses:
+                grad_ready(uses, output)
             continue
         if node not in pending:
             heappush(ready, (-node.sequence, node))
@@ -164,6 +270,8 @@ def _run(outputs, grads, retain_graph, capture, inputs=()):
                 input_grad = _checked(node, edge, input_grad, reference)
             if index == LEAF:
                 _deliver(edge, input_grad, pending, capture)
+                if uses:
+                    grad_ready(uses, target)
                 continue
             if target not in pending:
                 heappush(ready, (-target.sequence, target))

@@ -46,6 +46,7 @@ call only.
 """
 import warnings
 
+from ..autograd.engine import _HOOKED, grad_ready
 from ..autograd.mode import mode
 from ..backend import as_array_like, device_of
 from ..nn.module import Module
@@ -317,7 +318,13 @@ class StepProgram:
                 schedule = [(ops[index].ctx.backward, tuple(ops[index].outputs),
                              ops[index].ctx.outputs if len(ops[index].outputs) > 1 else None,
                              tuple(ops[index].backward)) for index in order]
-                self.events.append(("backward", position, (root, gradient, schedule)))
+                uses = {}  # id(leaf) -> (gradients it receives, leaf): for grad-ready hooks
+                for _, _, _, targets in schedule:
+                    for target in targets:
+                        if target is not None and target.__class__ is not int:
+                            count, _ = uses.get(id(target), (0, target))
+                            uses[id(target)] = (count + 1, target)
+                self.events.append(("backward", position, (root, gradient, schedule, uses)))
             else:
                 fn, args, kwargs = event
                 plain = not _has_slots((args, kwargs))  # no step tensor among the arguments
@@ -365,7 +372,9 @@ class StepProgram:
                 values[outputs[0]] = out if type(out) is kind else \
                     as_array_like(out, arrays[0])
 
-    def _backward(self, values, root, gradient, schedule):
+    def _backward(self, values, root, gradient, schedule, uses):
+        hooked = {key: [count, leaf] for key, (count, leaf) in uses.items()} \
+            if _HOOKED[0] else None  # as the engine: hooks run once a leaf's gradient is whole
         grads = [None] * self.size  # the gradient of each op output so far, by slot
         root_value = values[root]
         grads[root] = device_of(root_value).xp.ones_like(root_value) if gradient is None \
@@ -393,6 +402,8 @@ class StepProgram:
                     grads[target] = input_grad if previous is None else previous + input_grad
                 else:
                     _deliver(target, input_grad)
+                    if hooked:
+                        grad_ready(hooked, target)
 
 
 def _has_slots(value):

@@ -33,3 +33,5 @@ from .autoencoders import (VAE, Autoencoder, DenoisingAutoencoder, autoencoder, 
                           denoising_autoencoder, vae)
 __all__ += ["GAN", "SampleGrid", "classify_samples", "dcgan", "gan", "Autoencoder",
             "DenoisingAutoencoder", "VAE", "autoencoder", "denoising_autoencoder", "vae"]
+from .dbn import DBN, ConvolutionalDBN  # noqa: E402
+__all__ += ["ConvolutionalDBN", "DBN"]

@@ -133,6 +133,7 @@ class _ContrastiveDivergence(Model):
 
     k = 1
     persistent = False
+    default_learning_rate = 0.1
 
     def _set_training(self, who, k, persistent, weight_decay):
         self.k = check_positive_int(who, "k", k, what="a positive number of Gibbs steps")
@@ -148,12 +149,14 @@ class _ContrastiveDivergence(Model):
         Args:
             optimizer: as ``Model.compile`` (a name, an Optimizer, a class or a factory).
                 Default: SGD with momentum 0.5 (Hinton's guide starts there).
-            learning_rate: default 0.1 for the default optimiser (the guide's rate for
-                binary data; use ~0.001-0.01 for Gaussian visible units), else that
+            learning_rate: for the default optimiser, default 0.1 (the guide's rate for
+                binary data; use ~0.001-0.01 for Gaussian visible units) and 2.0 for
+                ``ConvRBM`` (its statistics are averaged over positions and its hidden
+                units are sparse, so its gradients are much smaller); else that
                 optimiser's default.
         """
         if optimizer is None:
-            rate = 0.1 if learning_rate is None else learning_rate
+            rate = self.default_learning_rate if learning_rate is None else learning_rate
             learning_rate = None
 
             def optimizer(params, lr=rate):
@@ -639,7 +642,9 @@ class ConvRBM(_ContrastiveDivergence):
         sparsity_target: ``p``, the wanted mean activation of each hidden group.
         sparsity_cost: ``λ``, the strength of the pull (0 turns it off).
         weight_decay: L2 cost on the filters.
-        init_std: the filters start ~ N(0, init_std^2).
+        init_std: the filters start ~ N(0, init_std^2); the hidden biases at -2 (units
+            mostly off, near the sparsity target), the visible biases at 0
+            (``init_visible_bias(x)`` sets them from data).
 
     Shape:
         ``v``: (N, in_channels, H, W) (or (N, H, W) with one channel) -> ``forward(v)``:
@@ -649,8 +654,10 @@ class ConvRBM(_ContrastiveDivergence):
         weight: (K, in_channels, f, f). hidden_bias: (K,). visible_bias: (in_channels,).
     """
 
+    default_learning_rate = 2.0
+
     def __init__(self, in_channels=1, filters=24, kernel_size=7, pool_size=2,
-                 visible="bernoulli", k=1, sparsity_target=0.05, sparsity_cost=0.5,
+                 visible="bernoulli", k=1, sparsity_target=0.02, sparsity_cost=2.0,
                  weight_decay=0.0, init_std=0.01, name=None):
         super().__init__(name=name)
         who = "ConvRBM"
@@ -666,8 +673,18 @@ class ConvRBM(_ContrastiveDivergence):
         init_std = check_real(who, "init_std", init_std, minimum=0.0)
         shape = (self.filters, self.in_channels, self.kernel_size, self.kernel_size)
         self.weight = nn.Parameter(nn.init.normal(shape, std=init_std))
-        self.hidden_bias = nn.Parameter(ops.zeros(self.filters))
+        self.hidden_bias = nn.Parameter(ops.full((self.filters,), -2.0))
         self.visible_bias = nn.Parameter(ops.zeros(self.in_channels))
+
+    def init_visible_bias(self, x):
+        """Set each channel's visible bias from data: ``log(p / (1 - p))``, ``p`` the
+        channel's mean (Bernoulli units; clipped to [0.01, 0.99]), or the mean (Gaussian)."""
+        with no_grad():
+            mean = self._visible(x, "init_visible_bias").mean(axis=(0, 2, 3))
+            if self.visible_units == "bernoulli":
+                mean = mean.clip(0.01, 0.99)
+                mean = ops.log(mean / (1.0 - mean))
+            self.visible_bias.data[...] = mean.data
 
     def extra_repr(self):
         return (f"{self.in_channels} -> {self.filters}, kernel_size={self.kernel_size}, "
