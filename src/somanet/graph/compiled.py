@@ -352,6 +352,8 @@ class StepProgram:
                 for slot, tensor in leaves:  # an update may have replaced an array
                     values[slot] = tensor.data
         self._forward(values, done, len(self.forward))
+        if not self.output_slots and self.output_spec is None:
+            return None  # the step returned nothing
         tensors = []
         for slot in self.output_slots:
             tensor = Tensor.__new__(Tensor)
@@ -499,7 +501,8 @@ class CompiledStep:
         finally:
             mode.recorder = previous
             capture.active = False
-        outputs, output_spec = flatten(result, lambda item: isinstance(item, Tensor))
+        outputs, output_spec = ([], None) if result is None else \
+            flatten(result, lambda item: isinstance(item, Tensor))
         problems = list(capture.offences)
         for item in outputs:
             if not isinstance(item, Tensor):
