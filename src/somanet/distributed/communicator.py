@@ -121,6 +121,16 @@ class Communicator:
         place; returns ``array``."""
         raise NotImplementedError
 
+    def start_allreduce_(self, array, op="sum"):
+        """Start summing (or ``op``) ``array`` over all ranks in place, and return a
+        ``Pending`` at once: ``pending.test()`` says (without waiting) whether it is
+        done and helps it along, ``pending.wait(timeout)`` waits for it, under the
+        same watchdog as every collective, and returns ``array``. Work may go on
+        meanwhile (backward, while the gradients of the last layers travel), but
+        ``array`` must not be touched until the wait. Here: done at once, blocking."""
+        self.allreduce_(array, op)
+        return Pending(lambda: True, lambda timeout: None, array)
+
     def broadcast_(self, array, root=0, timeout=None):
         """Overwrite ``array`` with rank ``root``'s values, in place; returns ``array``."""
         raise NotImplementedError
@@ -140,6 +150,29 @@ class Communicator:
     def abort(self, code=1):
         """End every process of the job with exit status ``code``."""
         raise NotImplementedError
+
+
+class Pending:
+    """A collective started and not waited for (``Communicator.start_allreduce_``)."""
+
+    __slots__ = ("_test", "_wait", "array", "done")
+
+    def __init__(self, test, wait, array):
+        self._test, self._wait, self.array, self.done = test, wait, array, False
+
+    def test(self):
+        """Whether it has finished (asking also drives it forward); never waits."""
+        if not self.done:
+            self.done = bool(self._test())
+        return self.done
+
+    def wait(self, timeout=None):
+        """Wait until it has finished (``timeout``: seconds, as for every collective);
+        returns the array."""
+        if not self.done:
+            self._wait(timeout)
+            self.done = True
+        return self.array
 
 
 class LocalCommunicator(Communicator):
@@ -257,6 +290,26 @@ class MPICommunicator(Communicator):
         if op == "mean":
             array *= array.dtype.type(1.0 / self.size)
         return array
+
+    def start_allreduce_(self, array, op="sum"):
+        if device_of(array) is not CPU or array.dtype not in self._types or \
+                not (array.flags.c_contiguous and array.flags.writeable) or op == "mean":
+            return super().start_allreduce_(array, op)  # staged or on a GPU: at once
+        check_op(op, "allreduce")
+        self._sequence += 1
+        try:
+            request = self._comm.Iallreduce(self._MPI.IN_PLACE,
+                                            [array, self._types[array.dtype]], self._ops[op])
+        except self._MPI.Exception as error:
+            self._mpi_failed(error)
+
+        def test():
+            try:
+                return request.Test()
+            except self._MPI.Exception as error:
+                self._mpi_failed(error)
+
+        return Pending(test, lambda timeout: self._wait("allreduce", test, timeout), array)
 
     def broadcast_(self, array, root=0, timeout=None):
         _check_root(root, self.size, "broadcast")
@@ -380,19 +433,29 @@ class MPICommunicator(Communicator):
         """Start a non-blocking collective (``start()`` returns its test function) and
         wait for it under the watchdog."""
         self._sequence += 1
+        self._wait(kind, None, timeout, start=start)
+
+    def _wait(self, kind, test, timeout, start=None):
+        """Wait until ``test()`` says the collective ``kind`` is done (started first by
+        ``start()``, which returns ``test``, when given), under the watchdog: dead peers,
+        timeouts, answers to other ranks' questions."""
         self._waiting = kind
         try:
-            test = start()
+            if start is not None:
+                test = start()
             if not test():
                 self._watch(test, kind, timeout)
         except self._MPI.Exception as error:  # MPI noticed a broken peer before we did
-            dead = self._dead_peers()
-            if dead:
-                self._peers_died(dead, error)
-            raise RankFailedError(f"MPI failed in {self._where()} on rank {self.rank}: "
-                                  f"{error}; another rank has probably died") from error
+            self._mpi_failed(error)
         finally:
             self._waiting = None
+
+    def _mpi_failed(self, error):
+        dead = self._dead_peers()
+        if dead:
+            self._peers_died(dead, error)
+        raise RankFailedError(f"MPI failed in {self._where()} on rank {self.rank}: "
+                              f"{error}; another rank has probably died") from error
 
     def _watch(self, test, kind, timeout):
         limit = get_timeout() if timeout is None else timeout

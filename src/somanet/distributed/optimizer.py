@@ -10,17 +10,30 @@ wrapped optimiser's unchanged update::
 so with per-rank batches of ``B / W`` the update is the one a single process makes
 with the batch of ``B`` (for a loss that is a mean over the batch).
 
-The gradients travel in one packed buffer per device and dtype (a model in
-float32 on one device: one buffer), allocated on the first step and reused:
-gradients are copied in already divided by ``W`` (one pass over the data), one
-all-reduce sums the buffer in place, and each parameter's ``.grad`` becomes a view
-of its slice. One extra number per parameter
-in the buffer counts the ranks that produced a gradient for it, so a parameter no
-rank touched keeps ``grad = None`` (and is skipped by the update, as with one
-process), while one that some ranks touched gets the mean with zeros for the others.
+The gradients travel in buckets: runs of parameters (of one device and dtype,
+last layers first, about ``bucket_mb`` megabytes each) whose slices of one flat
+buffer are reduced together. Each gradient is copied into its slice once, already
+divided by ``W``; one extra number per parameter counts the ranks that produced a
+gradient for it, so a parameter no rank touched keeps ``grad = None`` (and is
+skipped by the update, as with one process), while one that some ranks touched
+gets the mean with zeros for the others. After the reduction each parameter's
+``.grad`` is a view of its slice.
+
+Overlap (the default under MPI): from the second step on, every parameter carries a
+grad-ready hook (``Tensor.register_grad_ready_hook``). When backward has finished a
+parameter's gradient, the hook copies it into its slice, and when a bucket is
+complete its all-reduce starts, non-blocking, while backward goes on through the
+earlier layers; ``step()`` waits for the reductions just before the update. A
+gradient changed after its hook ran (a second backward before the step, as when
+accumulating; clipping) is noticed at the step, and that bucket is packed and
+reduced again from the gradients as they are then. The sums are the same numbers
+either way: with two ranks bitwise (a + b in any order), with more within float32
+round-off of the blocking path (MPI may order a bucket's sum differently from the
+whole buffer's).
 """
 import numpy
 
+from .._checks import check_flag, check_real
 from ..autograd import recordable
 from ..backend import CPU, device_of, to_device, to_numpy, xp_of
 from ..optim.optimizer import Optimizer
@@ -28,21 +41,73 @@ from ..tensor import Tensor
 from .process import communicator
 
 
-class _Bucket:
-    """The parameters of one device and dtype, and their flat gradient buffer: the
-    gradients one after the other, then one presence count per parameter."""
+BUCKET_MB = 4.0  # bytes of gradients per bucket (see benchmarks/distributed.py)
 
-    def __init__(self, params):
+
+class _Bucket:
+    """A run of parameters reduced together: their gradients one after the other in a
+    view of a flat buffer, then one presence count per parameter.
+
+    Attributes:
+        buffer: the flat buffer of all buckets of this device and dtype.
+        view: this bucket's slice of it, the array its all-reduce sums in place.
+        numbers: each parameter's position in the optimiser (for messages).
+    """
+
+    def __init__(self, params, numbers, buffer, start):
         self.params = params
+        self.numbers = numbers
+        self.buffer = buffer
         self.sizes = [param.data.size for param in params]
         self.offsets = [sum(self.sizes[:index]) for index in range(len(params))]
         self.length = sum(self.sizes)
-        array = params[0].data
+        self.view = buffer[start:start + self.length + len(params)]
+        self.present = numpy.zeros(len(params), dtype=buffer.dtype)  # host-side counts
+        self.packed = [None] * len(params)  # the gradient array packed for each, this step
+        self.count = 0  # how many are packed
+        self.pending = None  # its all-reduce, once started
+
+    def slot(self, index):
+        offset, size = self.offsets[index], self.sizes[index]
+        return self.view[offset:offset + size].reshape(self.params[index].data.shape)
+
+    def reset(self):
+        self.packed = [None] * len(self.params)
+        self.count = 0
+        self.pending = None
+
+
+def _buckets(params, megabytes):
+    """The parameters in buckets of about ``megabytes`` each, one flat buffer per device
+    and dtype. Buckets are runs of parameters cut from the last (the order backward
+    finishes them), listed in that order; within the buffer and each bucket, the
+    parameters keep the optimiser's order."""
+    groups = {}
+    for number, param in enumerate(params):
+        groups.setdefault((device_of(param.data), param.data.dtype), []).append(
+            (number, param))
+    limit = max(1, int(megabytes * 2 ** 20))
+    buckets = []
+    for (device, dtype), members in groups.items():
+        runs, run, size = [], [], 0
+        for number, param in reversed(members):
+            run.insert(0, (number, param))
+            size += param.data.nbytes
+            if size >= limit:
+                runs.append(run)
+                run, size = [], 0
+        if run:
+            runs.append(run)
+        total = sum(param.data.size for _, param in members) + len(members)
         # made on the host and moved, so it lands on the parameters' device even when
         # another GPU is the current one
-        self.buffer = to_device(numpy.zeros(self.length + len(params), dtype=array.dtype),
-                                device_of(array))
-        self.present = numpy.zeros(len(params), dtype=array.dtype)  # host-side counts
+        buffer = to_device(numpy.zeros(total, dtype=dtype), device)
+        start = total
+        for run in runs:  # the last parameters at the end of the buffer
+            start -= sum(param.data.size for _, param in run) + len(run)
+            buckets.append(_Bucket([param for _, param in run], [n for n, _ in run], buffer,
+                                   start))
+    return buckets
 
 
 class DistributedOptimizer(Optimizer):
@@ -57,6 +122,9 @@ class DistributedOptimizer(Optimizer):
     Args:
         optimizer: the ``somanet.optim`` optimiser to wrap.
         communicator: the ranks to average over (default: this process's job).
+        overlap: reduce each bucket while backward still runs (see the module
+            docstring); ``False``: everything at ``step()``, one bucket after another.
+        bucket_mb: megabytes of gradients per bucket (default ``BUCKET_MB``).
 
     To clip the averaged gradients (so every rank clips the same values), reduce first::
 
@@ -73,7 +141,8 @@ class DistributedOptimizer(Optimizer):
         optimizer.step()
     """
 
-    def __init__(self, optimizer, communicator=None):  # noqa: D107 (no Optimizer.__init__)
+    def __init__(self, optimizer, communicator=None, overlap=True,  # noqa: D107
+                 bucket_mb=BUCKET_MB):
         if isinstance(optimizer, DistributedOptimizer):
             raise TypeError("DistributedOptimizer: the optimizer is already a "
                             "DistributedOptimizer; wrapping it twice would average twice")
@@ -82,7 +151,14 @@ class DistributedOptimizer(Optimizer):
                             f"Adam...), got {type(optimizer).__name__}")
         self.__dict__["optimizer"] = optimizer
         self.__dict__["_communicator"] = communicator
+        self.__dict__["overlap"] = check_flag("DistributedOptimizer", "overlap", overlap)
+        self.__dict__["bucket_mb"] = check_real("DistributedOptimizer", "bucket_mb", bucket_mb,
+                                                minimum=0.0, min_open=True)
         self.__dict__["_buckets"] = None
+        self.__dict__["_slots"] = {}  # id(param) -> (bucket, index)
+        self.__dict__["_hooks"] = []
+        self.__dict__["_syncing"] = True  # False inside no_sync(): hooks leave gradients be
+        self.__dict__["_next"] = 0  # the next bucket to start: every rank starts them in order
         self.__dict__["_reduced"] = False
 
     # -- forwarding to the wrapped optimiser ------------------------------------------------
@@ -106,7 +182,7 @@ class DistributedOptimizer(Optimizer):
     @param_groups.setter
     def param_groups(self, value):
         self.optimizer.param_groups = value
-        self.__dict__["_buckets"] = None
+        self._forget_buckets()
 
     @property
     def state(self):
@@ -127,7 +203,7 @@ class DistributedOptimizer(Optimizer):
 
     def add_param_group(self, group):
         self.optimizer.add_param_group(group)
-        self.__dict__["_buckets"] = None  # the packing changes
+        self._forget_buckets()  # the packing changes
 
     def parameters(self):
         return self.optimizer.parameters()
@@ -170,60 +246,130 @@ class DistributedOptimizer(Optimizer):
     def reduce_gradients(self):
         """Replace every parameter's gradient by its mean over the ranks, now (so code
         between this and ``step()``, such as gradient clipping, sees the averaged
-        gradients); the next ``step()`` then only updates. A no-op with one process."""
+        gradients); the next ``step()`` then only updates. A no-op with one process.
+
+        Buckets already reducing (overlap) are waited for; the others, and any whose
+        gradients changed since their hooks ran, are packed and reduced here."""
         comm = self.communicator
         self.__dict__["_reduced"] = True
         if comm.size == 1:
             return
         buckets = self._buckets
         if buckets is None:
-            buckets = self.__dict__["_buckets"] = self._make_buckets()
+            buckets = self._make_buckets()
+        scale = None
         for bucket in buckets:
-            self._pack(bucket, comm.size)
-            comm.allreduce_(bucket.buffer, "sum")
+            changed = any(packed is not None and (param.grad is None or
+                                                  param.grad.data is not packed)
+                          for param, packed in zip(bucket.params, bucket.packed))
+            if changed or bucket.pending is None:
+                if bucket.pending is not None:
+                    bucket.pending.wait()  # its buffer is MPI's until then
+                scale = scale or bucket.view.dtype.type(1.0 / comm.size)
+                for index in range(len(bucket.params)):
+                    self._pack(bucket, index, scale)
+                self._start(bucket)
+        for bucket in buckets:
+            bucket.pending.wait()
             self._unpack(bucket)
+            bucket.reset()
+        self.__dict__["_next"] = 0
+
+    def no_sync(self):
+        """A context in which backward leaves the gradients alone (no bucket starts
+        reducing): for the backward passes that accumulate into a later step's
+        gradients, so only the last one overlaps its reductions."""
+        return _NoSync(self)
+
+    def _forget_buckets(self):
+        for handle in self._hooks:
+            handle.remove()
+        self.__dict__["_hooks"] = []
+        self.__dict__["_slots"] = {}
+        self.__dict__["_buckets"] = None
 
     def _make_buckets(self):
-        groups = {}
-        for param in self.optimizer.parameters():
-            key = (device_of(param.data), param.data.dtype)
-            groups.setdefault(key, []).append(param)
-        return [_Bucket(params) for params in groups.values()]
+        self._forget_buckets()
+        buckets = _buckets(self.optimizer.parameters(), self.bucket_mb)
+        self.__dict__["_buckets"] = buckets
+        for bucket in buckets:
+            for index, param in enumerate(bucket.params):
+                self._slots[id(param)] = (bucket, index)
+                if self.overlap and param.requires_grad and param.is_leaf:
+                    self._hooks.append(param.register_grad_ready_hook(self._gradient_ready))
+        return buckets
 
-    def _pack(self, bucket, size):
-        """Copy each gradient, divided by the number of ranks, into the buffer (one pass:
-        the sum over ranks is then the mean), and the presence counts after them."""
-        buffer, xp, present = bucket.buffer, xp_of(bucket.buffer), bucket.present
-        scale = buffer.dtype.type(1.0 / size)
-        for index, (param, offset, size) in enumerate(zip(bucket.params, bucket.offsets,
-                                                          bucket.sizes)):
-            slot = buffer[offset:offset + size].reshape(param.data.shape)
-            if param.grad is None:
-                slot.fill(0)
-                present[index] = 0
-            else:
-                grad = param.grad.data
-                if grad.shape != param.data.shape or grad.dtype != param.data.dtype:
-                    raise ValueError(f"DistributedOptimizer: parameter {index} has shape "
-                                     f"{param.data.shape}, dtype {param.data.dtype} but its "
-                                     f"grad has shape {grad.shape}, dtype {grad.dtype}")
-                xp.multiply(grad, scale, out=slot)
-                present[index] = 1
-        buffer[bucket.length:] = present  # one copy (host to device on a GPU)
+    def _gradient_ready(self, param):
+        """A grad-ready hook: pack the parameter's gradient; start its bucket's all-reduce
+        once the bucket is complete; help the reductions in flight along."""
+        if not self._syncing or self._reduced:
+            return
+        bucket, index = self._slots[id(param)]
+        if bucket.packed[index] is not None or bucket.pending is not None:
+            return  # a second backward before the step: reduce_gradients packs again
+        comm = self.communicator
+        self._pack(bucket, index, bucket.view.dtype.type(1.0 / comm.size))
+        buckets = self._buckets
+        # Buckets start in their fixed order (MPI matches collectives by the order they are
+        # called in), each as soon as it and those before it are complete.
+        while self._next < len(buckets) and \
+                buckets[self._next].count == len(buckets[self._next].params):
+            self._start(buckets[self._next])
+            self.__dict__["_next"] += 1
+        for other in buckets:
+            if other.pending is not None:
+                other.pending.test()
+
+    def _pack(self, bucket, index, scale):
+        """Copy one gradient, divided by the number of ranks, into its slot (so the sum
+        over ranks is the mean), and note whether there was one."""
+        param = bucket.params[index]
+        slot = bucket.slot(index)
+        if param.grad is None:
+            slot.fill(0)
+            bucket.present[index] = 0
+            bucket.packed[index] = None
+        else:
+            grad = param.grad.data
+            if grad.shape != param.data.shape or grad.dtype != param.data.dtype:
+                raise ValueError(f"DistributedOptimizer: parameter {bucket.numbers[index]} has "
+                                 f"shape {param.data.shape}, dtype {param.data.dtype} but "
+                                 f"its grad has shape {grad.shape}, dtype {grad.dtype}")
+            xp_of(slot).multiply(grad, scale, out=slot)
+            bucket.present[index] = 1
+            bucket.packed[index] = grad
+        bucket.count += 1
+
+    def _start(self, bucket):
+        bucket.view[bucket.length:] = bucket.present  # one copy (host to device on a GPU)
+        bucket.pending = self.communicator.start_allreduce_(bucket.view, "sum")
 
     def _unpack(self, bucket):
         """Point each parameter's ``.grad`` at its slice of the reduced buffer."""
-        buffer = bucket.buffer
-        counts = buffer[bucket.length:]
-        if device_of(buffer) is not CPU:
+        counts = bucket.view[bucket.length:]
+        if device_of(counts) is not CPU:
             counts = to_numpy(counts)  # one small copy: which parameters got a gradient
-        for param, offset, count in zip(bucket.params, bucket.offsets, counts.tolist()):
+        for index, (param, count) in enumerate(zip(bucket.params, counts.tolist())):
             if count == 0:
                 continue  # no rank computed a gradient for it: leave grad None
-            view = buffer[offset:offset + param.data.size].reshape(param.data.shape)
+            view = bucket.slot(index)
             if param.grad is None:
                 grad = Tensor.__new__(Tensor)
                 grad.data = view
                 param.grad = grad
             else:
                 param.grad.data = view
+
+
+class _NoSync:
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+
+    def __enter__(self):
+        self.saved = self.optimizer._syncing
+        self.optimizer.__dict__["_syncing"] = False
+        return self.optimizer
+
+    def __exit__(self, *exc):
+        self.optimizer.__dict__["_syncing"] = self.saved
+        return False

@@ -12,6 +12,7 @@ mode; ``fit``, ``evaluate`` and ``predict`` leave the model in evaluation mode,
 so that calling a trained model gives its predictions (as in Keras). Call
 ``model.train()`` before a hand-written training loop.
 """
+import contextlib
 import math
 import warnings
 
@@ -582,7 +583,10 @@ class GradientAccumulator:
             self.batch_size = size
         if self.mean:
             loss = loss * (size / (self.steps * self.batch_size))
-        loss.backward()
+        last = self.pending + 1 == self.steps
+        no_sync = getattr(self.optimizer, "no_sync", None)  # a DistributedOptimizer's
+        with (no_sync() if no_sync is not None and not last else contextlib.nullcontext()):
+            loss.backward()  # only the group's last backward starts the all-reduces
         self.pending += 1
         self.pending_samples += size
         if self.pending == self.steps:
