@@ -13,13 +13,17 @@ processes (the first epoch, a warm-up, is not counted):
   2p x 1t     mpiexec -n 2, one thread each, global batch 128 (64 per rank): the same
               steps as one process ("strong scaling")
   2p x 1t w   mpiexec -n 2, one thread each, 128 per rank (global 256: "weak scaling")
+  ... ov      the same with DistributedOptimizer(overlap=True), the default: each bucket's
+              all-reduce starts from the grad-ready hooks while backward still runs; the
+              others use overlap=False (everything reduced at the step, the old path)
 
 For each: examples per second (global batch / median step; "epoch" in the JSON: from
 whole epochs, stalls from other work on the machine included), milliseconds per step, the
 milliseconds per step one
 rank waits for the other before the reduction (a barrier, timed apart: on a shared
 2-core machine the ranks drift), and the milliseconds per step in
-DistributedOptimizer.reduce_gradients() (pack, all-reduce, unpack). Then a sweep of the bare
+DistributedOptimizer.reduce_gradients() (pack, all-reduce, unpack; with overlap: the wait
+for the reductions still in flight, and any bucket not started yet). Then a sweep of the bare
 all-reduce (a barrier first, so no waiting) over sizes up to a 25M-parameter model's
 gradients gives the bus bandwidth of the ring model, busbw = 2 (N-1)/N * bytes / time.
 Prints a table and one JSON line per measurement ("RESULT {...}").
@@ -52,11 +56,11 @@ def worker(args):
     sn.manual_seed(0)
     model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
                           nn.Linear(512, 10))
-    optimizer = sn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    optimizer = distributed.DistributedOptimizer(
+        sn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9), overlap=args.overlap)
     loader = DataLoader(data, batch_size=args.batch, shuffle=True, seed=1, drop_last=True)
     optimizer, loader = distributed.prepare(model, optimizer, loader,
                                             split_batch=not args.per_rank)
-    optimizer = distributed.DistributedOptimizer(optimizer) if world == 1 else optimizer
     step_times, wait_times, reduce_times, epoch_times = [], [], [], []
     for epoch in range(args.epochs):
         distributed.barrier()
@@ -82,6 +86,7 @@ def worker(args):
     seconds = statistics.median(epoch_times[1:])
     step = statistics.median(step_times)
     result = {"kind": "train", "processes": world, "threads": args.threads,
+              "overlap": args.overlap, "buckets": len(optimizer._buckets or []),
               "batch_per_rank": loader.batch_size, "global_batch": global_batch,
               "steps_per_epoch": steps, "examples_per_s": global_batch / step,
               "epoch_examples_per_s": steps * global_batch / seconds,
@@ -145,6 +150,7 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=128, help=argparse.SUPPRESS)
     parser.add_argument("--per-rank", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--overlap", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return sweep(args) if args.sweep else worker(args)
@@ -152,8 +158,10 @@ def main():
         sys.exit(f"no mpiexec next to {sys.executable}: pip install 'somanet[distributed]'")
 
     common = ["--epochs", str(args.epochs)]
+    overlap, weak = ["--overlap"], ["--per-rank"]
     runs = [("1p x 1t", 1, 1, common), ("1p x 2t", 1, 2, common),
-            ("2p x 1t", 2, 1, common), ("2p x 1t w", 2, 1, common + ["--per-rank"])]
+            ("2p x 1t", 2, 1, common), ("2p x 1t ov", 2, 1, common + overlap),
+            ("2p x 1t w", 2, 1, common + weak), ("2p x 1t w ov", 2, 1, common + weak + overlap)]
     load_before = os.getloadavg()[0]
     rows = []
     for name, processes, threads, extra in runs:
@@ -174,13 +182,20 @@ def main():
     print(f"\nW2 ({W2_PARAMETERS:,} parameters), mnist_small 4,000 training digits, "
           f"median of epochs 2..{args.epochs}, best of {args.runs} runs; load average "
           f"{load_before:.1f} before, {load_after:.1f} after (2 cores)")
-    print(f"{'config':<11} {'batch/rank':>10} {'global':>6} {'examples/s':>10} "
+    print(f"{'config':<13} {'batch/rank':>10} {'global':>6} {'examples/s':>10} "
           f"{'ms/step':>8} {'wait ms':>8} {'all-reduce ms':>13} {'share':>6}")
     for row in rows:
         share = row["reduce_ms"] / row["step_ms"]
-        print(f"{row['config']:<11} {row['batch_per_rank']:>10} {row['global_batch']:>6} "
+        print(f"{row['config']:<13} {row['batch_per_rank']:>10} {row['global_batch']:>6} "
               f"{row['examples_per_s']:>10.0f} {row['step_ms']:>8.2f} {row['wait_ms']:>8.3f} "
               f"{row['reduce_ms']:>13.3f} {share:>6.1%}")
+    by_name = {row["config"]: row for row in rows}
+    one = by_name["1p x 1t"]["examples_per_s"]
+    for mode in ("", " ov"):
+        strong = by_name["2p x 1t" + mode]["examples_per_s"] / (2 * one)
+        weak = by_name["2p x 1t w" + mode]["examples_per_s"] / (2 * one)
+        print(f"scaling efficiency{mode or ' (blocking)':>14}: strong {strong:.0%}, weak "
+              f"{weak:.0%} (examples/s over twice one process's)")
     print("\nbare all-reduce, 2 processes (barrier first)")
     print(f"{'parameters':>11} {'MB':>8} {'ms':>8} {'busbw GB/s':>11}")
     for result in sweeps:
@@ -195,23 +210,35 @@ def estimate(single, sweeps):
     2 (N-1)/N * bytes / busbw, with the busbw measured above for that size, and with
     10 Gb/s Ethernet (1.25 GB/s) and 100 Gb/s InfiniBand (about 12 GB/s) for
     comparison. The 25M-parameter model's compute is W2's scaled by the parameter
-    count (a dense network). Latency (2 (N-1) hops of a few microseconds) is left out."""
+    count (a dense network). Latency (2 (N-1) hops of a few microseconds) is left out.
+
+    With overlap, the all-reduce of every bucket but the one finished last hides
+    behind the rest of backward (taken as 60% of the compute, backward being about
+    twice the forward): the exposed part is max(ring - 0.6 compute, the last bucket's
+    ring time), the last bucket being BUCKET_MB of the parameters' bytes."""
     compute_w2 = single["step_ms"]
     models = [("W2", W2_PARAMETERS, compute_w2),
               ("25M", 25_000_000, compute_w2 * 25_000_000 / W2_PARAMETERS)]
     busbw = {result["parameters"]: result["busbw_GBps"] for result in sweeps}
     links = [("here", None), ("10GbE", 1.25), ("IB100", 12.0)]
-    print("\nestimated ms per step on N machines (share of the step in the all-reduce)")
-    print(f"{'N':>4}" + "".join(f" {name + ' ' + link:>16}" for name, _, _ in models
-                                 for link, _ in links))
-    for machines in (1, 2, 4, 8, 16, 64, 256):
-        cells = []
-        for name, parameters, compute in models:
-            for _, bandwidth in links:
-                bandwidth = busbw[parameters] if bandwidth is None else bandwidth
-                ring = 2 * (machines - 1) / machines * 4 * parameters / (bandwidth * 1e9) * 1e3
-                cells.append(f"{compute + ring:.1f} ({ring / (compute + ring):.0%})")
-        print(f"{machines:>4}" + "".join(f" {cell:>16}" for cell in cells))
+    from somanet.distributed.optimizer import BUCKET_MB
+    for overlapped in (False, True):
+        print(f"\nestimated ms per step on N machines (share of the step in the all-reduce), "
+              f"{'with overlap' if overlapped else 'blocking'}")
+        print(f"{'N':>4}" + "".join(f" {name + ' ' + link:>16}" for name, _, _ in models
+                                     for link, _ in links))
+        for machines in (1, 2, 4, 8, 16, 64, 256):
+            cells = []
+            for name, parameters, compute in models:
+                for _, bandwidth in links:
+                    bandwidth = busbw[parameters] if bandwidth is None else bandwidth
+                    ring = 2 * (machines - 1) / machines * 4 * parameters / (bandwidth * 1e9) \
+                        * 1e3
+                    if overlapped:
+                        last = ring * min(1.0, BUCKET_MB * 2 ** 20 / (4 * parameters))
+                        ring = max(ring - 0.6 * compute, last)
+                    cells.append(f"{compute + ring:.1f} ({ring / (compute + ring):.0%})")
+            print(f"{machines:>4}" + "".join(f" {cell:>16}" for cell in cells))
 
 if __name__ == "__main__":
     main()
