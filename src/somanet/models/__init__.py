@@ -35,3 +35,5 @@ __all__ += ["GAN", "SampleGrid", "classify_samples", "dcgan", "gan", "Autoencode
             "DenoisingAutoencoder", "VAE", "autoencoder", "denoising_autoencoder", "vae"]
 from .dbn import DBN, ConvolutionalDBN  # noqa: E402
 __all__ += ["ConvolutionalDBN", "DBN"]
+from .dsn import DSN, DSNModule, SingularRidgeWarning  # noqa: E402
+__all__ += ["DSN", "DSNModule", "SingularRidgeWarning"]
