@@ -29,11 +29,21 @@ def _accuracy(model, x, y, batch_size=500):
     return correct / len(x)
 
 
-def _loop(name, model, optimizer, data, batch_size, prepare=lambda x: x):
-    """A plain training loop over a shuffled DataLoader."""
+def _loop(name, model, optimizer, data, batch_size, prepare=lambda x: x, compiled=False):
+    """A plain training loop over a shuffled DataLoader; ``compiled``: its step wrapped
+    once in ``sn.graph.compile`` (somanet_jit_impl)."""
     x_train = prepare(data.x_train)
     loader = DataLoader(TensorDataset(x_train, data.y_train), batch_size=batch_size,
                         shuffle=True, seed=1)
+
+    def train_step(x, y):
+        loss = sn.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    step = sn.graph.compile(train_step) if compiled else train_step
     timer = EpochTimer()
     sn.manual_seed(0)
     reset_peak_rss()
@@ -41,19 +51,23 @@ def _loop(name, model, optimizer, data, batch_size, prepare=lambda x: x):
         total, count = 0.0, 0
         with timer:
             for x, y in loader:
-                loss = sn.cross_entropy(model(x), y)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += loss.item()
+                total += step(x, y).item()
                 count += 1
     rss = peak_rss_mb()
-    return Result("somanet", name, timer.times, _accuracy(model, prepare(data.x_test),
-                                                          data.y_test), total / count, rss)
+    return Result("somanet-jit" if compiled else "somanet", name, timer.times,
+                  _accuracy(model, prepare(data.x_test), data.y_test), total / count, rss,
+                  programs(step) if compiled else "")
 
 
-def w1(data):
-    """Seed 004's quickstart with Sequential + compile + fit."""
+def programs(step):
+    """What ``note`` says about a CompiledStep: its programs, and any eager fallback."""
+    eager = sum(program is None for program in step.programs.values())
+    return (f"{len(step.programs) - eager} compiled program(s)"
+            + (f", {eager} signature(s) running eagerly (CompileWarning)" if eager else ""))
+
+
+def w1(data, jit=False):
+    """Seed 004's quickstart with Sequential + compile + fit (``jit``: compiled steps)."""
     sn.manual_seed(0)
     model = sn.Sequential([nn.Flatten(input_shape=(28, 28)), nn.Dense(128, activation="relu"),
                            nn.Dropout(0.2), nn.Dense(10)])
@@ -61,7 +75,7 @@ def w1(data):
     _load(model, dense_weights([784, 128, 10]))
     model.compile(optimizer=sn.optim.Adam(model.parameters(), lr=1e-3),
                   loss=sn.train.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+                  metrics=["accuracy"], jit=jit)
     timer = EpochTimer()
 
     class Timing(sn.train.callbacks.Callback):
@@ -75,20 +89,23 @@ def w1(data):
     history = model.fit(data.x_train, data.y_train, epochs=EPOCHS, batch_size=32, shuffle=True,
                         seed=1, verbose=0, callbacks=[Timing()])
     rss = peak_rss_mb()
-    return Result("somanet", "W1", timer.times, _accuracy(model, data.x_test, data.y_test),
-                  history.history["loss"][-1], rss)
+    note = "; ".join(f"{kind}: {programs(step)}" for kind, step in
+                     (model._jit_steps or {}).items() if isinstance(step, sn.graph.CompiledStep))
+    return Result("somanet-jit" if jit else "somanet", "W1", timer.times,
+                  _accuracy(model, data.x_test, data.y_test), history.history["loss"][-1], rss,
+                  note)
 
 
-def w2(data):
+def w2(data, compiled=False):
     """784-512-512-10 ReLU MLP, SGD with momentum."""
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512),
                           nn.ReLU(), nn.Linear(512, 10))
     _load(model, dense_weights([784, 512, 512, 10]))
     optimizer = sn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    return _loop("W2", model, optimizer, data, 128)
+    return _loop("W2", model, optimizer, data, 128, compiled=compiled)
 
 
-def w3(data):
+def w3(data, compiled=False):
     """LeNet-5 style CNN with Adam."""
     model = nn.Sequential(
         nn.Conv2D(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2D(2),
@@ -96,7 +113,8 @@ def w3(data):
         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
     _load(model, lenet_weights())
     optimizer = sn.optim.Adam(model.parameters(), lr=1e-3)
-    return _loop("W3", model, optimizer, data, 64, prepare=lambda x: x[:, None, :, :])
+    return _loop("W3", model, optimizer, data, 64, prepare=lambda x: x[:, None, :, :],
+                 compiled=compiled)
 
 
 class RowLSTM(nn.Module):
@@ -112,13 +130,13 @@ class RowLSTM(nn.Module):
         return self.head(h[-1])
 
 
-def w4(data):
+def w4(data, compiled=False):
     model = RowLSTM()
     (w_ih, w_hh, bias), head = lstm_weights()
     model.load_state_dict({"lstm.weight_ih_l0": w_ih, "lstm.weight_hh_l0": w_hh,
                            "lstm.bias_l0": bias, "head.weight": head[0], "head.bias": head[1]})
     optimizer = sn.optim.Adam(model.parameters(), lr=1e-3)
-    return _loop("W4", model, optimizer, data, 64)
+    return _loop("W4", model, optimizer, data, 64, compiled=compiled)
 
 
 def w5(data):
