@@ -28,6 +28,6 @@ from .shape import Flatten, Reshape
 from .dropout import Dropout
 from .normalization import BatchNorm1D, BatchNorm2D, LayerNorm
 from .embedding import Embedding
-from .recurrent import GRU, LSTM, RNN
+from .recurrent import GRU, LSTM, RNN, RepeatVector, TimeDistributed
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                    MAELoss, MSELoss, NLLLoss, SmoothL1Loss, SSELoss)

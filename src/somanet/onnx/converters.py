@@ -419,6 +419,9 @@ _RECURRENT = {recurrent.RNNSequence: ("rnn", "RNN", 2), recurrent.LSTMSequence:
 @converts(*_RECURRENT)
 def _recurrent(e, node, ins):
     kind, op_type, first_weight = _RECURRENT[node.op]
+    if node.params.get("masked"):
+        unsupported(node, "padded steps (a mask or lengths) have no ONNX form here yet; "
+                          "export the layer called without mask= / lengths=")
     exporter = e.exporter
     tensors = node.inputs
     weight_ih, weight_hh = tensors[first_weight], tensors[first_weight + 1]

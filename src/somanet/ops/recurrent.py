@@ -33,6 +33,14 @@ PyTorch's order:
                    n = tanh(a_n + r * u_n)                 (reset applied after W_hn)
                    h_t = (1 - z) * n + z * h_{t-1}
 
+Masking (padded sequences): each op takes an optional boolean ``mask`` (T, B),
+True where a step is real. At a masked step the state is carried unchanged
+(``h_t = h_{t-1}``, and ``c_t = c_{t-1}`` for the LSTM) and the output is zero,
+so a right-padded sequence ends with the state of its last real step, and the
+reverse direction starts at its last real step: padded and unpadded sequences
+give the same outputs and final states. The mask is the op's last input
+(``masked=True`` says it is there); it gets no gradient.
+
 RNN and LSTM take one bias of G*H (Keras' choice; PyTorch's ``b_ih + b_hh``
 is the same thing in two pieces). GRU takes two, ``bias_ih`` and ``bias_hh``
 of 3*H each, because ``b_hn`` sits inside ``r * (h W_hn + b_hn)``.
@@ -73,6 +81,24 @@ def _flip(array):
     return array[::-1]
 
 
+def _split_mask(rest, masked, reverse):
+    """The biases and the mask among an op's trailing inputs: ``(biases, mask, carry)``,
+    the mask (T, B) in processing order and ``carry`` (T, B, 1) True where a step is
+    masked (its state carried), or ``None`` twice when there is no mask."""
+    if not masked:
+        return rest, None, None
+    mask = rest[-1]
+    if reverse:
+        mask = _flip(mask)
+    return rest[:-1], mask, ~mask[:, :, None]
+
+
+def _masked_output(states, mask):
+    """The output sequence h_1..h_T, zero at masked steps (a new array when masked)."""
+    out = states[1:]
+    return out if mask is None else out * mask[:, :, None]
+
+
 def _input_rows(x, bias):
     """``x`` as (T*B, in) rows, with a column of ones appended when there is an input-side
     bias: the bias then rides along in the projection's product (a row of the weight),
@@ -110,7 +136,7 @@ def _weight_grads(ctx, first_weight, rows, weight_ih, grad_gates, hidden_before,
     steps, batch, hidden = hidden_before.shape
     features, width = weight_ih.shape[0], grad_gates.shape[2]
     needs = ctx.needs_input_grad
-    has_bias = len(needs) > first_weight + 2
+    has_bias = ctx.num_biases > 0
     grad_rows = grad_gates.reshape(steps * batch, width)
     hidden_rows = grad_rows if grad_hidden_gates is None else \
         grad_hidden_gates.reshape(steps * batch, width)
@@ -130,7 +156,7 @@ def _weight_grads(ctx, first_weight, rows, weight_ih, grad_gates, hidden_before,
     biases = ()
     if has_bias:
         biases = (grad_b if needs[first_weight + 2] else None,)
-    if len(needs) > first_weight + 3:  # the GRU's hidden-side bias
+    if ctx.num_biases > 1:  # the GRU's hidden-side bias
         biases += (hidden_rows.sum(axis=0) if needs[first_weight + 3] else None,)
     return grad_x, grad_w_ih, grad_w_hh, biases
 
@@ -143,9 +169,11 @@ class RNNSequence(Function):
     Backward: dpre_t = (dh_t + dout_t) * act'(h_t), dh_{t-1} = dpre_t W_hh^T.
     """
 
-    def forward(ctx, x, h0, weight_ih, weight_hh, bias=None, nonlinearity="tanh",
-                reverse=False):
+    def forward(ctx, x, h0, weight_ih, weight_hh, *rest, nonlinearity="tanh", reverse=False,
+                masked=False):
         xp = xp_of(x)
+        biases, mask, carry = _split_mask(rest, masked, reverse)
+        bias = biases[0] if biases else None
         if reverse:
             x = _flip(x)
         steps, batch, _ = x.shape
@@ -162,16 +190,22 @@ class RNNSequence(Function):
                 xp.tanh(h, out=h)
             else:
                 xp.maximum(h, 0, out=h)
-        ctx.save_for_backward(rows, weight_ih, weight_hh, states)
-        ctx.nonlinearity, ctx.reverse = nonlinearity, reverse
-        out = states[1:]
+            if carry is not None:
+                xp.copyto(h, states[t], where=carry[t])
+        ctx.save_for_backward(rows, weight_ih, weight_hh, states, mask)
+        ctx.nonlinearity, ctx.reverse, ctx.num_biases = nonlinearity, reverse, len(biases)
+        out = _masked_output(states, mask)
         return (_flip(out) if reverse else out), states[steps].copy()
 
     def backward(ctx, grad_out, grad_h_n):
-        rows, weight_ih, weight_hh, states = ctx.saved
+        rows, weight_ih, weight_hh, states, mask = ctx.saved
         xp = xp_of(states)
         if ctx.reverse:
             grad_out = _flip(grad_out)
+        carry = None
+        if mask is not None:
+            grad_out = grad_out * mask[:, :, None]
+            carry = ~mask[:, :, None]
         outputs = states[1:]
         if ctx.nonlinearity == "tanh":
             slope = outputs * outputs
@@ -184,11 +218,16 @@ class RNNSequence(Function):
         for t in range(states.shape[0] - 2, -1, -1):
             grad_h += grad_out[t]
             xp.multiply(grad_h, slope[t], out=grad_pre[t])
+            if carry is not None:  # a masked step passes dh on unchanged
+                xp.copyto(grad_pre[t], 0, where=carry[t])
+                held = grad_h.copy()
             xp.matmul(grad_pre[t], weight_hh_t, out=grad_h)
+            if carry is not None:
+                xp.copyto(grad_h, held, where=carry[t])
         grad_x, grad_w_ih, grad_w_hh, biases = _weight_grads(ctx, 2, rows, weight_ih, grad_pre,
                                                              states[:-1])
         grad_h0 = grad_h if ctx.needs_input_grad[1] else None
-        return (grad_x, grad_h0, grad_w_ih, grad_w_hh) + biases
+        return (grad_x, grad_h0, grad_w_ih, grad_w_hh) + biases + _mask_grad(mask)
 
 
 class LSTMSequence(Function):
@@ -205,8 +244,10 @@ class LSTMSequence(Function):
     dh_{t-1} = dgates W_hh^T.
     """
 
-    def forward(ctx, x, h0, c0, weight_ih, weight_hh, bias=None, reverse=False):
+    def forward(ctx, x, h0, c0, weight_ih, weight_hh, *rest, reverse=False, masked=False):
         xp = xp_of(x)
+        biases, mask, carry = _split_mask(rest, masked, reverse)
+        bias = biases[0] if biases else None
         if reverse:
             x = _flip(x)
         steps, batch, _ = x.shape
@@ -232,32 +273,47 @@ class LSTMSequence(Function):
             lstm_cell_forward(act, cells[t], cells[t + 1], scale, shift)
             xp.tanh(cells[t + 1], out=tanh_cells[t])
             xp.multiply(act[:, o], tanh_cells[t], out=states[t + 1])
-        ctx.save_for_backward(rows, weight_ih, weight_hh, states, cells, gates, tanh_cells)
-        ctx.reverse = reverse
-        out = states[1:]
+            if carry is not None:
+                xp.copyto(states[t + 1], states[t], where=carry[t])
+                xp.copyto(cells[t + 1], cells[t], where=carry[t])
+        ctx.save_for_backward(rows, weight_ih, weight_hh, states, cells, gates, tanh_cells, mask)
+        ctx.reverse, ctx.num_biases = reverse, len(biases)
+        out = _masked_output(states, mask)
         return (_flip(out) if reverse else out), states[steps].copy(), cells[steps].copy()
 
     def backward(ctx, grad_out, grad_h_n, grad_c_n):
-        rows, weight_ih, weight_hh, states, cells, gates, tanh_cells = ctx.saved
+        rows, weight_ih, weight_hh, states, cells, gates, tanh_cells, mask = ctx.saved
         xp = xp_of(states)
         if ctx.reverse:
             grad_out = _flip(grad_out)
+        carry = None
+        if mask is not None:
+            grad_out = grad_out * mask[:, :, None]
+            carry = ~mask[:, :, None]
         steps = gates.shape[0]
         weight_hh_t = xp.ascontiguousarray(weight_hh.T)  # a faster GEMM operand than .T
         grad_gates = xp.empty_like(gates)
         grad_h = grad_h_n.copy()
         grad_c = grad_c_n.copy()
         for t in range(steps - 1, -1, -1):
+            if carry is not None:
+                held_c = grad_c.copy()
             # grad_h += dout_t; dc_t += dh o (1 - tanh(c_t)^2); the gate gradients;
             # grad_c -> dc_{t-1}
             lstm_cell_backward(gates[t], tanh_cells[t], cells[t], grad_out[t], grad_h, grad_c,
                                grad_gates[t])
+            if carry is not None:  # a masked step passes dh and dc on unchanged
+                xp.copyto(grad_gates[t], 0, where=carry[t])
+                held_h = grad_h.copy()
             xp.matmul(grad_gates[t], weight_hh_t, out=grad_h)
+            if carry is not None:
+                xp.copyto(grad_h, held_h, where=carry[t])
+                xp.copyto(grad_c, held_c, where=carry[t])
         grad_x, grad_w_ih, grad_w_hh, biases = _weight_grads(ctx, 3, rows, weight_ih, grad_gates,
                                                              states[:-1])
         needs = ctx.needs_input_grad
         return (grad_x, grad_h if needs[1] else None, grad_c if needs[2] else None,
-                grad_w_ih, grad_w_hh) + biases
+                grad_w_ih, grad_w_hh) + biases + _mask_grad(mask)
 
 
 class GRUSequence(Function):
@@ -275,8 +331,10 @@ class GRUSequence(Function):
     dh_{t-1} = dh z + d(hidden side) W_hh^T.
     """
 
-    def forward(ctx, x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
+    def forward(ctx, x, h0, weight_ih, weight_hh, *rest, reverse=False, masked=False):
         xp = xp_of(x)
+        biases, mask, carry = _split_mask(rest, masked, reverse)
+        bias_ih, bias_hh = biases if biases else (None, None)
         if reverse:
             x = _flip(x)
         steps, batch, _ = x.shape
@@ -313,16 +371,22 @@ class GRUSequence(Function):
             xp.subtract(h_before, gate_n, out=h)
             h *= act[:, z]
             h += gate_n  # n + z (h_{t-1} - n) = (1 - z) n + z h_{t-1}
-        ctx.save_for_backward(rows, weight_ih, weight_hh, states, gates, hidden_n)
-        ctx.reverse = reverse
-        out = states[1:]
+            if carry is not None:
+                xp.copyto(h, h_before, where=carry[t])
+        ctx.save_for_backward(rows, weight_ih, weight_hh, states, gates, hidden_n, mask)
+        ctx.reverse, ctx.num_biases = reverse, len(biases)
+        out = _masked_output(states, mask)
         return (_flip(out) if reverse else out), states[steps].copy()
 
     def backward(ctx, grad_out, grad_h_n):
-        rows, weight_ih, weight_hh, states, gates, hidden_n = ctx.saved
+        rows, weight_ih, weight_hh, states, gates, hidden_n, mask = ctx.saved
         xp = xp_of(states)
         if ctx.reverse:
             grad_out = _flip(grad_out)
+        carry = None
+        if mask is not None:
+            grad_out = grad_out * mask[:, :, None]
+            carry = ~mask[:, :, None]
         steps, batch, hidden = hidden_n.shape
         r, z, n = (slice(k * hidden, (k + 1) * hidden) for k in range(3))
         weight_hh_t = xp.ascontiguousarray(weight_hh.T)
@@ -337,6 +401,8 @@ class GRUSequence(Function):
             gate_r, gate_z, gate_n = act[:, r], act[:, z], act[:, n]
             grad_n, grad_z, grad_r = grad_in[:, n], grad_u[:, z], grad_u[:, r]
             grad_h += grad_out[t]
+            if carry is not None:
+                held = grad_h.copy()
             xp.subtract(1, gate_z, out=one_minus_z)
             xp.multiply(gate_n, gate_n, out=slope)
             xp.subtract(1, slope, out=slope)
@@ -351,20 +417,31 @@ class GRUSequence(Function):
             grad_r *= hidden_n[t]
             grad_r *= grad_n  # dr = dn u_n r (1 - r)
             xp.multiply(grad_n, gate_r, out=grad_u[:, n])
+            if carry is not None:  # a masked step passes dh on unchanged
+                xp.copyto(grad_in, 0, where=carry[t])
+                xp.copyto(grad_u, 0, where=carry[t])
             xp.matmul(grad_u, weight_hh_t, out=recurrent)
             grad_h *= gate_z
             grad_h += recurrent
+            if carry is not None:
+                xp.copyto(grad_h, held, where=carry[t])
         grad_input_side[:, :, :2 * hidden] = grad_hidden_side[:, :, :2 * hidden]
         grad_x, grad_w_ih, grad_w_hh, biases = _weight_grads(
             ctx, 2, rows, weight_ih, grad_input_side, states[:-1], grad_hidden_side)
         grad_h0 = grad_h if ctx.needs_input_grad[1] else None
-        return (grad_x, grad_h0, grad_w_ih, grad_w_hh) + biases
+        return (grad_x, grad_h0, grad_w_ih, grad_w_hh) + biases + _mask_grad(mask)
+
+
+def _mask_grad(mask):
+    """The mask's gradient slot: none (it is not differentiable)."""
+    return () if mask is None else (None,)
 
 
 # -- the public functions ------------------------------------------------------------------
 
 
-def rnn_sequence(x, h0, weight_ih, weight_hh, bias=None, nonlinearity="tanh", reverse=False):
+def rnn_sequence(x, h0, weight_ih, weight_hh, bias=None, nonlinearity="tanh", reverse=False,
+                 mask=None):
     """An Elman RNN layer over a whole sequence, fused: ``h_t = act(x_t W_ih + h_{t-1} W_hh + b)``.
 
     Args:
@@ -375,9 +452,11 @@ def rnn_sequence(x, h0, weight_ih, weight_hh, bias=None, nonlinearity="tanh", re
         nonlinearity: ``"tanh"`` or ``"relu"``.
         reverse: run from the last step to the first (the backward direction of a
             bidirectional layer); the output stays in time order.
+        mask: optional booleans (T, B), True at real steps: a masked step keeps the
+            state and outputs zeros (padded sequences; see the module docstring).
 
-    Shape: x (T, B, in), h0 (B, H), weight_ih (in, H), weight_hh (H, H), bias (H,)
-        -> output (T, B, H), h_n (B, H).
+    Shape: x (T, B, in), h0 (B, H), weight_ih (in, H), weight_hh (H, H), bias (H,),
+        mask (T, B) -> output (T, B, H), h_n (B, H).
 
     Returns:
         ``(output, h_n)``: every step's hidden state, and the last one.
@@ -394,11 +473,13 @@ def rnn_sequence(x, h0, weight_ih, weight_hh, bias=None, nonlinearity="tanh", re
     hidden = _check("rnn_sequence", "rnn", x, weight_ih, weight_hh, h0=h0)
     _check_bias("rnn_sequence", "bias", bias, hidden)
     biases = () if bias is None else (bias,)
-    return RNNSequence.apply(x, h0, weight_ih, weight_hh, *biases,
-                             nonlinearity=nonlinearity, reverse=bool(reverse))
+    masks = _check_mask("rnn_sequence", mask, x)
+    return RNNSequence.apply(x, h0, weight_ih, weight_hh, *biases, *masks,
+                             nonlinearity=nonlinearity, reverse=bool(reverse),
+                             **_masked(masks))
 
 
-def lstm_sequence(x, h0, c0, weight_ih, weight_hh, bias=None, reverse=False):
+def lstm_sequence(x, h0, c0, weight_ih, weight_hh, bias=None, reverse=False, mask=None):
     """An LSTM layer over a whole sequence, fused (gates i, f, g, o):
 
         i, f, g, o = split(x_t W_ih + h_{t-1} W_hh + b)
@@ -411,9 +492,11 @@ def lstm_sequence(x, h0, c0, weight_ih, weight_hh, bias=None, reverse=False):
         weight_ih, weight_hh: ``(in, 4H)`` and ``(H, 4H)``, column blocks i, f, g, o.
         bias: optional, one bias of 4H (PyTorch's ``b_ih + b_hh``).
         reverse: run from the last step to the first; the output stays in time order.
+        mask: optional booleans (T, B), True at real steps: a masked step keeps h and c
+            and outputs zeros.
 
     Shape: x (T, B, in), h0 and c0 (B, H), weight_ih (in, 4H), weight_hh (H, 4H),
-        bias (4H,) -> output (T, B, H), h_n (B, H), c_n (B, H).
+        bias (4H,), mask (T, B) -> output (T, B, H), h_n (B, H), c_n (B, H).
 
     Returns:
         ``(output, h_n, c_n)``.
@@ -427,10 +510,13 @@ def lstm_sequence(x, h0, c0, weight_ih, weight_hh, bias=None, reverse=False):
     hidden = _check("lstm_sequence", "lstm", x, weight_ih, weight_hh, h0=h0, c0=c0)
     _check_bias("lstm_sequence", "bias", bias, 4 * hidden)
     biases = () if bias is None else (bias,)
-    return LSTMSequence.apply(x, h0, c0, weight_ih, weight_hh, *biases, reverse=bool(reverse))
+    masks = _check_mask("lstm_sequence", mask, x)
+    return LSTMSequence.apply(x, h0, c0, weight_ih, weight_hh, *biases, *masks,
+                              reverse=bool(reverse), **_masked(masks))
 
 
-def gru_sequence(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):
+def gru_sequence(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False,
+                 mask=None):
     """A GRU layer over a whole sequence, fused (gates r, z, n, PyTorch's formulation):
 
         a = x_t W_ih + b_ih,  u = h_{t-1} W_hh + b_hh      (column blocks r, z, n)
@@ -445,9 +531,11 @@ def gru_sequence(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, revers
         bias_ih, bias_hh: optional (both or neither), 3H each; two biases because
             ``b_hn`` is inside the reset gate's product.
         reverse: run from the last step to the first; the output stays in time order.
+        mask: optional booleans (T, B), True at real steps: a masked step keeps the
+            state and outputs zeros.
 
     Shape: x (T, B, in), h0 (B, H), weight_ih (in, 3H), weight_hh (H, 3H),
-        bias_ih and bias_hh (3H,) -> output (T, B, H), h_n (B, H).
+        bias_ih and bias_hh (3H,), mask (T, B) -> output (T, B, H), h_n (B, H).
 
     Returns:
         ``(output, h_n)``.
@@ -465,7 +553,9 @@ def gru_sequence(x, h0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, revers
     _check_bias("gru_sequence", "bias_ih", bias_ih, 3 * hidden)
     _check_bias("gru_sequence", "bias_hh", bias_hh, 3 * hidden)
     biases = () if bias_ih is None else (bias_ih, bias_hh)
-    return GRUSequence.apply(x, h0, weight_ih, weight_hh, *biases, reverse=bool(reverse))
+    masks = _check_mask("gru_sequence", mask, x)
+    return GRUSequence.apply(x, h0, weight_ih, weight_hh, *biases, *masks,
+                             reverse=bool(reverse), **_masked(masks))
 
 
 def _check(op, kind, x, weight_ih, weight_hh, **states):
@@ -506,3 +596,25 @@ def _check_bias(op, name, bias, size):
         raise TypeError(f"{op}: {name} must be a Tensor or None, got {type(bias).__name__}")
     if bias.shape != (size,):
         raise ValueError(f"{op}: {name} must have shape ({size},), got {bias.shape}")
+
+
+def _check_mask(op, mask, x):
+    """``mask`` as a one-tuple of a boolean (T, B) Tensor on x's device, or ``()``."""
+    if mask is None:
+        return ()
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{op}: mask must be a Tensor of booleans (T, B) or None, got "
+                        f"{type(mask).__name__}")
+    if mask.shape != tuple(x.shape[:2]):
+        raise ValueError(f"{op}: mask must have shape (T, B) = {tuple(x.shape[:2])} for x of "
+                         f"shape {x.shape}, got {mask.shape}")
+    if mask.dtype.kind != "b":
+        raise TypeError(f"{op}: mask must hold booleans (True at real steps), got dtype "
+                        f"{mask.dtype}")
+    return (mask,)
+
+
+def _masked(masks):
+    """The op's ``masked`` parameter, given only when there is a mask (so unmasked calls
+    record exactly the parameters they always did)."""
+    return {"masked": True} if masks else {}
