@@ -96,9 +96,9 @@ def test_weights_save_and_load(tmp_path, digits):
     gan = models.dcgan(latent_dim=16, filters=4)
     gan.fit(digits[:64], epochs=1, batch_size=32, verbose=0, seed=0)
     path = tmp_path / "gan.safetensors"
-    sn.io.save_weights(gan, path)
+    sn.io.save_weights(path, gan)
     fresh = models.dcgan(latent_dim=16, filters=4)
-    sn.io.load_weights(fresh, path)
+    sn.io.load_weights(path, fresh)
     np.testing.assert_array_equal(fresh.sample(8, seed=3), gan.sample(8, seed=3))
     np.testing.assert_array_equal(fresh.discriminate(digits[:8]), gan.discriminate(digits[:8]))
     keys = list(gan.state_dict())
@@ -190,3 +190,38 @@ def test_classify_samples_counts_confident_samples_per_class():
     with pytest.raises(ValueError, match=r"expected \(10,\) class logits"):
         models.classify_samples(nn.Sequential(nn.Flatten(), nn.Dense(784, 3)),
                                 np.zeros((2, 28, 28), np.float32))
+
+
+def test_the_generator_average(tmp_path, digits):
+    gan = models.dcgan(latent_dim=8, filters=4, ema_decay=0.9)
+    for average, weight in zip(gan.generator_ema.parameters(), gan.generator.parameters()):
+        np.testing.assert_array_equal(average.numpy(), weight.numpy())  # a copy at first
+    start = [param.numpy().copy() for param in gan.generator.parameters()]
+    gan.fit(digits[:64], epochs=1, batch_size=32, verbose=0, seed=0)
+    weights = list(gan.generator.parameters())
+    averages = list(gan.generator_ema.parameters())
+    assert not any(average.requires_grad for average in averages)
+    assert gan.g_optimizer.parameters() == weights  # the average is not trained
+    # Two generator steps: w_avg = 0.81 w0 + 0.09 w1 + 0.1 w2, strictly between w0 and w2.
+    for first, last, average in zip(start, weights, averages):
+        moved = np.abs(last.numpy() - first).max()
+        if moved > 0:
+            assert 0 < np.abs(average.numpy() - first).max() < moved
+    for average, buffer in zip(gan.generator_ema.buffers(), gan.generator.buffers()):
+        np.testing.assert_array_equal(average.numpy(), buffer.numpy())
+    # sample() draws from the average; save and load keep it.
+    with sn.no_grad():
+        expected = gan.generator_ema.eval()(gan.noise(3, seed=4)).numpy()
+    np.testing.assert_array_equal(gan.sample(3, seed=4), expected)
+    sn.io.save_weights(tmp_path / "gan.safetensors", gan)
+    fresh = models.dcgan(latent_dim=8, filters=4, ema_decay=0.9)
+    sn.io.load_weights(tmp_path / "gan.safetensors", fresh)
+    np.testing.assert_array_equal(fresh.sample(3, seed=4), expected)
+    with pytest.raises(ValueError, match="ema_decay must be in"):
+        models.gan(ema_decay=1.0)
+    # A lazy generator's average starts from the generator's weights.
+    lazy = models.GAN(nn.Sequential(nn.Dense(784, activation="sigmoid"), nn.Reshape(28, 28)),
+                      nn.Sequential(nn.Flatten(), nn.Dense(1)), latent_dim=4, ema_decay=0.5)
+    lazy.compile()
+    for average, weight in zip(lazy.generator_ema.parameters(), lazy.generator.parameters()):
+        np.testing.assert_array_equal(average.numpy(), weight.numpy())

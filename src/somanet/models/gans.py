@@ -36,6 +36,7 @@ fractionally strided ``ConvTranspose2D`` in ``G``), batch normalisation in both 
     >>> gan.sample(4).shape
     (4, 28, 28)
 """
+import copy
 import functools
 import math
 import os
@@ -43,7 +44,8 @@ import os
 import numpy
 
 from .. import nn, ops
-from .._checks import check_choice, check_flag, check_int, check_positive_int, is_int
+from .._checks import (check_choice, check_flag, check_int, check_positive_int, check_real,
+                       is_int)
 from ..autograd import no_grad
 from ..backend import manual_seed, to_numpy
 from ..data import DataLoader, TensorDataset
@@ -77,6 +79,13 @@ class GAN(nn.Module):
         output_range: ``(low, high)``, the values the generator can produce (the
             builders' sigmoid output: ``(0, 1)``); ``fit`` refuses data outside it. ``None``:
             not checked.
+        ema_decay: keep an exponential moving average of the generator's weights,
+            ``w_avg <- d w_avg + (1 - d) w`` after every generator step (batch-norm
+            statistics copied), as ``generator_ema``; ``sample`` then draws from it. Not in
+            the two papers: averaging the generator's iterates (Yazici et al. 2019, "The
+            Unusual Effectiveness of Averaging in GAN Training"; Karras et al. 2018 sample
+            from such an average) smooths the oscillation of the game and gives cleaner
+            samples. ``None`` (default): no average.
 
     Attributes:
         g_optimizer, d_optimizer: the optimisers (from ``compile``, or DCGAN's Adam
@@ -88,7 +97,7 @@ class GAN(nn.Module):
         ``gan(z)`` is ``generator(z)``: (N, latent_dim) -> (N, *sample_shape).
 
     Saving: ``state_dict()`` holds both networks (``generator.*``, ``discriminator.*``,
-    batch-norm statistics included), so ``somanet.io.save_weights(gan, path)`` and
+    batch-norm statistics included, and ``generator_ema.*`` with ``ema_decay``), so ``somanet.io.save_weights(gan, path)`` and
     ``load_weights`` work; ``fit(checkpoint_dir=..., resume=True)`` also keeps both
     optimisers, the data order and the RNG, at the end of every epoch.
     """
@@ -97,7 +106,7 @@ class GAN(nn.Module):
     stop_training = False
 
     def __init__(self, generator, discriminator, latent_dim, generator_loss="non_saturating",
-                 output_range=None):
+                 output_range=None, ema_decay=None):
         super().__init__()
         for name, module in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(module, nn.Module):
@@ -115,6 +124,16 @@ class GAN(nn.Module):
                                  f"got {output_range!r}")
             output_range = (low, high)
         self.output_range = output_range
+        self.ema_decay = None if ema_decay is None else check_real(
+            "GAN", "ema_decay", ema_decay, minimum=0.0, maximum=1.0, max_open=True,
+            what="in [0, 1) or None")
+        self.generator_ema = None
+        if self.ema_decay is not None:
+            # A copy now, so a fresh GAN has the weights load_weights expects (a lazy
+            # generator's copy takes the generator's values once both are built: _build).
+            self.generator_ema = copy.deepcopy(generator)
+            if self.generator_ema.is_built:
+                self.generator_ema.requires_grad_(False)
         self.g_optimizer = None
         self.d_optimizer = None
         self._sample_shape = None  # the generator's sample shape, once checked
@@ -147,8 +166,11 @@ class GAN(nn.Module):
     # -- drawing ------------------------------------------------------------------------------
 
     def _device(self):
-        for param in self.parameters():
-            return param.device
+        """The parameters' device (``None`` before a lazy model is built)."""
+        for module in self.modules():
+            for param in module._parameters.values():
+                if param is not None:
+                    return param.device
         return None
 
     def noise(self, n, seed=None):
@@ -164,7 +186,7 @@ class GAN(nn.Module):
 
     def sample(self, n, seed=None, z=None, batch_size=256):
         """Draw ``n`` samples ``G(z)``, in evaluation mode (batch norm uses its running
-        statistics), without gradients.
+        statistics), without gradients; from ``generator_ema`` when there is one.
 
         Args:
             n: how many.
@@ -184,14 +206,15 @@ class GAN(nn.Module):
                 raise ValueError(f"GAN.sample: z must have shape (n, {self.latent_dim}), got "
                                  f"{tuple(z.shape)}")
         batch_size = check_positive_int("GAN.sample", "batch_size", batch_size)
-        mode = self.generator.training
-        self.generator.eval()
+        generator = self.generator if self.generator_ema is None else self.generator_ema
+        mode = generator.training
+        generator.eval()
         try:
             with no_grad():
-                parts = [to_numpy(self.generator(z[start:start + batch_size]).data)
+                parts = [to_numpy(generator(z[start:start + batch_size]).data)
                          for start in range(0, z.shape[0], batch_size)]
         finally:
-            self.generator.train(mode)
+            generator.train(mode)
         return numpy.concatenate(parts)
 
     def discriminate(self, x, batch_size=256):
@@ -251,12 +274,26 @@ class GAN(nn.Module):
             self.g_optimizer.step()
         finally:
             self.discriminator.requires_grad_(True)
+        if self.generator_ema is not None:
+            self._update_average()
         real_logits, fake_logits = to_numpy(real_logits.data), to_numpy(fake_logits.data)
         return {"d_loss": float(d_loss.item()), "g_loss": float(g_loss.item()),
                 "d_real": float(_sigmoid(real_logits).mean()),
                 "d_fake": float(_sigmoid(fake_logits).mean()),
                 "d_accuracy": float(((real_logits > 0).sum() + (fake_logits <= 0).sum())
                                     / (2 * n))}
+
+    def _update_average(self, decay=None):
+        """``w_avg <- decay w_avg + (1 - decay) w`` for the generator's weights (``decay``
+        0 copies them); batch-norm statistics (buffers) are copied."""
+        decay = self.ema_decay if decay is None else decay
+        with no_grad():
+            for average, weight in zip(self.generator_ema.parameters(),
+                                       self.generator.parameters()):
+                average.data *= decay
+                average.data += (1.0 - decay) * weight.data
+            for average, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
+                average.data[...] = buffer.data
 
     # -- fit ----------------------------------------------------------------------------------
 
@@ -430,6 +467,10 @@ class GAN(nn.Module):
                                    f"{tuple(z.shape)} (latent_dim={self.latent_dim})")
                     raise
                 logits = self.discriminator(fake)
+                if self.generator_ema is not None and not self.generator_ema.is_built:
+                    self.generator_ema(z)  # a lazy copy gets its shapes, then the weights
+                    self.generator_ema.requires_grad_(False)
+                    self._update_average(0.0)
         finally:
             for module, mode in modes:
                 module.training = mode
@@ -632,7 +673,7 @@ def _image_shape(shape, who):
 
 
 def gan(latent_dim=64, image_shape=IMAGE_SHAPE, hidden=(256, 512),
-        generator_loss="non_saturating", dropout=0.0):
+        generator_loss="non_saturating", dropout=0.0, ema_decay=None):
     """The fully connected GAN of Goodfellow et al. (2014), for images in [0, 1].
 
     Architecture (defaults)::
@@ -659,6 +700,8 @@ def gan(latent_dim=64, image_shape=IMAGE_SHAPE, hidden=(256, 512),
             them in reverse.
         generator_loss: ``"non_saturating"`` or ``"minimax"``.
         dropout: dropout after each hidden layer of the discriminator (0: none).
+        ema_decay: keep a moving average of the generator's weights to sample from (see
+            ``GAN``); ``None``: none.
     """
     who = "models.gan"
     latent_dim = check_positive_int(who, "latent_dim", latent_dim)
@@ -680,10 +723,12 @@ def gan(latent_dim=64, image_shape=IMAGE_SHAPE, hidden=(256, 512),
             layers.append(nn.Dropout(dropout))
         width = size
     discriminator = nn.Sequential(*layers, nn.Dense(width, 1))
-    return GAN(generator, discriminator, latent_dim, generator_loss, output_range=(0.0, 1.0))
+    return GAN(generator, discriminator, latent_dim, generator_loss, output_range=(0.0, 1.0),
+               ema_decay=ema_decay)
 
 
-def dcgan(latent_dim=64, image_shape=IMAGE_SHAPE, filters=32, generator_loss="non_saturating"):
+def dcgan(latent_dim=64, image_shape=IMAGE_SHAPE, filters=32, generator_loss="non_saturating",
+          ema_decay=None):
     """DCGAN (Radford, Metz & Chintala 2016) for small images in [0, 1], such as 28 x 28
     digits.
 
@@ -716,6 +761,8 @@ def dcgan(latent_dim=64, image_shape=IMAGE_SHAPE, filters=32, generator_loss="no
         filters: ``F``, the channels of the first convolution of ``D`` (and the last
             hidden one of ``G``).
         generator_loss: ``"non_saturating"`` or ``"minimax"``.
+        ema_decay: keep a moving average of the generator's weights to sample from (see
+            ``GAN``); ``None``: none.
     """
     who = "models.dcgan"
     latent_dim = check_positive_int(who, "latent_dim", latent_dim)
@@ -746,4 +793,5 @@ def dcgan(latent_dim=64, image_shape=IMAGE_SHAPE, filters=32, generator_loss="no
         nn.BatchNorm2D(2 * filters), nn.LeakyReLU(0.2),
         nn.Flatten(),
         nn.Dense(math.prod(small), 1, kernel_initializer=init))
-    return GAN(generator, discriminator, latent_dim, generator_loss, output_range=(0.0, 1.0))
+    return GAN(generator, discriminator, latent_dim, generator_loss, output_range=(0.0, 1.0),
+               ema_decay=ema_decay)
