@@ -655,5 +655,5 @@ def test_evaluate_refuses_nan_weights(mlp_run, tmp_path, capsys):
     shutil.copytree(mlp_run, broken)
     weights = sn.io.read_weights(broken / "model.safetensors")
     weights["0.bias" if "0.bias" in weights else sorted(weights)[0]][...] = np.nan
-    sn.io.save_weights(weights, broken / "model.safetensors")
+    sn.io.save_weights(broken / "model.safetensors", weights)
     check_error(capsys, ["evaluate", broken], "NaN")

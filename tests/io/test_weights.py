@@ -30,9 +30,9 @@ def _same(a, b):
 def test_round_trip_and_file_is_plain_safetensors(tmp_path):
     model, other = _model(0), _model(1)
     path = tmp_path / "model.safetensors"
-    save_weights(model, path, metadata={"note": "hello"})
+    save_weights(path, model, metadata={"note": "hello"})
     assert not _same(_values(model), _values(other))
-    result = load_weights(other, path)
+    result = load_weights(path, other)
     assert result.missing_keys == [] and result.unexpected_keys == []
     assert _same(_values(model), _values(other))
     plain = load_file(str(path))  # any safetensors reader sees the same tensors
@@ -44,29 +44,29 @@ def test_round_trip_and_file_is_plain_safetensors(tmp_path):
 
 def test_save_a_dict_of_tensors_and_arrays(tmp_path):
     path = tmp_path / "d.safetensors"
-    save_weights({"a": sn.ones(2, 2), "b": np.arange(3), "c": np.ones((3, 3))[:, 0]}, path)
+    save_weights(path, {"a": sn.ones(2, 2), "b": np.arange(3), "c": np.ones((3, 3))[:, 0]})
     loaded = read_weights(path)
     assert loaded["a"].dtype == np.float32 and loaded["b"].tolist() == [0, 1, 2]
     assert loaded["c"].tolist() == [1.0, 1.0, 1.0]
     with pytest.raises(TypeError, match="Module or a dict"):
-        save_weights([1, 2], path)
+        save_weights(path, [1, 2])
     with pytest.raises(TypeError, match="metadata must map strings"):
-        save_weights({"a": np.ones(1)}, path, metadata={"n": 1})
+        save_weights(path, {"a": np.ones(1)}, metadata={"n": 1})
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        save_weights({"a": np.ones(1)}, tmp_path / "no" / "such" / "x.safetensors")
+        save_weights(tmp_path / "no" / "such" / "x.safetensors", {"a": np.ones(1)})
 
 
 def _assert_fails_unchanged(model, path, match, **kwargs):
     before = _values(model)
     with pytest.raises(ValueError, match=match) as caught:
-        load_weights(model, path, **kwargs)
+        load_weights(path, model, **kwargs)
     assert str(path) in str(caught.value)
     assert _same(before, _values(model))
 
 
 def test_truncated_file(tmp_path):
     path = tmp_path / "model.safetensors"
-    save_weights(_model(0), path)
+    save_weights(path, _model(0))
     path.write_bytes(path.read_bytes()[:-10])
     _assert_fails_unchanged(_model(1), path, "not a readable safetensors file.*truncated")
 
@@ -82,41 +82,41 @@ def test_wrong_format(tmp_path):
 
 def test_mis_shaped_missing_and_extra_tensors(tmp_path):
     wide = tmp_path / "wide.safetensors"
-    save_weights(nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2)), wide)
+    save_weights(wide, nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2)))
     _assert_fails_unchanged(_model(1), wide, r"'0.weight' has shape \(3, 5\) in the file "
                                              r"but \(3, 4\)")
     values = _values(_model(0))
     missing = tmp_path / "missing.safetensors"
-    save_weights({k: v for k, v in values.items() if k != "2.bias"}, missing)
+    save_weights(missing, {k: v for k, v in values.items() if k != "2.bias"})
     _assert_fails_unchanged(_model(1), missing, r"missing keys: \['2.bias'\]")
     extra = tmp_path / "extra.safetensors"
-    save_weights({**values, "3.weight": np.ones(2, dtype=np.float32)}, extra)
+    save_weights(extra, {**values, "3.weight": np.ones(2, dtype=np.float32)})
     _assert_fails_unchanged(_model(1), extra, r"unexpected keys: \['3.weight'\]")
     model = _model(1)
-    result = load_weights(model, extra, strict=False)
+    result = load_weights(extra, model, strict=False)
     assert result.unexpected_keys == ["3.weight"] and _same(_values(model), values)
 
 
 def test_missing_file_and_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="no file"):
-        load_weights(_model(), tmp_path / "nope.safetensors")
+        load_weights(tmp_path / "nope.safetensors", _model())
     with pytest.raises(IsADirectoryError, match="is a folder.*load_checkpoint"):
-        load_weights(_model(), tmp_path)
+        load_weights(tmp_path, _model())
     with pytest.raises(TypeError, match="expects a Module"):
-        load_weights({"a": 1}, tmp_path / "x")
+        load_weights(tmp_path / "x", {"a": 1})
 
 
 def test_lazy_model_takes_shapes_from_the_file(tmp_path):
     path = tmp_path / "model.safetensors"
-    save_weights(_model(0), path)
+    save_weights(path, _model(0))
     lazy = nn.Sequential(nn.Linear(4), nn.ReLU(), nn.Linear(2))
-    load_weights(lazy, path)
+    load_weights(path, lazy)
     assert _same(_values(lazy), _values(_model(0)))
 
 
 def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path):
     path = tmp_path / "model.safetensors"
-    save_weights(_model(0), path)
+    save_weights(path, _model(0))
     original = path.read_bytes()
 
     with pytest.raises(TypeError):
@@ -135,7 +135,7 @@ def test_the_same_weights_give_the_same_bytes(tmp_path):
     blobs = set()
     for attempt in range(5):
         path = tmp_path / f"m{attempt}.safetensors"
-        save_weights(_model(0), path, metadata=dict(reversed(list(metadata.items()))))
+        save_weights(path, _model(0), metadata=dict(reversed(list(metadata.items()))))
         blobs.add(path.read_bytes())
     assert len(blobs) == 1
     assert read_metadata(path)["key3"] == "3"
@@ -148,7 +148,7 @@ def test_files_of_other_tools_are_read(tmp_path):
                "2.weight": np.ones((4, 2), np.float32), "2.bias": np.zeros(2, np.float32)},
               str(path))
     model = _model(1)
-    load_weights(model, path)  # no checksums in it: nothing to verify
+    load_weights(path, model, layout="somanet")  # no checksums in it: nothing to verify
     assert float(model.state_dict()["0.weight"].numpy().sum()) == 12
 
 
@@ -159,7 +159,7 @@ def _data_offset(path, name):
 
 def test_a_flipped_bit_is_an_error_naming_the_tensor(tmp_path):
     path = tmp_path / "model.safetensors"
-    save_weights(_model(0), path)
+    save_weights(path, _model(0))
     data = bytearray(path.read_bytes())
     data[_data_offset(path, "2.weight") + 5] ^= 0x10
     path.write_bytes(bytes(data))
@@ -173,11 +173,11 @@ def test_nan_or_inf_weights_are_an_error_unless_asked_for(tmp_path):
     values["0.bias"][1] = np.nan
     values["2.weight"][0, 0] = np.inf
     path = tmp_path / "diverged.safetensors"
-    save_weights(values, path)
+    save_weights(path, values)
     _assert_fails_unchanged(_model(1), path, r"tensor '0.bias' holds 1 NaN and 0 infinite "
                                              r"value\(s\).*allow_nonfinite=True")
     model = _model(1)
-    load_weights(model, path, allow_nonfinite=True)
+    load_weights(path, model, allow_nonfinite=True)
     assert np.isnan(model.state_dict()["0.bias"].numpy()[1])
 
 
@@ -220,7 +220,7 @@ import somanet as sn
 from somanet import nn
 model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
 try:
-    sn.io.load_weights(model, sys.argv[1])
+    sn.io.load_weights(sys.argv[1], model, layout="somanet")
 except ValueError as error:
     print("ERROR", error)
 print("MAXRSS_MB", peak_rss_mb())

@@ -134,9 +134,9 @@ def test_weights_save_and_load(tmp_path, digits, build):
     model.compile()
     model.fit(x, epochs=1, batch_size=32, verbose=0, seed=0)
     path = tmp_path / "model.safetensors"
-    sn.io.save_weights(model, path)
+    sn.io.save_weights(path, model)
     fresh = build()
-    sn.io.load_weights(fresh, path)
+    sn.io.load_weights(path, fresh)
     np.testing.assert_array_equal(fresh.predict(x), model.predict(x))
     state = fresh.state_dict()
     assert any(key.startswith("encoder.") for key in state)

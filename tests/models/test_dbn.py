@@ -59,9 +59,9 @@ def test_pretraining_resumes_layer_by_layer(digits, tmp_path):
 def test_weights_round_trip_and_bad_input(tmp_path, digits):
     dbn = models.DBN((784, 16, 8), num_classes=10)
     path = tmp_path / "dbn.safetensors"
-    sn.io.save_weights(dbn, path)
+    sn.io.save_weights(path, dbn)
     copy = models.DBN((784, 16, 8), num_classes=10)
-    sn.io.load_weights(copy, path)
+    sn.io.load_weights(path, copy)
     x = digits[0][:5]
     np.testing.assert_array_equal(copy(x).numpy(), dbn(x).numpy())
     with pytest.raises(ValueError, match=r"DBN.rbms\[0\].*values in \[0, 1\].*x / 255"):
@@ -87,9 +87,9 @@ def test_convolutional_dbn_pretrains_and_fine_tunes(digits, tmp_path):
     history = cdbn.fit(x[:160], y[:160], epochs=3, verbose=0, seed=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     path = tmp_path / "cdbn.safetensors"
-    sn.io.save_weights(cdbn, path)
+    sn.io.save_weights(path, cdbn)
     copy = models.ConvolutionalDBN(filters=(8, 8), kernel_sizes=(7, 4), num_classes=10)
-    sn.io.load_weights(copy, path)
+    sn.io.load_weights(path, copy)
     np.testing.assert_allclose(copy(x[:3]).numpy(), cdbn(x[:3]).numpy(), rtol=1e-6)
 
 

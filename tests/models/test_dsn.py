@@ -91,9 +91,9 @@ def test_weights_round_trip_and_bad_input(tmp_path, digits):
     dsn = models.DSN(n_modules=2, n_hidden=8)
     dsn.fit(x, y, epochs=1, batch_size=50, verbose=0)
     path = tmp_path / "dsn.safetensors"
-    sn.io.save_weights(dsn, path)
+    sn.io.save_weights(path, dsn)
     copy = models.DSN(n_modules=2, n_hidden=8)
-    sn.io.load_weights(copy, path)
+    sn.io.load_weights(path, copy)
     np.testing.assert_array_equal(copy(x[:4]).numpy(), dsn(x[:4]).numpy())
     assert "dsn_modules.1.upper" in copy.state_dict()
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 10\)"):

@@ -187,9 +187,9 @@ def test_weights_and_persistent_chains_round_trip_through_safetensors(tmp_path):
     rbm.compile()
     rbm.fit(bars(40), epochs=1, batch_size=10, verbose=0)
     path = tmp_path / "rbm.safetensors"
-    sn.io.save_weights(rbm, path)
+    sn.io.save_weights(path, rbm)
     copy = models.RBM(9, 4, persistent=True, chains=8)
-    sn.io.load_weights(copy, path)
+    sn.io.load_weights(path, copy)
     assert list(copy.state_dict()) == ["weight", "visible_bias", "hidden_bias", "chains"]
     for key, value in rbm.state_dict().items():
         np.testing.assert_array_equal(copy.state_dict()[key].numpy(), value.numpy())
@@ -296,7 +296,7 @@ def test_conv_rbm_bad_input():
 def test_conv_rbm_weights_round_trip(tmp_path):
     rbm = models.ConvRBM(1, 4, kernel_size=3, pool_size=2)
     path = tmp_path / "crbm.safetensors"
-    sn.io.save_weights(rbm, path)
+    sn.io.save_weights(path, rbm)
     copy = models.ConvRBM(1, 4, kernel_size=3, pool_size=2, init_std=0.5)
-    sn.io.load_weights(copy, path)
+    sn.io.load_weights(path, copy)
     np.testing.assert_array_equal(copy.weight.numpy(), rbm.weight.numpy())

@@ -496,7 +496,8 @@ def _t(*shape):
     (lambda: sn.conv2d(_t(1, 3, 6, 6), _t(2, 3, 3, 3), _t(3)), ValueError,
      r"conv2d: bias of shape \(3,\) does not fit weight of shape \(2, 3, 3, 3\): expected "
      r"\(2,\)"),
-    (lambda: sn.conv2d(sn.tensor(np.zeros((1, 3, 6, 6), np.int64)), _t(2, 3, 3, 3)), TypeError,
+    (lambda: sn.conv2d(sn.tensor(np.zeros((1, 3, 6, 6), np.int64)),
+                       sn.tensor(np.zeros((2, 3, 3, 3), np.int64))), TypeError,
      r"conv2d: the input must be a float tensor, got dtype int64"),
     (lambda: sn.conv_transpose2d(_t(1, 3, 6, 6), _t(3, 2, 3, 3), stride=2, output_padding=2),
      ValueError, r"conv_transpose2d: output_padding 2 must be smaller than the stride \(2, 2\)"),

@@ -237,8 +237,13 @@ def test_batch_norm_training_on_one_value_per_channel():
 
 
 def test_batch_norm_integer_input():
-    with pytest.raises(TypeError, match="batch_norm: expected a float input, got dtype int64"):
-        sn.batch_norm(sn.tensor([[1, 2], [3, 4]]))
+    # integer data is normalised in the default float dtype (the parameters' when given)
+    out = sn.batch_norm(sn.tensor([[1, 2], [3, 4]]), eps=0.0)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), [[-1, -1], [1, 1]])
+    assert sn.layer_norm(sn.tensor([[1, 3]]), 2, sn.ones(2), sn.zeros(2)).dtype == np.float32
+    with pytest.raises(TypeError, match="batch_norm: expected a float input, got dtype bool"):
+        sn.batch_norm(sn.tensor([[True, False], [False, True]]))
 
 
 def test_layer_norm_shape_that_does_not_end_the_input():

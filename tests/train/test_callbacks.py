@@ -267,7 +267,7 @@ def test_checkpoint_best_only_with_formatted_names(tmp_path):
     assert checkpoint.best == 0.6
     assert checkpoint.last_saved == str(tmp_path / "weights-04-0.60.safetensors")
     restored = nn.Linear(2, 1)
-    sn.io.load_weights(restored, checkpoint.last_saved)
+    sn.io.load_weights(checkpoint.last_saved, restored)
     np.testing.assert_array_equal(restored.weight.numpy(), FakeModel().net.weight.numpy())
 
 

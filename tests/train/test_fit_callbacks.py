@@ -48,5 +48,5 @@ def test_csv_logger_and_model_checkpoint(tmp_path):
     assert [row["epoch"] for row in rows] == ["0", "1", "2"]
     assert set(rows[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr"}
     restored = classifier(seed=9)
-    sn.io.load_weights(restored, best)
+    sn.io.load_weights(best, restored)
     assert restored.state_dict().keys() == model.state_dict().keys()

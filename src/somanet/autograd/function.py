@@ -38,6 +38,16 @@ Writing your own op::
 
 The engine checks every gradient a backward returns (shape, dtype, device)
 and names the Function when one is wrong.
+
+Integer data meeting floats: when the inputs of one call mix integer tensors with
+tensors of one float dtype, the integer ones are cast to that float dtype first
+(through the cast op, so a graph records the cast), and the op computes in float32
+rather than in NumPy's float64. Bool inputs (masks, conditions) are passed on as
+they are (NumPy never upcasts a float for them), and so are the inputs an op lists
+in ``integer_inputs``, integers by nature (indices, labels)::
+
+    class Gather(sn.Function):
+        integer_inputs = (1,)  # forward(ctx, table, indices): indices stay integers
 """
 import itertools
 
@@ -57,6 +67,7 @@ class Function:
     needs_input_grad = ()
     outputs = None  # (shape, dtype) of each output, for a node with several
     differentiable = True  # False: outputs never require grad (comparisons, argmax)
+    integer_inputs = ()  # positions of inputs that stay integers (indices, labels)
 
     def forward(ctx, *arrays, **params):
         raise NotImplementedError(f"{type(ctx).__name__} has no forward()")
@@ -99,7 +110,9 @@ class Function:
             dtype = first.dtype
             for other in arrays:
                 if type(other) is not kind or other.dtype is not dtype or kind is not _HOST:
-                    _check_inputs_agree(cls, arrays)
+                    promoted = _check_inputs_agree(cls, arrays, inputs)
+                    if promoted is not None:  # integer data met floats: cast, then run
+                        return cls.apply(*promoted, **params)
                     break
         ctx = _new(cls)
         try:
@@ -186,16 +199,37 @@ def _named(error, cls, arrays):
         return ValueError(message)
 
 
-def _check_inputs_agree(cls, arrays):
-    """Inputs of one op live on one device, and their float dtypes agree."""
+def _check_inputs_agree(cls, arrays, inputs):
+    """Inputs of one op live on one device, and their float dtypes agree.
+
+    Returns:
+        ``None`` when the inputs can go to ``forward`` as they are; else the inputs with
+        each integer tensor (but those in ``cls.integer_inputs``) cast to the one float
+        dtype among them.
+    """
     first = arrays[0]
+    mixed = False
     for other in arrays[1:]:
         if not same_device(first, other):
             raise ValueError(f"{cls.__name__}: inputs are on {device_of(first)} and "
                              f"{device_of(other)}; move them to one device with .to()")
         if other.dtype != first.dtype:
-            floats = sorted({str(array.dtype) for array in arrays if array.dtype.kind == "f"})
-            if len(floats) > 1:
-                raise TypeError(f"{cls.__name__}: inputs have dtypes {' and '.join(floats)}; "
-                                f"somanet never mixes float dtypes silently. Cast one with "
-                                f".astype()")
+            mixed = True
+    if not mixed:
+        return None
+    floats = sorted({str(array.dtype) for array in arrays if array.dtype.kind == "f"})
+    if len(floats) > 1:
+        raise TypeError(f"{cls.__name__}: inputs have dtypes {' and '.join(floats)}; "
+                        f"somanet never mixes float dtypes silently. Cast one with "
+                        f".astype()")
+    if not floats:
+        return None
+    keep = cls.integer_inputs
+    cast = [index for index, array in enumerate(arrays)
+            if array.dtype.kind in "iu" and index not in keep]
+    if not cast:
+        return None
+    from ..ops.conversion import AsType  # same layer; ops import this module first
+    target = arrays[[array.dtype.kind for array in arrays].index("f")].dtype
+    return tuple(AsType.apply(tensor, dtype=target) if index in cast else tensor
+                 for index, tensor in enumerate(inputs))

@@ -219,7 +219,7 @@ def load_run(run_dir, device="cpu"):
         raise CommandError(f"{run_dir!r} holds no {WEIGHTS_FILE}: the run did not finish; "
                            f"continue it with somanet train --resume --out {run_dir}")
     try:
-        io.load_weights(model, weights)
+        io.load_weights(weights, model)
     except (OSError, ValueError) as error:
         raise CommandError(one_line(error)) from None
     model.to(resolve_device(device))

@@ -217,7 +217,7 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
                "epochs": config["epochs"], "fit_seconds": round(seconds, 3),
                "history": _history_dict(history)}
     if chief:
-        io.save_weights(model, os.path.join(out_dir, WEIGHTS_FILE))
+        io.save_weights(os.path.join(out_dir, WEIGHTS_FILE), model)
         write_json(os.path.join(out_dir, METRICS_FILE), metrics)
     plotted = plot and _plot(history, os.path.join(out_dir, PLOT_FILE), log)
     log(f"test loss {test_loss:.4f}, test accuracy {test_accuracy:.4f} "

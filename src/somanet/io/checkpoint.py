@@ -47,8 +47,8 @@ from .._version import __version__ as _somanet_version
 from ..backend import get_rng_state, set_rng_state, to_numpy
 from ..tensor import Tensor
 from .atomic import atomic_write_bytes, atomic_write_text, remove_orphans
-from .weights import read_header, read_model_weights, read_tensors, safetensors_bytes, \
-    state_arrays
+from .weights import check_order, read_header, read_model_weights, read_tensors, \
+    safetensors_bytes, state_arrays
 
 FORMAT = "somanet-checkpoint"
 VERSION = 1
@@ -114,6 +114,7 @@ def save_checkpoint(path, model, optimizer=None, loader=None, epoch=None, step=N
         arrays: other arrays to keep, ``{name: array}`` (``load_checkpoint(...,
             arrays=True)`` returns them as ``info["arrays"]``).
     """
+    check_order("save_checkpoint", path, model)
     path = os.fspath(path)
     if os.path.exists(path) and not os.path.isdir(path):
         raise FileExistsError(f"save_checkpoint: {path} is a file; a checkpoint is a folder")
@@ -354,6 +355,7 @@ def load_checkpoint(path, model=None, optimizer=None, loader=None, restore_rng=T
         ``somanet_version`` (plus ``loader_position``, the loader's saved position, and
         with ``arrays=True``, ``arrays``).
     """
+    check_order("load_checkpoint", path, model)
     folder, index = _read_index(path)
     model_path = os.path.join(folder, index["model"])
     state_path = None if index["state"] is None else os.path.join(folder, index["state"])

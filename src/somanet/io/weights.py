@@ -5,9 +5,22 @@ and PyTorch, JAX and the Hugging Face tools read the same files.
     >>> from somanet import nn
     >>> model = nn.Linear(3, 2)
     >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
-    >>> save_weights(model, path)
-    >>> load_weights(nn.Linear(3, 2), path)
+    >>> save_weights(path, model)
+    >>> load_weights(path, nn.Linear(3, 2))
     IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+
+Every function of ``somanet.io`` takes the file or folder first, then what is saved
+into it or loaded from it (as ``numpy.save(file, array)``, and ``save_checkpoint(path,
+model, optimizer, ...)``); the other order is a TypeError saying which is which.
+
+Weights from PyTorch: somanet names parameters as PyTorch does, but keeps a
+``Linear``'s weight and the recurrent layers' matrices in the ``(in, out)`` layout
+(Keras's). ``load_weights(path, model, layout="torch")`` reads a safetensors file
+saved from the equivalent PyTorch model's ``state_dict()`` and converts it, layer by
+layer (``somanet.io.layouts``); ``save_weights(path, model, layout="torch")`` writes
+one PyTorch loads. A file somanet did not write must say which layout it has
+(``layout="torch"`` or ``layout="somanet"``): a square weight loads either way, so
+guessing could load it transposed without a word.
 
 The file format (https://huggingface.co/docs/safetensors) is an 8-byte little-endian
 header length, a JSON header (each tensor's dtype, shape and byte range, and a
@@ -33,6 +46,7 @@ import numpy
 
 from ..backend import to_numpy
 from ..tensor import Tensor
+from . import layouts
 from .atomic import atomic_write_bytes
 
 _PRODUCER = "somanet"
@@ -118,20 +132,45 @@ def safetensors_bytes(arrays, metadata=None):
     return b"".join(parts)
 
 
-def save_weights(model, path, metadata=None):
+def check_order(who, path, obj, what="model"):
+    """Raise a TypeError saying which argument is which when ``who(path, obj)`` was called
+    the other way round (``who(model, path)``), or with no path at all."""
+    if isinstance(path, (str, bytes, os.PathLike)):
+        return
+    if isinstance(obj, (str, bytes, os.PathLike)):
+        raise TypeError(f"{who} takes the path first, then the {what}: {who}(path, {what}); "
+                        f"got a {type(path).__name__} first and the path {obj!r} second")
+    raise TypeError(f"{who}: the first argument is the path (a str or os.PathLike), got "
+                    f"{type(path).__name__}")
+
+
+def save_weights(path, model, metadata=None, layout="somanet"):
     """Save a model's ``state_dict()`` (or a dict of tensors) to a safetensors file,
     atomically: an interrupted save leaves any previous file intact.
 
     Args:
-        model: a ``Module``, or a dict of name -> Tensor / array.
         path: the file to write (``.safetensors`` by convention).
+        model: a ``Module``, or a dict of name -> Tensor / array.
         metadata: optional ``{str: str}`` stored in the file's header (beside
-            ``format``, ``producer`` and ``checksums``, which somanet writes).
+            ``format``, ``producer``, ``layout`` and ``checksums``, which somanet writes).
+        layout: ``"somanet"`` (the default) or ``"torch"``: the tensors as PyTorch's
+            equivalent model names and lays them out, for ``torch_model.load_state_dict(
+            safetensors.torch.load_file(path))``.
     """
+    check_order("save_weights", path, model)
     if metadata is not None and not all(isinstance(k, str) and isinstance(v, str)
                                         for k, v in metadata.items()):
         raise TypeError("save_weights: metadata must map strings to strings")
-    atomic_write_bytes(path, safetensors_bytes(state_arrays(model), metadata))
+    layout = _check_layout("save_weights", layout, allow_none=False)
+    arrays = state_arrays(model)
+    if layout == "torch":
+        if isinstance(model, dict) or not hasattr(model, "named_modules"):
+            raise TypeError("save_weights: layout='torch' needs the Module (its layers say "
+                            "which tensors to convert), not a dict")
+        arrays = layouts.to_torch(model, arrays)
+    metadata = dict(metadata or {})
+    metadata[LAYOUT] = layout
+    atomic_write_bytes(path, safetensors_bytes(arrays, metadata))
 
 
 class Header:
@@ -338,7 +377,51 @@ def read_metadata(path):
     return dict(read_header(path, who="read_metadata").metadata)
 
 
-def read_model_weights(model, path, strict=True, who="load_weights", allow_nonfinite=False):
+LAYOUT = "layout"  # the metadata key somanet writes: "somanet" or "torch"
+LAYOUTS = ("somanet", "torch")
+
+
+def _check_layout(who, layout, allow_none=True):
+    if (layout is None and allow_none) or layout in LAYOUTS:
+        return layout
+    raise ValueError(f"{who}: layout must be {' or '.join(repr(name) for name in LAYOUTS)}"
+                     f"{' (or None: the file says)' if allow_none else ''}, got {layout!r}")
+
+
+def file_layout(header, model, layout, who):
+    """The layout to read ``header``'s file in: ``layout`` when given, else what the file
+    says. A file somanet did not write (no ``layout`` in its metadata) that holds a
+    tensor whose layout differs between somanet and PyTorch must be told.
+
+    Raises:
+        ValueError: the file's own layout and ``layout`` disagree, or it says none and
+            ``layout`` is ``None`` (naming the file and a tensor concerned).
+    """
+    says = header.metadata.get(LAYOUT)
+    if says is None and header.metadata.get("producer") == _PRODUCER:
+        says = "somanet"  # written before files said their layout
+    if says is not None and says not in LAYOUTS:
+        raise _not_readable(who, header.path, f"its metadata gives the unknown layout {says!r}")
+    if layout is None:
+        if says is not None:
+            return says
+        concerned = layouts.layout_dependent(model, header.tensors)
+        if not concerned:
+            return "somanet"
+        raise ValueError(f"{who}: {header.path} was not written by somanet, and its layout "
+                         f"matters for {concerned[0]!r}: somanet keeps Linear and recurrent "
+                         f"matrices as (in, out), PyTorch as (out, in). Say which it is: "
+                         f"layout='torch' for a state_dict saved from PyTorch, "
+                         f"layout='somanet' for somanet's own layout")
+    if says is not None and says != layout:
+        raise ValueError(f"{who}: {header.path} says its tensors are in {says!r} layout, "
+                         f"but layout={layout!r} was asked for; drop layout= (the file "
+                         f"says) or give layout={says!r}")
+    return layout
+
+
+def read_model_weights(model, path, strict=True, who="load_weights", allow_nonfinite=False,
+                       layout="somanet"):
     """The tensors of ``path`` that ``model`` takes, checked against the model from the
     header before any data is read.
 
@@ -352,15 +435,22 @@ def read_model_weights(model, path, strict=True, who="load_weights", allow_nonfi
         the names left unread.
     """
     header = read_header(path, who)
+    layout = file_layout(header, model, layout, who)
     state = model.state_dict()
+    plan = layouts.from_torch_plan(model, header.tensors) if layout == "torch" else \
+        {name: ((name,), "same") for name in header.tensors}
+    shapes = layouts.planned_shapes(plan, header.tensors, who, header.path)
     built = bool(getattr(model, "is_built", True))
     problems, wrong = [], []
-    for name, info in header.tensors.items():
-        if name in state and tuple(state[name].shape) != info.shape:
-            wrong.append(f"'{name}' has shape {info.shape} in the file but "
-                         f"{tuple(state[name].shape)} in the model")
-    unexpected = [name for name in header.tensors if name not in state] if built else []
-    missing = [name for name in state if name not in header.tensors]
+    for name, shape in shapes.items():
+        if name in state and tuple(state[name].shape) != shape:
+            flipped = len(shape) == 2 and tuple(state[name].shape) == shape[::-1]
+            wrong.append(f"'{name}' has shape {shape} in the file but "
+                         f"{tuple(state[name].shape)} in the model"
+                         + (" (transposed: a PyTorch state_dict? pass layout='torch')"
+                            if flipped and layout == "somanet" else ""))
+    unexpected = [name for name in shapes if name not in state] if built else []
+    missing = [name for name in state if name not in shapes]
     if strict and missing:
         problems.append(f"missing keys: {missing}")
     if strict and unexpected:
@@ -370,11 +460,13 @@ def read_model_weights(model, path, strict=True, who="load_weights", allow_nonfi
     if problems:
         raise ValueError(f"{who}: {header.path} does not fit the model "
                          f"({type(model).__name__}): " + "; ".join(problems))
-    names = [name for name in header.tensors if name not in unexpected]
-    return read_tensors(header, names, who, allow_nonfinite=allow_nonfinite), unexpected
+    targets = [name for name in shapes if name not in unexpected]
+    sources = [source for name in targets for source in plan[name][0]]
+    arrays = read_tensors(header, sources, who, allow_nonfinite=allow_nonfinite)
+    return {name: layouts.combine(plan[name], arrays) for name in targets}, unexpected
 
 
-def load_weights(model, path, strict=True, allow_nonfinite=False):
+def load_weights(path, model, strict=True, allow_nonfinite=False, layout=None):
     """Load a safetensors file into ``model`` (``model.load_state_dict``), in place.
 
     The header is checked against the model before any data is read (names and shapes),
@@ -383,19 +475,33 @@ def load_weights(model, path, strict=True, allow_nonfinite=False):
     error naming the file and the problem, and the model is left unchanged.
 
     Args:
-        model: the Module to fill (lazy layers take their shapes from the file).
         path: a file written by ``save_weights`` (or any safetensors file).
+        model: the Module to fill (lazy layers take their shapes from the file).
         strict: missing and unexpected names are errors (shape mismatches always are).
         allow_nonfinite: load NaN or infinite weights (by default an error naming the
             tensor: such weights come from a run that diverged).
+        layout: how the file lays out its tensors: ``"somanet"``, ``"torch"`` (a
+            ``state_dict`` saved from the equivalent PyTorch model, converted layer by
+            layer: see ``somanet.io.layouts``), or ``None`` (the default): what the file
+            says. A file somanet did not write says nothing; then ``layout`` must be
+            given if any of its tensors is laid out differently by the two (a Linear's
+            weight, a recurrent layer's matrices).
+
+    Loading PyTorch weights::
+
+        # in PyTorch: safetensors.torch.save_file(torch_model.state_dict(), "w.safetensors")
+        model = sn.nn.Sequential(sn.nn.Linear(4, 8), sn.nn.ReLU(), sn.nn.Linear(8, 2))
+        sn.io.load_weights("w.safetensors", model, layout="torch")
 
     Returns:
         ``(missing_keys, unexpected_keys)`` as ``Module.load_state_dict`` gives them.
     """
+    check_order("load_weights", path, model)
     if not (hasattr(model, "load_state_dict") and callable(model.load_state_dict)):
         raise TypeError(f"load_weights expects a Module, got {type(model).__name__}")
+    layout = _check_layout("load_weights", layout)
     arrays, skipped = read_model_weights(model, path, strict=strict, who="load_weights",
-                                         allow_nonfinite=allow_nonfinite)
+                                         allow_nonfinite=allow_nonfinite, layout=layout)
     try:
         result = model.load_state_dict(arrays, strict=strict)
     except ValueError as error:

@@ -126,6 +126,14 @@ class Sequential(_IndexedModules):
             return Sequential(OrderedDict(list(self._modules.items())[index]))
         return super().__getitem__(index)
 
+    def saved_config(self, encoder):
+        """What ``model.save`` writes: the layers it holds now, by name."""
+        return {"layers": _encoded_children(self, encoder)}
+
+    @classmethod
+    def from_saved_config(cls, config, decoder):
+        return cls(_decoded_children(config, decoder))
+
     def forward(self, x):
         if not isinstance(x, Tensor):
             x = Tensor(x)
@@ -145,6 +153,13 @@ class ModuleList(_IndexedModules):
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList has no forward(); iterate over it and call "
                                   "each module, or use nn.Sequential")
+
+    def saved_config(self, encoder):
+        return {"layers": _encoded_children(self, encoder)}
+
+    @classmethod
+    def from_saved_config(cls, config, decoder):
+        return cls(list(_decoded_children(config, decoder).values()))
 
 
 class ModuleDict(Module):
@@ -190,6 +205,28 @@ class ModuleDict(Module):
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict has no forward(); call the modules it holds")
+
+    def saved_config(self, encoder):
+        return {"layers": _encoded_children(self, encoder)}
+
+    @classmethod
+    def from_saved_config(cls, config, decoder):
+        return cls(_decoded_children(config, decoder))
+
+
+def _encoded_children(container, encoder):
+    """``[[name, layer config], ...]`` of a container's modules."""
+    owner = type(container).__name__
+    return [[name, encoder.module(module, f"{owner}[{name}] ({type(module).__name__})")]
+            for name, module in container._modules.items() if module is not None]
+
+
+def _decoded_children(config, decoder):
+    layers = config.get("layers", [])
+    if not isinstance(layers, list) or not all(isinstance(item, list) and len(item) == 2
+                                               for item in layers):
+        raise ValueError("a container's saved layers must be a list of [name, layer] pairs")
+    return OrderedDict((str(name), decoder.module(entry)) for name, entry in layers)
 
 
 class ParameterList(Module):

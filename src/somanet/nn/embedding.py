@@ -31,6 +31,8 @@ class Embedding(Module):
         (1, 3, 4)
     """
 
+    integer_input = True  # its input is indices: a model passes integers to it as they are
+
     def __init__(self, num_embeddings, embedding_dim, embeddings_initializer=None,
                  padding_idx=None):
         super().__init__()

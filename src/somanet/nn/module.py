@@ -41,6 +41,7 @@ from ..autograd import recordable, zero_grads
 from ..backend import as_dtype, device as as_device, to_device
 from ..tensor import Tensor
 from .parameter import Parameter
+from .serialization import track_class
 
 _EMPTY = types.MappingProxyType({})  # the registries of a Module whose __init__ did not run
 
@@ -71,12 +72,22 @@ class Module:
     """
 
     training = True
+    # True for a layer whose input is integer data by nature (Embedding's indices): a
+    # Model whose first layer it is passes integer inputs to it as they are, where it
+    # casts integer features to the default float dtype (see train.Model.__call__).
+    integer_input = False
     _parameters = _EMPTY
     _buffers = _EMPTY
     _modules = _EMPTY
     _non_persistent = frozenset()
     _forward_hooks = _EMPTY
     _warned = frozenset()  # attribute names already warned about by _warn_unregistered
+
+    def __init_subclass__(cls, **kwargs):
+        # Every layer remembers its constructor's arguments (what model.save writes), and
+        # somanet's own classes can be rebuilt by load_model (see nn.serialization).
+        super().__init_subclass__(**kwargs)
+        track_class(cls)
 
     def __init__(self):
         # Idempotent: a subclass may assign attributes before calling super().__init__().

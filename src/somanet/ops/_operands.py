@@ -67,3 +67,12 @@ def cast_integer(tensor, dtype):
     cast op, so a graph records it."""
     from .conversion import AsType
     return AsType.apply(tensor, dtype=dtype)
+
+
+def integer_as_float(tensor, like):
+    """``tensor`` cast to ``like``'s float dtype when it holds integers (image pixels as
+    uint8, counts) and ``like`` floats; else ``tensor`` unchanged (bools too)."""
+    if getattr(tensor, "dtype", None) is not None and tensor.dtype.kind in "iu" and \
+            getattr(like, "dtype", None) is not None and like.dtype.kind == "f":
+        return cast_integer(tensor, like.dtype)
+    return tensor

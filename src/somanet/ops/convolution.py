@@ -40,6 +40,7 @@ from .._checks import check_int, check_positive_int, is_int
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..backend.kernels_conv import col2im, im2col, output_size
+from ._operands import integer_as_float
 from .shape import reshape
 
 # im2col buffers up to this size are kept from forward for the weight gradient.
@@ -368,6 +369,7 @@ def _check_groups(channels, what, groups, name, x, weight):
 
 def _conv_nd(x, weight, bias, stride, padding, dilation, groups, name, spatial, layout):
     """Check the arguments of conv1d/conv2d and apply Conv2d to 4-D views."""
+    x, weight = integer_as_float(x, weight), integer_as_float(weight, x)
     _check_tensors(x, weight, bias, groups, name, spatial, layout)
     c_out, c_per_group = weight.shape[:2]
     channels = x.shape[1]
@@ -494,6 +496,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         (1, 2, 10, 10)
     """
     name = "conv_transpose2d"
+    x, weight = integer_as_float(x, weight), integer_as_float(weight, x)
     _check_tensors(x, weight, bias, groups, name, 2, "(N, C, H, W)")
     c_in, c_out_per_group = weight.shape[:2]
     if x.shape[1] != c_in:

@@ -14,6 +14,8 @@ class Embedding(Function):
     over the positions where ``indices == i``, except row ``padding_idx`` (when given),
     whose gradient is 0."""
 
+    integer_inputs = (0,)  # the indices
+
     def forward(ctx, indices, weight, padding_idx):
         ctx.save_for_backward(indices)
         ctx.table_shape, ctx.padding_idx = weight.shape, padding_idx

@@ -296,6 +296,8 @@ class SparseSoftmaxCrossEntropy(Function):
     "mean" divides by ``sum_n v_n w_{y_n}``.
     """
 
+    integer_inputs = (1,)  # the class labels
+
     def forward(ctx, logits, labels, *weight, axis, smoothing, reduction, ignore_index):
         xp = xp_of(logits)
         classes = logits.shape[axis]
@@ -419,6 +421,8 @@ class SparseNLL(Function):
     ``-v ((1 - s) w_y log_probs[y] + (s / C) sum_c w_c log_probs_c)``, "mean" dividing
     by ``sum_n v_n w_{y_n}`` (PyTorch's ``nll_loss``).
     """
+
+    integer_inputs = (1,)  # the class labels
 
     def forward(ctx, log_probs, labels, *weight, axis, smoothing, reduction, ignore_index):
         xp = xp_of(log_probs)

@@ -12,8 +12,9 @@ small ops.
 """
 from .._checks import check_fraction, is_int
 from ..autograd.function import Function
-from ..backend import xp_of
+from ..backend import get_default_dtype, xp_of
 from ..tensor import Tensor
+from ._operands import cast_integer, integer_as_float
 
 
 class BatchNorm(Function):
@@ -179,6 +180,8 @@ def batch_norm(x, weight=None, bias=None, running_mean=None, running_var=None, t
         tensor([[-1., -1.],
                 [ 1.,  1.]])
     """
+    x = _integer_input_as_float(x, (weight, bias, running_mean, running_var))
+    weight, bias = integer_as_float(weight, x), integer_as_float(bias, x)
     _check_float_tensor(x, "batch_norm")
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected an input with at least 2 dimensions (N, C, ...),"
@@ -226,6 +229,8 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
         >>> sn.layer_norm(sn.tensor([[1.0, 3.0]]), 2, eps=0.0)
         tensor([[-1.,  1.]])
     """
+    x = _integer_input_as_float(x, (weight, bias))
+    weight, bias = integer_as_float(weight, x), integer_as_float(bias, x)
     _check_float_tensor(x, "layer_norm")
     if is_int(normalized_shape):
         normalized_shape = (int(normalized_shape),)
@@ -238,6 +243,16 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     affine = _affine(x, weight, bias, normalized_shape, "layer_norm")
     return LayerNorm.apply(x, *affine, has_weight=weight is not None, has_bias=bias is not None,
                            count=count, eps=eps)
+
+
+def _integer_input_as_float(x, others):
+    """An integer input as the float dtype of the parameters given with it (the default
+    float dtype when there are none): normalised integer data is float data."""
+    if not isinstance(x, Tensor) or x.dtype.kind not in "iu":
+        return x
+    floats = [tensor.dtype for tensor in others
+              if isinstance(tensor, Tensor) and tensor.dtype.kind == "f"]
+    return cast_integer(x, floats[0] if floats else get_default_dtype())
 
 
 def _check_float_tensor(x, name):

@@ -7,6 +7,8 @@ inside autograd: with ``X = A^{-1} B`` and ``G = dL/dX``,
 
 one more solve with the transposed matrix, no inverse formed.
 """
+import numpy
+
 from ..autograd.function import Function
 from ..backend import xp_of
 from ._operands import binary_operands
@@ -19,7 +21,7 @@ class Solve(Function):
         xp = xp_of(a)
         try:
             x = xp.linalg.solve(a, b)
-        except xp.linalg.LinAlgError as error:
+        except numpy.linalg.LinAlgError as error:  # CuPy raises NumPy's too
             raise ValueError(f"solve: the {a.shape[0]} x {a.shape[0]} matrix is singular "
                              f"({error}); regularise it (add a multiple of the identity) "
                              f"or use a least-squares formulation") from None

@@ -323,6 +323,12 @@ class Functional(Model):
     def num_inputs(self):
         return len(self._inputs)
 
+    def _takes_integers(self, index):
+        """The ``Input``'s dtype says: ``Input(shape, dtype="int64")`` keeps integers."""
+        if index >= len(self._inputs):
+            return False
+        return self._inputs[index].dtype.kind in "biu"
+
     def num_outputs(self):
         return len(self._outputs)
 
@@ -350,6 +356,88 @@ class Functional(Model):
     def extra_repr(self):
         shapes = ", ".join(str(tensor.shape) for tensor in self._inputs)
         return f"inputs: {shapes}"
+
+    # -- saving (model.save / load_model) ---------------------------------------------------
+
+    def saved_config(self, encoder):
+        """The layer graph as JSON: the inputs, each layer once (by its attribute name),
+        each call in order with the placeholders it took, and the outputs."""
+        where = {id(tensor.node): ["input", number] for number, tensor in
+                 enumerate(self._inputs)}
+        for number, node in enumerate(self._nodes):
+            where[id(node)] = ["node", number]
+
+        def reference(tensor):
+            return {"keras_tensor": where[id(tensor.node)] + [list(tensor.path)]}
+
+        def encode(value, label):
+            if isinstance(value, KerasTensor):
+                return reference(value)
+            if type(value) in (list, tuple):
+                items = [encode(item, f"{label}[{i}]") for i, item in enumerate(value)]
+                return items if type(value) is list else {"tuple": items}
+            if type(value) is dict:
+                return {"dict": {key: encode(item, f"{label}[{key!r}]")
+                                 for key, item in value.items()}}
+            return encoder.value(value, label)
+
+        layers = [[self._names[id(module)], encoder.module(module, f"{type(self).__name__}."
+                                                           f"{self._names[id(module)]}")]
+                  for module in self._unique_modules()]
+        nodes = []
+        for node in self._nodes:
+            name = self._names[id(node.module)]
+            nodes.append({"layer": name, "args": encode(list(node.args), f"the call of {name}"),
+                          "kwargs": encode(dict(node.kwargs), f"the call of {name}")})
+        return {"name": self.name,
+                "inputs": [{"shape": list(tensor.declared_shape), "dtype": str(tensor.dtype),
+                            "name": tensor.node.name} for tensor in self._inputs],
+                "layers": layers, "nodes": nodes,
+                "outputs": [reference(tensor) for tensor in self._outputs],
+                "single_input": self._single_input, "single_output": self._single_output}
+
+    def _unique_modules(self):
+        seen, modules = set(), []
+        for node in self._nodes:
+            if id(node.module) not in seen:
+                seen.add(id(node.module))
+                modules.append(node.module)
+        return modules
+
+    @classmethod
+    def from_saved_config(cls, config, decoder):
+        inputs = [Input(tuple(spec["shape"]), dtype=spec["dtype"], name=spec.get("name"))
+                  for spec in config["inputs"]]
+        layers = {str(name): decoder.module(entry) for name, entry in config["layers"]}
+        made = []  # each node's outputs
+
+        def resolve(value):
+            if isinstance(value, list):
+                return [resolve(item) for item in value]
+            if not isinstance(value, dict):
+                return value
+            if "keras_tensor" in value:
+                kind, number, path = value["keras_tensor"]
+                tensor = inputs[number] if kind == "input" else made[number]
+                for index in path:
+                    tensor = tensor[index]
+                return tensor
+            if "tuple" in value:
+                return tuple(resolve(item) for item in value["tuple"])
+            if "dict" in value:
+                return {key: resolve(item) for key, item in value["dict"].items()}
+            return decoder.value(value)
+
+        for node in config["nodes"]:
+            module = layers.get(node["layer"])
+            if module is None:
+                raise ValueError(f"the saved model calls a layer {node['layer']!r} it does "
+                                 f"not define")
+            made.append(module(*resolve(node["args"]), **resolve(node["kwargs"])))
+        outputs = [resolve(reference) for reference in config["outputs"]]
+        return Model(inputs[0] if config.get("single_input") else inputs,
+                     outputs[0] if config.get("single_output") else outputs,
+                     name=config.get("name"))
 
 
 def _value_of(values, tensor):

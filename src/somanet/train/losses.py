@@ -39,6 +39,7 @@ that outputs logits use the class with ``from_logits=True``.
 from .. import ops
 from .._checks import check_fraction, check_int, check_real, lookup
 from ..tensor import Tensor
+from ..nn.serialization import track_class
 
 _REDUCTIONS = {"sum_over_batch_size": "mean", "mean": "mean", "sum": "sum", "none": "none",
                None: "none"}
@@ -90,6 +91,10 @@ class Loss:
     label_kind = None
     default_reduction = "sum_over_batch_size"
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        track_class(cls)  # its arguments are what model.save writes for compile(...)
+
     def __init__(self, reduction="default", name=None):
         if isinstance(reduction, str) and reduction == "default":
             reduction = self.default_reduction
@@ -128,6 +133,9 @@ class Loss:
         settings = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items()
                              if key != "name")
         return f"{type(self).__name__}({settings})"
+
+
+track_class(Loss)
 
 
 def _sample_weight(sample_weight, values, owner):

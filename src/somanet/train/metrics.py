@@ -36,6 +36,7 @@ from . import losses
 from ..autograd import no_grad
 from ..backend import cpu, device_of
 from ..tensor import Tensor
+from ..nn.serialization import track_class
 
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "SparseCategoricalAccuracy",
            "CategoricalAccuracy", "BinaryAccuracy", "TopKCategoricalAccuracy",
@@ -123,6 +124,10 @@ class Metric:
     state_names = ()
     default_name = "metric"
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        track_class(cls)  # its arguments are what model.save writes for compile(...)
+
     def __init__(self, name=None):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"{type(self).__name__}: name must be a string, got "
@@ -206,6 +211,9 @@ class Metric:
         state = ", ".join(f"{key}={value:g}" for key, value in
                           zip(self.state_names, self.get_state()))
         return f"{type(self).__name__}(name={self.name!r}, {state})"
+
+
+track_class(Metric)
 
 
 def _ratio(numerator, denominator):

@@ -32,6 +32,7 @@ import inspect
 
 from .._checks import check_choice, check_real
 from ..autograd import no_grad
+from ..backend import get_default_dtype
 from ..nn.module import Module, Symbolic
 from ..optim import Optimizer
 from ..tensor import Tensor
@@ -63,6 +64,7 @@ class Model(Trainer, Module):
         stop_training: set to True (by a callback) to end ``fit`` after the current batch.
     """
 
+    integer_input = None  # None: decided by the layers (see _takes_integers)
     optimizer = None
     history = None
     stop_training = False
@@ -94,10 +96,39 @@ class Model(Trainer, Module):
                                   f"forward(self, x) (or Keras's call(self, x)) in the subclass")
 
     def __call__(self, *args, **kwargs):
-        # Keras accepts NumPy arrays: make them Tensors (dtype policy: float64 -> float32).
-        if args and any(_is_plain_array(arg) for arg in args):
-            args = tuple(Tensor(arg) if _is_plain_array(arg) else arg for arg in args)
+        # The model boundary, as Keras's: NumPy arrays become Tensors (dtype policy:
+        # float64 -> float32), and integer or bool features become the default float dtype,
+        # once, here (but for an input the model declares integer: see integer_input).
+        if args and (len(args) > 1 or type(args[0]) is not Tensor
+                     or args[0].data.dtype.kind in "biu"):
+            args = self._boundary(args)
         return super().__call__(*args, **kwargs)
+
+    def _boundary(self, args):
+        if len(args) == 1 and type(args[0]) in (list, tuple):  # model([x1, x2])
+            return (type(args[0])(self._boundary(tuple(args[0]))),)
+        converted = []
+        for index, arg in enumerate(args):
+            if _is_plain_array(arg):
+                arg = Tensor(arg) if arg.dtype.kind == "f" or self._takes_integers(index) \
+                    else Tensor(arg, dtype=get_default_dtype())
+            elif isinstance(arg, Tensor) and arg.data.dtype.kind in "biu" and \
+                    not self._takes_integers(index):
+                arg = arg.astype(get_default_dtype())
+            converted.append(arg)
+        return tuple(converted)
+
+    def _takes_integers(self, index):
+        """Whether input ``index`` is integer data by nature (token ids for an Embedding),
+        passed to the layers as it is. A Model subclass may say so with ``integer_input =
+        True`` (or ``False``); by default it does when any layer inside takes integers
+        (``nn.Embedding``). ``Sequential`` asks its first layer, a functional model the
+        dtype of each ``Input``."""
+        declared = type(self).integer_input
+        if declared is not None:
+            return bool(declared)
+        return any(module.integer_input is True for module in self.modules()
+                   if module is not self)
 
     # -- compile ----------------------------------------------------------------------------------
 

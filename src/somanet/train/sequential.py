@@ -21,6 +21,7 @@ is seen.
 from collections import OrderedDict
 
 from .. import nn
+from ..nn.container import _decoded_children
 from .functional import KerasTensor
 from .model import Model
 
@@ -56,6 +57,7 @@ class Sequential(nn.Sequential, Model):
         spec = None
         if layers and _is_input(layers[0]):
             spec = (layers[0].declared_shape, layers[0].dtype)
+            self._input_dtype = layers[0].dtype
             layers = layers[1:]
         nn.Sequential.__init__(self, *layers)
         self.name = name
@@ -79,6 +81,7 @@ class Sequential(nn.Sequential, Model):
             if len(self):
                 raise ValueError("Sequential.add: an Input can only come first")
             self._input_specs = [(layer.declared_shape, layer.dtype)]
+            self._input_dtype = layer.dtype
             return self
         self.append(layer)
         if self._input_specs:
@@ -87,6 +90,42 @@ class Sequential(nn.Sequential, Model):
 
     def _num_inputs(self):
         return 1
+
+    def saved_config(self, encoder):
+        """What ``model.save`` writes: the layers, the name, an ``Input`` given first."""
+        config = nn.Sequential.saved_config(self, encoder)
+        config["name"] = self.name
+        declared = getattr(self, "_input_dtype", None)
+        if declared is not None and self._input_specs:
+            config["input"] = {"shape": list(self._input_specs[0][0]), "dtype": str(declared)}
+        return config
+
+    @classmethod
+    def from_saved_config(cls, config, decoder):
+        from .functional import Input
+        layers = _decoded_children(config, decoder)
+        given = [layers] if layers else []
+        spec = config.get("input")
+        if spec is not None:
+            given.insert(0, Input(tuple(spec["shape"]), dtype=spec["dtype"]))
+        return cls(given, name=config.get("name"))
+
+    def _takes_integers(self, index):
+        """An ``Input(dtype="int64")`` first, or a first layer that takes integers
+        (``Embedding``): integer inputs go to it as they are."""
+        declared = getattr(self, "_input_dtype", None)
+        if declared is not None:
+            return declared.kind in "biu"
+        if type(self).integer_input is not None:
+            return bool(type(self).integer_input)
+        first = self
+        while isinstance(first, nn.Sequential) and len(first):
+            first = first[0]
+        if first is self:
+            return False
+        if isinstance(first, Model):
+            return first._takes_integers(0)
+        return bool(first.integer_input)
 
     def forward(self, x):
         return nn.Sequential.forward(self, x)

@@ -146,7 +146,7 @@ class ModelCheckpoint(Callback):
             folder = os.path.dirname(path)
             if folder:
                 os.makedirs(folder, exist_ok=True)
-            save_weights(self.model, path)
+            save_weights(path, self.model)
             return
         run = getattr(self.model, "_fit_run", None)
         if run is not None:  # inside fit: fit's resumable checkpoint, after every callback
