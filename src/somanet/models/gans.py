@@ -97,7 +97,7 @@ class GAN(nn.Module):
         ``gan(z)`` is ``generator(z)``: (N, latent_dim) -> (N, *sample_shape).
 
     Saving: ``state_dict()`` holds both networks (``generator.*``, ``discriminator.*``,
-    batch-norm statistics included, and ``generator_ema.*`` with ``ema_decay``), so ``somanet.io.save_weights(gan, path)`` and
+    batch-norm statistics included, and ``generator_ema.*`` with ``ema_decay``), so ``somanet.io.save_weights(path, gan)`` and
     ``load_weights`` work; ``fit(checkpoint_dir=..., resume=True)`` also keeps both
     optimisers, the data order and the RNG, at the end of every epoch.
     """
