@@ -35,5 +35,6 @@ from . import onnx  # layer 3: ONNX export, load and backend (the onnx package o
 from . import distributed  # layer 4: data parallelism over MPI (mpi4py only under mpiexec)
 from . import viz  # layer 5: plots (matplotlib imported lazily, only when drawing)
 from . import train  # layer 5: Model, Sequential, Input, compile/fit/evaluate/predict, callbacks
-from .train import Input, Model, Sequential, lr_find  # Sequential: train's (nn.Sequential + fit)
+from .train import Input, Model, Sequential, load_model, lr_find  # Sequential: train's (nn.Sequential + fit)
+from .nn import register_layer  # makes a user's layer rebuildable by load_model
 from . import models  # layer 5: the model zoo (quickstart, mlp, lenet, lstm_classifier...)

@@ -21,16 +21,17 @@ GRU                  ``bias_ih_l{k}``, ``bias_hh_l{k}``       the same two (the 
 (``_reverse`` names of a bidirectional layer alike.) The gates are in PyTorch's
 order in both (LSTM i f g o, GRU r z n), so no gate block moves: only ONNX, whose
 orders differ, reorders them (``somanet.onnx.converters``). Conv1D/Conv2D
-(out, in/groups, k...), ConvTranspose2D (in, out/groups, k...), BatchNorm (its
-``num_batches_tracked`` included), LayerNorm and Embedding are PyTorch's layout
-already and are read as they are.
+(out, in/groups, k...), ConvTranspose2D (in, out/groups, k...), BatchNorm, LayerNorm
+and Embedding are PyTorch's layout already and are read as they are. A BatchNorm's
+``num_batches_tracked`` is read when the somanet layer keeps one (``momentum=None``,
+where it weighs the running averages) and skipped otherwise, where it changes nothing.
 
 Which tensors a rule applies to is decided by the somanet model's layers, never
 by a tensor's name or shape alone: a square Linear converts like any other.
 """
 import numpy
 
-from ..nn import GRU, LSTM, RNN, Linear
+from ..nn import GRU, LSTM, RNN, BatchNorm1D, BatchNorm2D, Linear
 
 
 def _recurrent_names(module, dot):
@@ -61,6 +62,15 @@ def _rules(model):
     return transposed, summed
 
 
+def _skipped(model):
+    """PyTorch's tensors that ``model`` has no place for and does not need: the batch
+    counts of BatchNorm layers with a momentum (somanet keeps none there)."""
+    return {f"{name + '.' if name else ''}num_batches_tracked"
+            for name, module in model.named_modules()
+            if isinstance(module, (BatchNorm1D, BatchNorm2D))
+            and "num_batches_tracked" not in module._buffers}
+
+
 def layout_dependent(model, names):
     """The names among ``names`` (a file's tensors) whose layout differs between somanet
     and PyTorch for ``model``'s layers."""
@@ -71,10 +81,11 @@ def layout_dependent(model, names):
 
 def from_torch_plan(model, names):
     """How to make each of ``model``'s tensors from a PyTorch file's ``names``:
-    ``{somanet name: (source names, "same" | "transpose" | "sum")}``."""
+    ``{somanet name: (source names, "same" | "transpose" | "sum")}`` (PyTorch tensors
+    somanet has no use for, see ``_skipped``, are left out)."""
     transposed, summed = _rules(model)
     transposed = set(transposed)
-    plan, used = {}, set()
+    plan, used = {}, set(_skipped(model))
     for ih, hh, ours in summed:
         if ih in names or hh in names:
             plan[ours] = ((ih, hh), "sum")

@@ -17,6 +17,7 @@ and PyTorch's otherwise (``Linear(784, 128)``, ``Conv2D(1, 6, 5)``,
 from . import init
 from .parameter import Parameter
 from .module import Module
+from .serialization import register_layer
 from .container import ModuleDict, ModuleList, ParameterList, Sequential
 from . import activation
 from .activation import (ELU, GELU, Identity, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax,

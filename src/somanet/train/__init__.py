@@ -25,3 +25,4 @@ from .trainer import LossIncreasingWarning, ScheduleNotSteppedWarning
 from .functional import Add, Concatenate, Functional, Input, KerasTensor
 from .sequential import Sequential
 from .lr_finder import LRFinderResult, lr_find
+from .saving import load_model, save_model

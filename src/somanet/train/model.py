@@ -33,11 +33,13 @@ import inspect
 from .._checks import check_choice, check_real
 from ..autograd import no_grad
 from ..backend import get_default_dtype
+from ..io import load_weights, save_weights
 from ..nn.module import Module, Symbolic
 from ..optim import Optimizer
 from ..tensor import Tensor
 from . import optimizers
 from .compile_utils import CompileConfig, CompiledMetrics
+from .saving import save_model
 from .trainer import Trainer
 
 
@@ -273,6 +275,33 @@ class Model(Trainer, Module):
         from .summary import summarize
         text = summarize(self, input_shape)
         (print_fn or print)(text)
+
+    # -- saving ---------------------------------------------------------------------------------
+
+    def save(self, path, include_optimizer=True):
+        """Save the whole model into the folder ``path``: the architecture as JSON, the
+        weights as safetensors, the compile settings and (with ``include_optimizer``) the
+        optimiser's state; ``somanet.load_model(path)`` rebuilds it, ready to predict or
+        to go on training. No pickle: see ``somanet.train.saving`` for the folder's
+        contents and ``somanet.register_layer`` for your own layers.
+
+            >>> model.save("my_model")                          # doctest: +SKIP
+            >>> model = sn.load_model("my_model")               # doctest: +SKIP
+        """
+        save_model(path, self, include_optimizer=include_optimizer)
+
+    def save_weights(self, path, layout="somanet"):
+        """Save the weights alone (``state_dict()``) to the safetensors file ``path``, as
+        ``somanet.io.save_weights(path, model, layout=layout)``; ``layout="torch"``
+        writes them as the equivalent PyTorch model names and lays them out."""
+        save_weights(path, self, layout=layout)
+
+    def load_weights(self, path, strict=True, layout=None):
+        """Load the safetensors file ``path`` into this model, in place, as
+        ``somanet.io.load_weights(path, model, strict=strict, layout=layout)``: checked
+        against the model before anything is changed; ``layout="torch"`` reads a
+        PyTorch ``state_dict`` file. Returns ``(missing_keys, unexpected_keys)``."""
+        return load_weights(path, self, strict=strict, layout=layout)
 
     def _device(self):
         """The device of the model's parameters (``None`` before a lazy model is built: it

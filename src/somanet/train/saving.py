@@ -11,7 +11,7 @@ A saved model is one folder that describes itself, and no pickle::
 
     >>> import os, tempfile, somanet as sn
     >>> from somanet import nn
-    >>> model = sn.Sequential([nn.Dense(4, activation="relu", input_shape=(3,)), nn.Dense(2)])
+    >>> model = sn.Sequential([sn.Input(shape=(3,)), nn.Dense(4, activation="relu"), nn.Dense(2)])
     >>> model.compile(optimizer="adam", loss="mse")
     >>> path = os.path.join(tempfile.mkdtemp(), "my_model")
     >>> model.save(path)
@@ -58,6 +58,7 @@ def save_model(path, model, include_optimizer=True):
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(_order_message("save_model", path, model))
     path = os.fspath(path)
+    _built(model)
     encoder = Encoder()
     architecture = encoder.module(model, type(model).__name__)
     config = {"format": FORMAT, "version": VERSION, "somanet_version": __version__,
@@ -78,6 +79,20 @@ def save_model(path, model, include_optimizer=True):
     elif os.path.exists(optimizer_path):
         os.remove(optimizer_path)
     atomic_write_text(os.path.join(path, CONFIG_FILE), json.dumps(config, indent=1) + "\n")
+
+
+def _built(model):
+    """Build a lazy model whose input shape is known (as ``summary`` does), so that every
+    weight is in the file; one that cannot be built yet is an error."""
+    if getattr(model, "is_built", True):
+        return
+    specs = getattr(model, "input_specs", None)
+    if specs and all(None not in shape for shape, _ in specs):
+        model.build([(None,) + tuple(shape) for shape, _ in specs], [dtype for _, dtype in specs])
+        return
+    raise ValueError(f"save_model: {type(model).__name__} has layers not built yet (their "
+                     f"sizes come from the first input); call it on a batch, fit it, or "
+                     f"model.build(input_shape) first")
 
 
 def _order_message(who, first, second):
@@ -217,11 +232,15 @@ def load_model(path, custom_objects=None, compile=True):
         model = decoder.module(config["model"])
     except (KeyError, TypeError, IndexError) as error:
         raise ValueError(f"load_model: {config_path} is damaged: {error!r}") from None
-    load_weights(os.path.join(path, WEIGHTS_FILE), model)
     specs = config.get("input_specs")
     if specs and hasattr(model, "_input_specs"):
-        model._input_specs = [(tuple(shape), dtype if dtype is None else _dtype(dtype))
-                              for shape, dtype in specs]
+        specs = [(tuple(shape), dtype if dtype is None else _dtype(dtype))
+                 for shape, dtype in specs]
+        if not model.is_built and all(None not in shape for shape, _ in specs):
+            # lazy layers get their shapes from a dry run, as when the model was saved
+            model.build([(None,) + shape for shape, _ in specs], [dtype for _, dtype in specs])
+        model._input_specs = specs
+    load_weights(os.path.join(path, WEIGHTS_FILE), model)
     settings = config.get("compile")
     if compile and settings is not None:
         _recompile(model, settings, config.get("optimizer"), path, decoder)
