@@ -100,3 +100,20 @@ def test_generate_needs_a_text_run(tmp_path, capsys):
     capsys.readouterr()
     check_error(capsys, ["generate", out, "--prime", "a"],
                 "generate needs a run of somanet train --model char-lstm")
+
+
+def test_resume_a_text_run_and_refuse_a_changed_text(tmp_path, text_file, capsys):
+    path = tmp_path / "verse.txt"
+    path.write_text(text_file.read_text())
+    out = tmp_path / "run"
+    argv = ["train", "--dataset", f"text:{path}", "--out", out, "--limit", "4", "--verbose",
+            "0", "--no-plot"]
+    assert run(capsys, *argv, "--epochs", "1")[0] == 0
+    status, _, err = run(capsys, "train", "--resume", "--out", out, "--epochs", "2",
+                         "--verbose", "0", "--no-plot")
+    assert status == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["history"]["loss"]) == 2
+    path.write_text(text_file.read_text() + "Zounds!\n")
+    check_error(capsys, ["train", "--resume", "--out", out, "--epochs", "3", "--verbose", "0",
+                         "--no-plot"], "changed since the run started")
