@@ -286,12 +286,12 @@ def test_dataset_folder_without_the_idx_files(tmp_path, capsys):
 def test_unknown_model_optimizer_dataset(tmp_path, capsys):
     out = ["--out", tmp_path / "r"]
     check_error(capsys, ["train", "--model", "resnet", *out],
-                "unknown model 'resnet'; the known models are lenet, lstm, mlp")
+                "unknown model 'resnet'; the known models are char-lstm, lenet, lstm, mlp")
     check_error(capsys, ["train", "--optimizer", "adamx", *out],
                 "unknown optimizer 'adamx'; the known optimizers are adagrad, adam")
     check_error(capsys, ["train", "--dataset", "cifar", *out],
                 "unknown dataset 'cifar'; expected mnist-small, mnist:DIR, "
-                "fashion-mnist:DIR or csv:FILE")
+                "fashion-mnist:DIR, csv:FILE, shakespeare or text:FILE")
     check_error(capsys, ["train", "--dataset", "mnist", *out], "--dataset mnist needs a path")
     check_error(capsys, ["train", "--target", "label", *out],
                 "--target and --categorical are for csv:FILE datasets")

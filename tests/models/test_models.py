@@ -97,9 +97,10 @@ def test_mlp_tabular():
 
 def test_get_unknown_name_lists_the_known_ones():
     with pytest.raises(ValueError, match=r"unknown model 'resnet'\. .*Known models: "
-                                         r"lenet, lstm, mlp"):
+                                         r"char-lstm, lenet, lstm, mlp"):
         models.get("resnet")
-    assert models.names() == ["lenet", "lstm", "mlp"]
+    assert models.names() == ["char-lstm", "lenet", "lstm", "mlp"]
+    assert models.get("char-lstm", num_classes=20)(sn.tensor([[1, 2]])).shape == (1, 2, 20)
     assert models.get("LeNet").num_parameters() == 61_706
     assert models.get("mlp", hidden=32).num_parameters() == 784 * 32 + 32 + 330
 
@@ -117,5 +118,5 @@ def test_register(monkeypatch):
 
 def test_zoo_models_are_training_models():
     for name in models.names():
-        model = models.get(name)
+        model = models.get(name, num_classes=10)
         assert isinstance(model, sn.train.Model) and isinstance(model, nn.Module)

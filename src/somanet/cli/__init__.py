@@ -6,6 +6,8 @@
     somanet train --resume --out runs/lenet      # continue a killed run
     somanet evaluate runs/lenet
     somanet predict runs/lenet digit.png digits.npy
+    somanet train --model char-lstm --out runs/shakespeare   # a character language model
+    somanet generate runs/shakespeare --prime "ROMEO." --length 500 --temperature 0.8
     somanet info
 
 A run folder (``--out``, default ``runs/<timestamp>``) holds everything about a run:
@@ -20,8 +22,8 @@ by rank 0, and every rank exits with status 2.
 
 One module a concern: ``data`` (dataset specs and loading), ``model`` (building,
 compiling, the device), ``runs`` (run folders and config.json), and one module a
-command: ``train``, ``evaluate``, ``predict``, ``info``. This module assembles the
-parser and runs ``main``.
+command: ``train``, ``evaluate``, ``predict``, ``generate``, ``info``. This module assembles
+the parser and runs ``main``.
 """
 import argparse
 import os
@@ -29,7 +31,7 @@ import sys
 import warnings
 
 from .. import __version__, distributed, io
-from . import evaluate, export, info, predict, train
+from . import evaluate, export, generate, info, predict, train
 from .data import Data, load_data, parse_dataset
 from .errors import CommandError
 from .predict import read_inputs
@@ -52,7 +54,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"somanet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for command in (train, evaluate, predict, info, export):
+    for command in (train, evaluate, predict, generate, info, export):
         command.add_parser(commands)
     return parser
 

@@ -1,7 +1,9 @@
 """Dataset specs (``--dataset``) and loading them as train and test arrays.
 
 ``mnist-small`` (bundled), ``mnist:DIR`` and ``fashion-mnist:DIR`` (the four IDX files)
-give 28x28 images in [0, 1]; ``csv:FILE`` gives encoded table rows, split 80/20.
+give 28x28 images in [0, 1]; ``csv:FILE`` gives encoded table rows, split 80/20;
+``shakespeare`` (bundled) and ``text:FILE`` give a text cut into windows of characters
+(the last 10% of the text held out), for ``--model char-lstm``.
 """
 import csv
 import os
@@ -9,11 +11,15 @@ import os
 import numpy
 
 from .. import datasets, models
+from ..data.text import CharSequenceDataset, Vocabulary
 from .errors import CommandError, one_line
 
 IMAGE_SHAPE = models.IMAGE_SHAPE  # (28, 28): what every image model here takes
 CSV_TEST_FRACTION = 0.2
-DATASET_FORMS = "mnist-small, mnist:DIR, fashion-mnist:DIR or csv:FILE"
+DATASET_FORMS = "mnist-small, mnist:DIR, fashion-mnist:DIR, csv:FILE, shakespeare or text:FILE"
+TEXT_KINDS = ("shakespeare", "text")
+TEXT_WINDOW = 100  # characters a training window unrolls
+TEXT_VALIDATION_FRACTION = 0.1
 
 # The preprocessing config.json records for image data.
 IMAGES = {"kind": "image", "shape": list(IMAGE_SHAPE), "scale": "pixel / 255",
@@ -37,6 +43,10 @@ class Data:
     def tabular(self):
         return self.preprocessing["kind"] == "tabular"
 
+    @property
+    def text(self):
+        return self.preprocessing["kind"] == "text"
+
 
 def parse_dataset(spec):
     """``"mnist:DIR"`` -> ``("mnist", "DIR")``; checks the form, not the files."""
@@ -44,20 +54,20 @@ def parse_dataset(spec):
         raise CommandError(f"--dataset is empty; expected {DATASET_FORMS}")
     kind, colon, where = spec.partition(":")
     kind = kind.strip().lower().replace("_", "-")
-    if kind == "mnist-small":
+    if kind in ("mnist-small", "shakespeare"):
         if colon:
-            raise CommandError(f"--dataset mnist-small takes no path (it ships with "
+            raise CommandError(f"--dataset {kind} takes no path (it ships with "
                                f"somanet), got {spec!r}")
         return kind, None
-    if kind in ("mnist", "fashion-mnist", "csv"):
+    if kind in ("mnist", "fashion-mnist", "csv", "text"):
         if not where:
-            what = "FILE" if kind == "csv" else "DIR"
+            what = "FILE" if kind in ("csv", "text") else "DIR"
             raise CommandError(f"--dataset {kind} needs a path: {kind}:{what}")
         return kind, os.path.expanduser(where)
     raise CommandError(f"unknown dataset {spec!r}; expected {DATASET_FORMS}")
 
 
-def load_data(spec, target=None, categorical=None, seed=0, limit=None):
+def load_data(spec, target=None, categorical=None, seed=0, limit=None, vocabulary=None):
     """Load the dataset ``spec`` (see ``parse_dataset``) as a ``Data``.
 
     Images are float32 in [0, 1], shape (N, 28, 28). CSV files are split into
@@ -65,8 +75,14 @@ def load_data(spec, target=None, categorical=None, seed=0, limit=None):
     text (or ``categorical``) columns one-hot encoded; the target must hold
     classes (text or whole numbers).
 
+    Text (``shakespeare``, ``text:FILE``) is cut into windows of ``TEXT_WINDOW``
+    character ids, each with the next characters as targets (``CharSequenceDataset``);
+    the last ``TEXT_VALIDATION_FRACTION`` of the text is the test split. The classes are
+    the text's characters.
+
     Args:
         limit: keep only the first ``limit`` training and test rows (a debugging aid).
+        vocabulary: for text, the characters of a trained run (``None``: the text's own).
     """
     kind, where = parse_dataset(spec)
     if kind != "csv" and (target or categorical):
@@ -77,11 +93,45 @@ def load_data(spec, target=None, categorical=None, seed=0, limit=None):
         found = Data(x_train, y_train, x_test, y_test, [str(i) for i in range(10)], IMAGES)
     elif kind in ("mnist", "fashion-mnist"):
         found = _load_idx(kind, where)
+    elif kind in TEXT_KINDS:
+        found = _load_text(spec, where, vocabulary)
     else:
         found = _load_csv(where, target, categorical, seed)
     if limit is not None:
         found.x_train, found.y_train = found.x_train[:limit], found.y_train[:limit]
         found.x_test, found.y_test = found.x_test[:limit], found.y_test[:limit]
+        if found.text:  # the held-out text those windows cover
+            found.validation_ids = found.validation_ids[:limit * TEXT_WINDOW + 1]
+    return found
+
+
+def _load_text(spec, path, chars=None):
+    if path is None:
+        text = datasets.shakespeare()
+    else:
+        try:
+            text = datasets.read_text(path)
+        except (OSError, ValueError) as error:
+            raise CommandError(one_line(error).replace("read_text: ", "")) from None
+    needed = int((TEXT_WINDOW + 1) / TEXT_VALIDATION_FRACTION) + 1
+    if len(text) < needed:
+        raise CommandError(f"{spec} holds {len(text):,} characters; a text to train on needs "
+                           f"at least {needed:,} (its last {TEXT_VALIDATION_FRACTION:.0%} is "
+                           f"held out in windows of {TEXT_WINDOW} characters)")
+    vocabulary = Vocabulary.from_text(text) if chars is None else Vocabulary(chars)
+    if chars is not None and vocabulary.unknown(text):
+        missing = vocabulary.unknown(text)
+        raise CommandError(f"{spec} holds characters the run's model never saw: "
+                           f"{', '.join(repr(c) for c in missing[:10])}")
+    split = datasets.split_text(text, TEXT_VALIDATION_FRACTION)
+    ids = {name: vocabulary.encode(part) for name, part in split.items()}
+    x_train, y_train = CharSequenceDataset(ids["train"], TEXT_WINDOW).arrays()
+    x_test, y_test = CharSequenceDataset(ids["validation"], TEXT_WINDOW).arrays()
+    preprocessing = {"kind": "text", "vocabulary": vocabulary.chars, "window": TEXT_WINDOW,
+                     "validation_fraction": TEXT_VALIDATION_FRACTION,
+                     "characters": len(text)}
+    found = Data(x_train, y_train, x_test, y_test, list(vocabulary.chars), preprocessing)
+    found.validation_ids = ids["validation"]
     return found
 
 

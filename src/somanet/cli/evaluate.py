@@ -1,4 +1,6 @@
-"""``somanet evaluate RUN_DIR``: a trained run's loss and accuracy on its test split."""
+"""``somanet evaluate RUN_DIR``: a trained run's loss and accuracy on its test split (for a
+text run also its bits per character on the held-out text)."""
+from .. import models
 from .data import DATASET_FORMS, load_data
 from .errors import CommandError
 from .model import compile_model, loss_and_accuracy, on_device, resolve_device
@@ -34,8 +36,17 @@ def cmd_evaluate(args):
                 found.class_names != config["class_names"]:
             raise CommandError(f"{spec} no longer matches the run (its columns or classes "
                                f"changed since training)")
+    elif config["preprocessing"]["kind"] == "text":
+        found = load_data(spec, limit=None if args.dataset else config["limit"],
+                          vocabulary=config["preprocessing"]["vocabulary"])
+        if not found.text:
+            raise CommandError(f"{args.run_dir} holds a character language model; --dataset "
+                               f"{spec} is not text (shakespeare or text:FILE)")
     else:
         found = load_data(spec, limit=None if args.dataset else config["limit"])
+        if found.text:
+            raise CommandError(f"{args.run_dir} holds an image model; --dataset {spec} is "
+                               f"text")
         if found.tabular:
             raise CommandError(f"{args.run_dir} holds an image model; --dataset {spec} is "
                                f"tabular")
@@ -49,4 +60,7 @@ def cmd_evaluate(args):
                                        on_device(labels, target), config["batch_size"])
     print(f"{args.run_dir}: {config['model']} on {spec} (test, {len(labels):,} samples): "
           f"loss {loss:.4f}, accuracy {accuracy:.4f}")
+    if found.text:
+        bits = models.bits_per_character(model, found.validation_ids)
+        print(f"{args.run_dir}: {bits:.3f} bits per character on the held-out text")
     return 0

@@ -5,10 +5,21 @@ from ..backend import device as as_device, to_device
 from ..train import losses, optimizers
 from .errors import CommandError, one_line
 
+TEXT_MODEL = "char-lstm"  # the model text datasets train
+
 
 def build_model(name, data_kind, num_classes, n_features=None):
-    """The model ``name`` for a dataset of ``data_kind`` (``"image"`` or ``"tabular"``),
-    as ``train`` builds it and ``evaluate`` / ``predict`` rebuild it from config.json."""
+    """The model ``name`` for a dataset of ``data_kind`` (``"image"``, ``"tabular"`` or
+    ``"text"``), as ``train`` builds it and ``evaluate`` / ``predict`` rebuild it from
+    config.json. For text, ``num_classes`` is the vocabulary's size."""
+    if data_kind == "text":
+        if name != TEXT_MODEL:
+            raise CommandError(f"--model {name} takes images; text datasets train --model "
+                               f"{TEXT_MODEL}")
+        return models.get(TEXT_MODEL, num_classes=num_classes)
+    if name == TEXT_MODEL:
+        raise CommandError(f"--model {TEXT_MODEL} learns from text: --dataset shakespeare "
+                           f"(bundled) or text:FILE")
     if data_kind == "tabular":
         if name != "mlp":
             raise CommandError(f"--model {name} takes images; CSV data trains --model mlp")

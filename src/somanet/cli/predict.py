@@ -36,6 +36,9 @@ def add_parser(commands):
 def cmd_predict(args):
     """``somanet predict RUN_DIR FILE...``: the class and its probability for each input."""
     config, model = load_run(args.run_dir, args.device)
+    if config["preprocessing"]["kind"] == "text":
+        raise CommandError(f"{args.run_dir} holds a character language model; it writes text "
+                           f"with: somanet generate {args.run_dir} --prime TEXT")
     probability_model = Sequential([model, nn.Softmax()])  # a softmax on the logits
     probability_model.eval()
     names = config["class_names"]

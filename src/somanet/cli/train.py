@@ -1,16 +1,17 @@
 """``somanet train``: its options, the run configuration they make, and ``run_training``."""
 import argparse
 import datetime
+import math
 import os
 import time
 
 from .. import __version__, distributed, io, models, viz
 from ..backend import manual_seed
 from ..train import Callback, optimizers
-from .data import DATASET_FORMS, load_data, parse_dataset
+from .data import DATASET_FORMS, TEXT_KINDS, load_data, parse_dataset
 from .errors import CommandError, one_line, on_main
-from .model import (build_model, check_optimizer, compile_model, loss_and_accuracy, on_device,
-                    resolve_device)
+from .model import (TEXT_MODEL, build_model, check_optimizer, compile_model, loss_and_accuracy,
+                    on_device, resolve_device)
 from .runs import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, PLOT_FILE, RUN_FORMAT,
                    RUN_OPTIONS, WEIGHTS_FILE, check_same_data, default_out, prepare_out,
                    read_config, remove_leftovers, remove_run, resume_point, write_json)
@@ -30,8 +31,9 @@ def add_parser(commands):
                     "bundled mnist_small (4,000 train / 1,000 test digits), 5 epochs of Adam.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     train.add_argument("--model", help=f"one of {', '.join(models.names())} (default mlp; "
-                                       f"CSV data uses a tabular MLP)")
-    train.add_argument("--dataset", help=f"{DATASET_FORMS} (default mnist-small)")
+                                       f"CSV data uses a tabular MLP, text {TEXT_MODEL})")
+    train.add_argument("--dataset", help=f"{DATASET_FORMS} (default mnist-small; shakespeare "
+                                         f"for --model {TEXT_MODEL})")
     train.add_argument("--target", help="the column to predict, for csv:FILE")
     train.add_argument("--categorical", metavar="COL[,COL...]",
                        help="CSV columns to one-hot encode although they hold numbers")
@@ -77,6 +79,12 @@ def cmd_train(args):
                            f"{', '.join(models.names())}")
     if args.optimizer is not None:
         args.optimizer = check_optimizer(args.optimizer)
+    if not args.resume:  # text and the character model go together
+        if args.dataset is None and (args.model or "").lower() == TEXT_MODEL:
+            args.dataset = "shakespeare"
+        if args.model is None and args.dataset is not None and \
+                parse_dataset(args.dataset)[0] in TEXT_KINDS:
+            args.model = TEXT_MODEL
     kind, _ = parse_dataset(args.dataset or DEFAULTS["dataset"])
     if kind != "csv" and not args.resume and (args.target or args.categorical):
         raise CommandError(f"--target and --categorical are for csv:FILE datasets, not "
@@ -216,12 +224,19 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
                "test_samples": int(len(found.y_test)), "train_samples": int(len(found.y_train)),
                "epochs": config["epochs"], "fit_seconds": round(seconds, 3),
                "history": _history_dict(history)}
+    if found.text:
+        metrics["test_bits_per_character"] = models.bits_per_character(model,
+                                                                       found.validation_ids)
     if chief:
         io.save_weights(os.path.join(out_dir, WEIGHTS_FILE), model)
         write_json(os.path.join(out_dir, METRICS_FILE), metrics)
     plotted = plot and _plot(history, os.path.join(out_dir, PLOT_FILE), log)
     log(f"test loss {test_loss:.4f}, test accuracy {test_accuracy:.4f} "
         f"({len(found.y_test):,} samples; fit took {seconds:.1f} s)")
+    if found.text:
+        log(f"held-out text: {metrics['test_bits_per_character']:.3f} bits per character "
+            f"(uniform guess {math.log2(found.num_classes):.3f}); next-character accuracy "
+            f"{test_accuracy:.4f}")
     written = [CONFIG_FILE, WEIGHTS_FILE, CHECKPOINT_DIR + "/", METRICS_FILE] + \
         ([PLOT_FILE] if plotted else [])
     log(f"wrote {out_dir}: {', '.join(written)}")

@@ -15,8 +15,9 @@ from .dataset import (Dataset, MemmapDataset, Subset, TensorDataset, check_label
                       random_split)
 from .loader import DataLoader, default_collate
 from .sampler import RandomSampler, Sampler, SequentialSampler
+from .text import CharSequenceDataset, Vocabulary
 from . import datasets
 
 __all__ = ["DataLoader", "Dataset", "MemmapDataset", "RandomSampler", "Sampler",
            "SequentialSampler", "Subset", "TensorDataset", "check_labels", "datasets",
-           "default_collate", "random_split"]
+           "default_collate", "random_split", "CharSequenceDataset", "Vocabulary"]

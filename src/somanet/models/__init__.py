@@ -39,3 +39,7 @@ from .dsn import DSN, DSNModule, SingularRidgeWarning  # noqa: E402
 __all__ += ["DSN", "DSNModule", "SingularRidgeWarning"]
 from .lamstar import LAMSTAR, image_patches  # noqa: E402
 __all__ += ["LAMSTAR", "image_patches"]
+from .sequences import many_to_many, many_to_one, one_to_many, one_to_one, running_parity  # noqa: E402,E501
+__all__ += ["many_to_many", "many_to_one", "one_to_many", "one_to_one", "running_parity"]
+from .text import CharNGram, bits_per_character, char_lstm, generate, sample_logits  # noqa: E402
+__all__ += ["CharNGram", "bits_per_character", "char_lstm", "generate", "sample_logits"]

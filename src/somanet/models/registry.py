@@ -1,11 +1,19 @@
 """Models by name, for the command line and configuration files: ``models.get("lenet")``."""
 from .._checks import lookup
 from .mnist import lenet, lstm_classifier, mlp
+from .text import char_lstm
+
+
+def _char_lstm(num_classes, **kwargs):
+    """``char_lstm`` by the registry's convention: its classes are the characters."""
+    return char_lstm(num_classes, **kwargs)
+
 
 _BUILDERS = {
     "mlp": mlp,
     "lenet": lenet,
     "lstm": lstm_classifier,
+    "char-lstm": _char_lstm,
 }
 
 
@@ -23,6 +31,8 @@ def get(name, **kwargs):
     ``mlp``   ``models.mlp``              the Keras quickstart MLP (101,770)
     ``lenet`` ``models.lenet``            LeNet-5 CNN (61,706)
     ``lstm``  ``models.lstm_classifier``  LSTM over image rows (81,674)
+    ``char-   ``models.char_lstm``        character language model; give
+    lstm``                                ``num_classes=len(vocabulary)``
     ========= =========================== ==================================
 
     Raises:
