@@ -39,3 +39,5 @@ from .dsn import DSN, DSNModule, SingularRidgeWarning  # noqa: E402
 __all__ += ["DSN", "DSNModule", "SingularRidgeWarning"]
 from .lamstar import LAMSTAR, image_patches  # noqa: E402
 __all__ += ["LAMSTAR", "image_patches"]
+from .seq2seq import Decoded, Seq2Seq, exact_match, seq2seq  # noqa: E402
+__all__ += ["Decoded", "Seq2Seq", "exact_match", "seq2seq"]
