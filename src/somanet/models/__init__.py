@@ -9,6 +9,8 @@ builder               architecture                              parameters
 ``lenet()``           LeNet-5: 2 conv + 2 max-pool, 3 Dense     61,706
 ``lstm_classifier()`` LSTM(128) over image rows, Dense 10       81,674
 ``mlp_tabular(F, C)`` Dense 64, 32 relu, Dense C, for CSV rows  depends
+``seq2seq(Vs, Vt)``   encoder-decoder LSTM with attention,      186,095
+                      greedy and beam-search decoding           (dates)
 ===================== ========================================= ============
 
 Every model outputs logits and is a ``somanet.train`` model (``compile``, ``fit``,
