@@ -9,6 +9,8 @@ builder               architecture                              parameters
 ``lenet()``           LeNet-5: 2 conv + 2 max-pool, 3 Dense     61,706
 ``lstm_classifier()`` LSTM(128) over image rows, Dense 10       81,674
 ``mlp_tabular(F, C)`` Dense 64, 32 relu, Dense C, for CSV rows  depends
+``seq2seq(Vs, Vt)``   encoder-decoder LSTM with attention,      186,095
+                      greedy and beam-search decoding           (dates)
 ===================== ========================================= ============
 
 Every model outputs logits and is a ``somanet.train`` model (``compile``, ``fit``,
@@ -43,3 +45,5 @@ from .sequences import many_to_many, many_to_one, one_to_many, one_to_one, runni
 __all__ += ["many_to_many", "many_to_one", "one_to_many", "one_to_one", "running_parity"]
 from .text import CharNGram, bits_per_character, char_lstm, generate, sample_logits  # noqa: E402
 __all__ += ["CharNGram", "bits_per_character", "char_lstm", "generate", "sample_logits"]
+from .seq2seq import Decoded, Seq2Seq, exact_match, seq2seq  # noqa: E402
+__all__ += ["Decoded", "Seq2Seq", "exact_match", "seq2seq"]

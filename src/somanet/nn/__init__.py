@@ -30,5 +30,6 @@ from .dropout import Dropout
 from .normalization import BatchNorm1D, BatchNorm2D, LayerNorm
 from .embedding import Embedding
 from .recurrent import GRU, LSTM, RNN, RepeatVector, TimeDistributed
+from .attention import AdditiveAttention, Attention
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                    MAELoss, MSELoss, NLLLoss, SmoothL1Loss, SSELoss)
