@@ -59,12 +59,19 @@ def add_parser(commands):
     train.add_argument("--jit", action="store_true",
                        help="run compiled training steps (the same results, bit for bit, "
                             "in less time)")
+    train.add_argument("--spark", metavar="MASTER",
+                       help="train on a Spark cluster: its master URL (local[2], yarn, "
+                            "spark://host:7077, k8s://...), one rank per task")
+    train.add_argument("--workers", type=int, metavar="N",
+                       help="the number of Spark tasks (ranks) with --spark")
     train.set_defaults(handler=cmd_train)
     return train
 
 
 def cmd_train(args):
     """``somanet train``: check the options, prepare the run folder, then ``run_training``."""
+    if getattr(args, "spark", None) is not None or getattr(args, "workers", None) is not None:
+        return train_on_spark(args)
     if args.resume and args.out is None:
         raise CommandError("--resume needs the run folder to continue: somanet train --resume "
                            "--out runs/<timestamp>")
@@ -123,8 +130,71 @@ def cmd_train(args):
     return 0
 
 
+def train_on_spark(args):
+    """``somanet train --spark MASTER --workers N``: the same run, its ranks on N Spark
+    barrier tasks (``somanet.distributed.spark``); rank 0 writes the run folder, which on
+    a real cluster must be on a file system every executor sees. ``config.json`` records
+    the master, the workers and the world size the run had."""
+    if args.spark is None or args.workers is None:
+        raise CommandError("--spark MASTER and --workers N go together (e.g. --spark local[2] "
+                           "--workers 2)")
+    if args.workers < 1:
+        raise CommandError(f"--workers must be at least 1, got {args.workers}")
+    if distributed.world_size() > 1:
+        raise CommandError("--spark starts its own ranks on Spark tasks; run it as one "
+                           "process, not under mpiexec")
+    if args.resume and args.out is None:
+        raise CommandError("--resume needs the run folder to continue: somanet train --resume "
+                           "--out runs/<timestamp>")
+    from ..distributed import spark
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise CommandError("--spark needs pyspark and a Java runtime: pip install "
+                           "'somanet[spark]'") from None
+    rank_args = argparse.Namespace(**vars(args))
+    rank_args.out = os.path.abspath(args.out if args.out is not None else default_out())
+    if rank_args.dataset is not None and ":" in rank_args.dataset:
+        kind, _, path = rank_args.dataset.partition(":")
+        rank_args.dataset = f"{kind}:{os.path.abspath(path)}" if kind in ("csv", "text") \
+            else rank_args.dataset
+    rank_args.spark, rank_args.workers = None, None
+    rank_args.spark_run = {"master": args.spark, "workers": args.workers}
+    try:
+        session = SparkSession.builder.master(args.spark).appName("somanet train") \
+            .getOrCreate()
+    except Exception as error:  # a bad master URL, no Java: py4j's errors
+        raise CommandError(f"--spark {args.spark}: Spark did not start: {one_line(error)}") \
+            from None
+    try:
+        error = spark.run(_spark_rank, num_workers=args.workers, spark=session, args=rank_args)
+    except spark.SparkJobError as failure:
+        raise CommandError(str(failure)) from None
+    if error is not None:
+        raise CommandError(error)
+    return 0
+
+
+def _spark_rank(args):
+    """One rank of ``train_on_spark``: the ordinary command; rank 0's error, if any, as
+    text for the driver to say."""
+    try:
+        cmd_train(args)
+    except CommandError as error:
+        return str(error)
+    return None
+
+
 def train_config(args):
     """The run configuration from the command line (or, with --resume, from the run folder)."""
+    config = _train_config(args)
+    run = getattr(args, "spark_run", None)
+    if run is not None:
+        config["spark"] = dict(run, world_size=distributed.world_size())
+    return config
+
+
+def _train_config(args):
     given = {key: getattr(args, key) for key in DEFAULTS if getattr(args, key) is not None}
     if args.resume:
         config = read_config(args.out)

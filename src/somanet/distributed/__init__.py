@@ -61,6 +61,10 @@ for MPICH and Intel MPI, ``OMPI_COMM_WORLD_*`` for Open MPI, ``MV2_COMM_WORLD_*`
 ``SLURM_STEP_NUM_TASKS``/``SLURM_PROCID`` for ``srun``). With more than one
 process, MPI starts when this package is imported (``import somanet``).
 
+- Spark: ``somanet.distributed.spark.run(train_fn, num_workers=N)`` runs the same code
+  as N ranks on Spark barrier tasks, and ``spark.fit(model, dataframe, ...)`` trains on
+  a DataFrame's partitions where they are (the ``spark`` extra; see that module).
+
 Faults: fail fast, name the rank, lose nothing
 ----------------------------------------------
 - An uncaught exception on any rank prints ``somanet.distributed: rank R failed:

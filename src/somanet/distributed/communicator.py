@@ -241,11 +241,14 @@ class MPICommunicator(Communicator):
     Args:
         MPI: the ``mpi4py.MPI`` module (imported by the caller, only under a launcher).
         launcher: the launcher's name, for messages.
+        comm: the intracommunicator of the ranks, when it is not ``MPI.COMM_WORLD``
+            (a world assembled by connecting separately started processes, as
+            ``somanet.distributed.spark`` does).
     """
 
-    def __init__(self, MPI, launcher=None):
+    def __init__(self, MPI, launcher=None, comm=None):
         self._MPI = MPI
-        self._comm = MPI.COMM_WORLD
+        self._comm = MPI.COMM_WORLD if comm is None else comm
         self._control = self._comm.Dup()  # watchdog messages never match user traffic
         self.rank, self.size = self._comm.Get_rank(), self._comm.Get_size()
         self.launcher = launcher

@@ -76,12 +76,29 @@ def start(environ):
             f"the mpiexec that belongs to mpi4py's MPI (`python -m mpi4py --mpi-lib-version` "
             f"names it), or rebuild mpi4py against the cluster's MPI (`pip install "
             f"--no-binary mpi4py mpi4py`); with srun, pass --mpi=pmix (or pmi2)")
+    _started(comm, MPI)
+    return comm
+
+
+def adopt(comm, MPI):
+    """Make ``comm`` (an ``MPICommunicator`` over a world assembled by hand, as Spark's
+    tasks do) this process's communicator, with the same fail-fast hooks, guardian and
+    start-up line as a launcher's job."""
+    if _state["communicator"] is not None and not isinstance(_state["communicator"],
+                                                             LocalCommunicator):
+        raise RuntimeError("somanet.distributed: this process already belongs to a job of "
+                           f"{_state['communicator'].size} processes")
+    _state["communicator"], _state["error"] = comm, None
+    _started(comm, MPI)
+    return comm
+
+
+def _started(comm, MPI):
     _install_hooks(comm)
     _join_guardian(comm)
     if comm.rank == 0:
         sys.stderr.write(_start_line(comm, MPI) + "\n")
         sys.stderr.flush()
-    return comm
 
 
 def _local_to_rank_0(comm, rank):
