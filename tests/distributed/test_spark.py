@@ -161,5 +161,11 @@ def test_somanet_train_on_spark(session, tmp_path, capsys):
     assert config["spark"] == {"master": "local[2]", "workers": 2, "world_size": 2}
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test_accuracy"] > 0.5
+    # rank 0's checkpoint continues on Spark as under mpiexec
+    code = main(["train", "--spark", "local[2]", "--workers", "2", "--resume", "--out",
+                 str(out), "--epochs", "2", "--no-plot", "--verbose", "0"])
+    assert code == 0, capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs"] == 2 and len(metrics["history"]["loss"]) == 2
     assert main(["train", "--spark", "local[2]", "--out", str(tmp_path / "x")]) == 2
     assert "--spark MASTER and --workers N go together" in capsys.readouterr().err
