@@ -11,6 +11,7 @@ import numpy
 from .. import nn
 from ..train import Sequential
 from .data import IMAGE_SHAPE
+from .architectures import check_classifier
 from .errors import CommandError, one_line
 from .model import on_device, resolve_device
 from .runs import load_run, tabular_encoder
@@ -36,6 +37,7 @@ def add_parser(commands):
 def cmd_predict(args):
     """``somanet predict RUN_DIR FILE...``: the class and its probability for each input."""
     config, model = load_run(args.run_dir, args.device)
+    check_classifier(args.run_dir, config)
     probability_model = Sequential([model, nn.Softmax()])  # a softmax on the logits
     probability_model.eval()
     names = config["class_names"]
