@@ -8,6 +8,10 @@
     somanet predict runs/lenet digit.png digits.npy
     somanet train --model char-lstm --out runs/shakespeare   # a character language model
     somanet generate runs/shakespeare --prime "ROMEO." --length 500 --temperature 0.8
+    somanet train --model dcgan --out runs/dcgan  # also gan, rbm, dbn, cdbn, autoencoder,
+                                                 # dae, vae, dsn, lamstar
+    somanet sample runs/dcgan --n 64 --out grid.png
+    somanet evaluate runs/dcgan --judge runs/lenet
     somanet info
 
 A run folder (``--out``, default ``runs/<timestamp>``) holds everything about a run:
@@ -22,8 +26,9 @@ by rank 0, and every rank exits with status 2.
 
 One module a concern: ``data`` (dataset specs and loading), ``model`` (building,
 compiling, the device), ``runs`` (run folders and config.json), and one module a
-command: ``train``, ``evaluate``, ``predict``, ``generate``, ``info``. This module assembles
-the parser and runs ``main``.
+command: ``train``, ``evaluate``, ``sample``, ``predict``, ``generate``, ``info``,
+``export``; ``architectures`` says how each of the zoo's GAN, RBM, DBN... trains, draws
+and is evaluated. This module assembles the parser and runs ``main``.
 """
 import argparse
 import os
@@ -31,7 +36,7 @@ import sys
 import warnings
 
 from .. import __version__, distributed, io
-from . import evaluate, export, generate, info, predict, train
+from . import evaluate, export, generate, info, predict, sample, train
 from .data import Data, load_data, parse_dataset
 from .errors import CommandError
 from .predict import read_inputs
@@ -54,9 +59,15 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"somanet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for command in (train, evaluate, predict, generate, info, export):
+    for command in (train, evaluate, sample, predict, generate, info, export):
         command.add_parser(commands)
     return parser
+
+
+def _holds_checkpoint(folder):
+    """A checkpoint in ``folder`` or, for a run trained in stages, in a folder below it."""
+    return os.path.isdir(folder) and any(io.is_checkpoint(path) for path, _, _ in
+                                         os.walk(folder))
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -82,7 +93,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         hint = ""
         out = getattr(args, "out", None)
-        if args.command == "train" and out and io.is_checkpoint(
+        if args.command == "train" and out and _holds_checkpoint(
                 os.path.join(out, CHECKPOINT_DIR)):
             hint = f"; the last checkpoint is intact: somanet train --resume --out {out}"
         print(f"somanet: interrupted{hint}", file=sys.stderr)

@@ -1,6 +1,7 @@
 """``somanet evaluate RUN_DIR``: a trained run's loss and accuracy on its test split (for a
 text run also its bits per character on the held-out text)."""
 from .. import models
+from . import architectures
 from .data import DATASET_FORMS, load_data
 from .errors import CommandError
 from .model import compile_model, loss_and_accuracy, on_device, resolve_device
@@ -17,6 +18,11 @@ def add_parser(commands):
     evaluate.add_argument("--dataset", help=f"evaluate on another image dataset "
                                             f"({DATASET_FORMS})")
     evaluate.add_argument("--device", default="cpu", help="cpu, gpu or gpu:N")
+    evaluate.add_argument("--judge", metavar="RUN_DIR",
+                          help="for a gan or dcgan run: a classifier run (e.g. somanet train "
+                               "--model lenet) that labels 1,000 generated digits; reports "
+                               "the share it labels with confidence >= 0.9 and the classes "
+                               "those cover")
     evaluate.set_defaults(handler=cmd_evaluate)
     return evaluate
 
@@ -25,6 +31,12 @@ def cmd_evaluate(args):
     """``somanet evaluate RUN_DIR``: loss and accuracy on the test split of the run's data."""
     config, model = load_run(args.run_dir, args.device)
     spec = args.dataset or config["dataset"]
+    zoo = architectures.get(config["model"])
+    if args.judge is not None and (zoo is None or zoo.name not in ("gan", "dcgan")):
+        raise CommandError(f"--judge scores a gan's or dcgan's samples; {args.run_dir} holds "
+                           f"a {config['model']} run")
+    if zoo is not None:
+        return _evaluate_architecture(zoo, args, config, model, spec)
     if config["preprocessing"]["kind"] == "tabular":
         if args.dataset:
             raise CommandError("--dataset cannot change the data of a CSV run (its encoding "
@@ -63,4 +75,35 @@ def cmd_evaluate(args):
     if found.text:
         bits = models.bits_per_character(model, found.validation_ids)
         print(f"{args.run_dir}: {bits:.3f} bits per character on the held-out text")
+    return 0
+
+
+def _evaluate_architecture(zoo, args, config, model, spec):
+    """What fits the architecture (``cli.architectures``) on the test split."""
+    found = load_data(spec, limit=None if args.dataset else config["limit"])
+    if found.tabular:
+        raise CommandError(f"{args.run_dir} holds a {zoo.name}, which takes images; "
+                           f"--dataset {spec} is tabular")
+    if zoo.classifier or zoo.name in ("dsn", "lamstar"):
+        labels = found.y_test
+        if labels.size and int(labels.max()) >= config["num_classes"]:
+            raise CommandError(f"{spec} has labels up to {int(labels.max())}; the model "
+                               f"knows {config['num_classes']} classes")
+    if args.judge is not None:
+        judge_config, judge = load_run(args.judge, args.device)
+        judge_zoo = architectures.get(judge_config["model"])
+        if judge_config["preprocessing"]["kind"] != "image" or (
+                judge_zoo is not None and not judge_zoo.classifier):
+            raise CommandError(f"--judge {args.judge} holds a {judge_config['model']} run "
+                               f"on {judge_config['dataset']}; the judge must be an image "
+                               f"classifier (mlp, lenet, lstm, dbn or cdbn)")
+        if judge_config["num_classes"] != 10:
+            raise CommandError(f"--judge {args.judge} knows {judge_config['num_classes']} "
+                               f"classes; the digits have 10")
+        scores, text = zoo.evaluate(model, found, config["batch_size"],
+                                    judge=(f"{judge_config['model']} of {args.judge}", judge))
+    else:
+        scores, text = zoo.evaluate(model, found, config["batch_size"])
+    print(f"{args.run_dir}: {zoo.name} on {spec} (test, {len(found.y_test):,} samples): "
+          f"{text}")
     return 0

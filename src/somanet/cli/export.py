@@ -13,6 +13,7 @@ import numpy
 from .. import nn
 from ..train import Sequential
 from .data import IMAGE_SHAPE
+from .architectures import check_classifier
 from .errors import CommandError, one_line
 from .runs import load_run, tabular_encoder
 
@@ -47,6 +48,7 @@ def cmd_export(args):
     if args.fixed_batch is not None and args.fixed_batch < 1:
         raise CommandError(f"--fixed-batch must be a positive int, got {args.fixed_batch}")
     config, model = load_run(args.run_dir)
+    check_classifier(args.run_dir, config)
     if args.softmax:
         model = Sequential([model, nn.Softmax()])
         model.eval()

@@ -11,6 +11,7 @@ import numpy
 from .. import nn
 from ..train import Sequential
 from .data import IMAGE_SHAPE
+from .architectures import check_classifier
 from .errors import CommandError, one_line
 from .model import on_device, resolve_device
 from .runs import load_run, tabular_encoder
@@ -39,6 +40,7 @@ def cmd_predict(args):
     if config["preprocessing"]["kind"] == "text":
         raise CommandError(f"{args.run_dir} holds a character language model; it writes text "
                            f"with: somanet generate {args.run_dir} --prime TEXT")
+    check_classifier(args.run_dir, config)
     probability_model = Sequential([model, nn.Softmax()])  # a softmax on the logits
     probability_model.eval()
     names = config["class_names"]

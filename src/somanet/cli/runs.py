@@ -19,8 +19,9 @@ import datetime
 import json
 import os
 
-from .. import datasets, io
+from .. import datasets, io, models
 from ..train import checkpointing
+from . import architectures
 from .errors import CommandError, one_line
 from .model import build_model, resolve_device
 
@@ -35,6 +36,12 @@ PLOT_FILE = "history.png"
 RUN_OPTIONS = ("model", "dataset", "target", "categorical", "batch_size", "optimizer", "lr",
                "seed", "limit")
 CONFIG_KEYS = RUN_OPTIONS + ("epochs", "preprocessing", "num_classes", "class_names")
+
+
+def model_names():
+    """Every ``--model``: the classifiers of ``somanet.models.get``, then the architectures
+    of ``cli.architectures``."""
+    return models.names() + [name for name in architectures.NAMES if name not in models.names()]
 
 
 def default_out():
@@ -78,9 +85,14 @@ def prepare_out(path, resume):
     return created, lock
 
 
-def resume_point(run_dir, config):
+def resume_point(run_dir, config, folder=None, check_epochs=True):
     """How far the run in ``run_dir`` got, from its checkpoint (``None`` without one), and
     whether ``config["epochs"]`` leaves anything to do. Nothing is written.
+
+    Args:
+        folder: the checkpoint folder (default ``run_dir/checkpoint``; a stage's folder for
+            a run trained in stages).
+        check_epochs: raise when the checkpoint is past ``config["epochs"]``.
 
     Returns:
         ``(progress, finished)``: the checkpoint's ``Progress`` (or ``None``), and whether
@@ -90,7 +102,7 @@ def resume_point(run_dir, config):
         CommandError: the checkpoint is damaged, or the run is already past
             ``config["epochs"]``.
     """
-    folder = os.path.join(run_dir, CHECKPOINT_DIR)
+    folder = os.path.join(run_dir, CHECKPOINT_DIR) if folder is None else folder
     if not io.is_checkpoint(folder):
         return None, False
     try:
@@ -98,7 +110,7 @@ def resume_point(run_dir, config):
     except (OSError, ValueError) as error:
         raise CommandError(f"cannot resume {run_dir}: {one_line(error)}") from None
     epochs = config["epochs"]
-    if progress.epoch > epochs or (progress.epoch == epochs and progress.batch > 0):
+    if check_epochs and progress.epoch > epochs or (progress.epoch == epochs and progress.batch > 0):
         trained = f"{progress.epoch} epoch(s)" + (f" and {progress.batch} batch(es) of the "
                                                   f"next" if progress.batch else "")
         raise CommandError(f"{run_dir} has already trained {trained}, past --epochs {epochs}; "
@@ -212,8 +224,15 @@ def load_run(run_dir, device="cpu"):
     """
     config = read_config(run_dir)
     kind = config["preprocessing"]["kind"]
-    n_features = len(tabular_encoder(config).feature_names) if kind == "tabular" else None
-    model = build_model(config["model"], kind, config["num_classes"], n_features)
+    zoo = architectures.get(config["model"])
+    if zoo is not None:
+        if not isinstance(config.get("options"), dict):
+            raise CommandError(f"{run_dir}/{CONFIG_FILE} lacks the {zoo.name}'s options; it "
+                               f"was edited or is damaged")
+        model = zoo.build(config["options"])
+    else:
+        n_features = len(tabular_encoder(config).feature_names) if kind == "tabular" else None
+        model = build_model(config["model"], kind, config["num_classes"], n_features)
     weights = os.path.join(run_dir, WEIGHTS_FILE)
     if not os.path.isfile(weights):
         raise CommandError(f"{run_dir!r} holds no {WEIGHTS_FILE}: the run did not finish; "

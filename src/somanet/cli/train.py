@@ -8,13 +8,15 @@ import time
 from .. import __version__, distributed, io, models, viz
 from ..backend import manual_seed
 from ..train import Callback, optimizers
+from . import architectures
 from .data import DATASET_FORMS, TEXT_KINDS, load_data, parse_dataset
 from .errors import CommandError, one_line, on_main
 from .model import (TEXT_MODEL, build_model, check_optimizer, compile_model, loss_and_accuracy,
                     on_device, resolve_device)
 from .runs import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, PLOT_FILE, RUN_FORMAT,
-                   RUN_OPTIONS, WEIGHTS_FILE, check_same_data, default_out, prepare_out,
-                   read_config, remove_leftovers, remove_run, resume_point, write_json)
+                   RUN_OPTIONS, WEIGHTS_FILE, check_same_data, default_out, model_names,
+                   prepare_out, read_config, remove_leftovers, remove_run, resume_point,
+                   write_json)
 
 DEFAULTS = {"model": "mlp", "dataset": "mnist-small", "target": None, "categorical": None,
             "epochs": 5, "batch_size": 32, "optimizer": "adam", "lr": None, "seed": 0,
@@ -30,8 +32,11 @@ def add_parser(commands):
                     "quickstart MLP (Flatten, Dense 128 relu, Dropout 0.2, Dense 10) on the "
                     "bundled mnist_small (4,000 train / 1,000 test digits), 5 epochs of Adam.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    train.add_argument("--model", help=f"one of {', '.join(models.names())} (default mlp; "
-                                       f"CSV data uses a tabular MLP, text {TEXT_MODEL})")
+    train.add_argument("--model", help=f"one of {', '.join(model_names())} (default mlp; "
+                                       f"CSV data uses a tabular MLP, text {TEXT_MODEL}; "
+                                       f"gan, dcgan, rbm, dbn, cdbn, autoencoder, dae, vae, "
+                                       f"dsn and lamstar train on images with their own "
+                                       f"defaults)")
     train.add_argument("--dataset", help=f"{DATASET_FORMS} (default mnist-small; shakespeare "
                                          f"for --model {TEXT_MODEL})")
     train.add_argument("--target", help="the column to predict, for csv:FILE")
@@ -81,9 +86,9 @@ def cmd_train(args):
             raise CommandError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if args.lr is not None and not args.lr > 0:
         raise CommandError(f"--lr must be positive, got {args.lr}")
-    if args.model is not None and args.model.lower() not in models.names():
+    if args.model is not None and args.model.lower() not in model_names():
         raise CommandError(f"unknown model {args.model!r}; the known models are "
-                           f"{', '.join(models.names())}")
+                           f"{', '.join(model_names())}")
     if args.optimizer is not None:
         args.optimizer = check_optimizer(args.optimizer)
     if not args.resume:  # text and the character model go together
@@ -101,13 +106,21 @@ def cmd_train(args):
         args.categorical = [name.strip() for name in args.categorical.split(",") if name.strip()]
     if args.model is not None:
         args.model = args.model.lower()
+    zoo = architectures.get(args.model)
+    if zoo is not None:
+        if args.jit:
+            raise CommandError(f"--jit compiles the steps of mlp, lenet and lstm; --model "
+                               f"{zoo.name} trains without it")
+        if not zoo.takes_optimizer and (args.optimizer or args.lr is not None):
+            raise CommandError(f"--model {zoo.name} learns without an optimizer (its "
+                               f"{zoo.objective}); drop --optimizer and --lr")
     # Under MPI (mpiexec -n N somanet train) every rank trains, rank 0 names and writes
     # the one run folder.
     out = distributed.broadcast_object(args.out if args.out is not None else default_out())
     args.out = out
     config = train_config(args)
     if args.resume:
-        _, finished = resume_point(out, config)  # before anything is written
+        _, finished = _resume_point(out, config)  # before anything is written
         if finished and all(os.path.isfile(os.path.join(out, name))
                             for name in (WEIGHTS_FILE, METRICS_FILE)):
             if distributed.is_main():
@@ -205,16 +218,44 @@ def _train_config(args):
                                    f"sets it up, with {option} {config.get(key)}; drop "
                                    f"{option} {given[key]}, or start a new run with another "
                                    f"--out")
+        zoo = architectures.get(config["model"])
+        if zoo is not None and zoo.stages and given.get("epochs", config["epochs"]) != \
+                config["epochs"]:
+            raise CommandError(f"--resume continues the {zoo.name} run as it was set up, "
+                               f"--epochs {config['epochs']} for each of its stages; drop "
+                               f"--epochs {given['epochs']}, or start a new run with another "
+                               f"--out")
         if "epochs" in given:
             config["epochs"] = given["epochs"]
         return config
     config = {"format": RUN_FORMAT, "somanet_version": __version__,
               "created": datetime.datetime.now().isoformat(timespec="seconds")}
     config.update(DEFAULTS)
+    zoo = architectures.get(given.get("model"))
+    if zoo is not None:  # its own defaults; optimizer None: the model's own
+        config.update(epochs=zoo.epochs, batch_size=zoo.batch_size, optimizer=None)
     config.update(given)
-    config["loss"] = "sparse_categorical_crossentropy (from logits)"
-    config["metrics"] = ["accuracy"]
+    if zoo is not None:
+        config["options"] = dict(zoo.options)
+        config["loss"] = zoo.objective
+        config["metrics"] = []
+    else:
+        config["loss"] = "sparse_categorical_crossentropy (from logits)"
+        config["metrics"] = ["accuracy"]
     return config
+
+
+def _resume_point(out, config):
+    """``resume_point`` for the run's checkpoint; a run trained in stages (a DBN's layers,
+    a DSN's modules) is judged by its last stage, each stage's checkpoint checked."""
+    zoo = architectures.get(config["model"])
+    if zoo is None or not zoo.stages:
+        return resume_point(out, config)
+    folders = zoo.stage_folders(os.path.join(out, CHECKPOINT_DIR), config["options"])
+    for folder in folders[:-1]:
+        if io.is_checkpoint(folder):
+            resume_point(out, config, folder, check_epochs=False)
+    return resume_point(out, config, folders[-1])
 
 
 def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=True, log=print,
@@ -249,6 +290,10 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
                       config["seed"], config["limit"])
     if resume:
         check_same_data(out_dir, config, found)
+    zoo = architectures.get(config["model"])
+    if zoo is not None:
+        return _run_architecture(zoo, config, found, out_dir, resume, verbose, device, plot,
+                                 log, chief)
     config["preprocessing"] = found.preprocessing
     config["num_classes"] = found.num_classes
     config["class_names"] = found.class_names
@@ -311,6 +356,71 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
         ([PLOT_FILE] if plotted else [])
     log(f"wrote {out_dir}: {', '.join(written)}")
     return metrics
+
+
+def _run_architecture(zoo, config, found, out_dir, resume, verbose, device, plot, log, chief):
+    """``run_training`` for the architectures of ``cli.architectures`` (GAN, RBM, DBN...)."""
+    if found.tabular:
+        raise CommandError(f"--model {zoo.name} takes images; CSV data trains --model mlp")
+    config["preprocessing"] = found.preprocessing
+    config["num_classes"] = found.num_classes
+    config["class_names"] = found.class_names
+    model = zoo.build(config["options"])
+    target = resolve_device(device)
+    config["device"] = str(target)
+    model.to(target)
+    if plot and zoo.generative and zoo.name in ("gan", "dcgan"):
+        config["sample_dir"] = os.path.join(out_dir, "samples")
+
+    def begin_run():
+        if chief:
+            remove_leftovers(out_dir)
+            write_json(os.path.join(out_dir, CONFIG_FILE), _stored(config))
+
+    started = _OnTrainBegin(begin_run)
+    log(f"somanet train: {zoo.name} ({model.num_parameters():,} parameters) on "
+        f"{config['dataset']} ({len(found.y_train):,} train / {len(found.y_test):,} test), "
+        f"{config['epochs']} epochs, batch {config['batch_size']}, seed {config['seed']}, "
+        f"{target} -> {out_dir}")
+    if not resume:
+        started.on_train_begin()
+    start = time.perf_counter()
+    try:
+        history = zoo.fit(model, found, config, os.path.join(out_dir, CHECKPOINT_DIR), resume,
+                          verbose, [started] if resume else [])
+    except FloatingPointError as error:
+        raise CommandError(f"{one_line(error).split('; ')[0]}; lower --lr or check the "
+                           f"data") from None
+    except (OSError, ValueError) as error:
+        if resume:
+            raise CommandError(f"cannot resume {out_dir}: {one_line(error)}") from None
+        raise
+    seconds = time.perf_counter() - start
+    if resume:
+        begin_run()  # the epochs may have grown (DSN and LAMSTAR take no callbacks)
+    scores, text = zoo.evaluate(model, found, config["batch_size"])
+    metrics = {**{f"test_{key}" if not key.startswith("test_") else key: value
+                  for key, value in scores.items()},
+               "test_samples": int(len(found.y_test)), "train_samples": int(len(found.y_train)),
+               "epochs": config["epochs"], "fit_seconds": round(seconds, 3),
+               "history": _history_dict(history)}
+    written = [CONFIG_FILE, WEIGHTS_FILE, CHECKPOINT_DIR + "/", METRICS_FILE]
+    if chief:
+        io.save_weights(os.path.join(out_dir, WEIGHTS_FILE), model)
+        write_json(os.path.join(out_dir, METRICS_FILE), metrics)
+        if plot:
+            try:
+                written += zoo.figures(model, found, history, out_dir)
+            except ImportError:
+                log("matplotlib is not installed, so no figures (pip install 'somanet[viz]')")
+    log(f"test ({len(found.y_test):,} samples): {text} (fit took {seconds:.1f} s)")
+    log(f"wrote {out_dir}: {', '.join(written)}")
+    return metrics
+
+
+def _stored(config):
+    """The config as config.json holds it (the samples folder is not a setting)."""
+    return {key: value for key, value in config.items() if key != "sample_dir"}
 
 
 class _OnTrainBegin(Callback):
