@@ -102,3 +102,61 @@ def test_read_text(tmp_path):
     (tmp_path / "empty.txt").write_text("")
     with pytest.raises(ValueError, match="empty"):
         sn.datasets.read_text(str(tmp_path / "empty.txt"))
+
+
+def test_a_vocabulary_with_special_tokens():
+    vocab = Vocabulary("abc", specials=("<pad>", "<start>", "<end>", "<unk>"),
+                       unk_token="<unk>")
+    assert vocab.tokens == ["<pad>", "<start>", "<end>", "<unk>", "a", "b", "c"]
+    assert (vocab.pad_id, vocab.start_id, vocab.end_id, vocab.unk_id) == (0, 1, 2, 3)
+    assert len(vocab) == 7 and vocab.chars == "abc" and "a" in vocab and "<pad>" not in vocab
+    assert vocab.encode("bxa").tolist() == [5, 3, 4] and vocab.unknown("bxa") == ["x"]
+    ids = vocab.encode_batch(["ab", "cxa"], length=6, start=True, end=True)
+    assert ids.dtype == np.int64 and ids.tolist() == [[1, 4, 5, 2, 0, 0],
+                                                      [1, 6, 3, 4, 2, 0]]
+    assert vocab.decode_batch(ids) == ["ab", "c\ufffda"]
+    assert vocab.decode(ids[1]) == "c\ufffda" and vocab.decode([4, 2, 5]) == "a"
+    assert vocab.decode_batch(sn.tensor(ids)) == ["ab", "c\ufffda"]
+    again = Vocabulary.from_state_dict(vocab.state_dict())
+    assert again == vocab and again.unk_id == 3 and hash(again) == hash(vocab)
+    assert vocab != Vocabulary("abc") and Vocabulary("abc").unk_id is None
+    # a plain character vocabulary: the same batch form, equal lengths need no <pad>
+    plain = Vocabulary("abc")
+    assert plain.state_dict() == {"chars": "abc"}
+    assert plain.encode_batch(["ab", "ca"]).tolist() == [[0, 1], [2, 0]]
+    assert plain.decode_batch([[0, 1], [2, 0]]) == ["ab", "ca"]
+    # CharVocabulary is that vocabulary with its specials fixed
+    chars = sn.datasets.CharVocabulary("abc")
+    assert isinstance(chars, Vocabulary) and chars == vocab and chars.characters == "abc"
+    assert sn.datasets.CharVocabulary.end_id == 2
+    assert chars.encode("ab").tolist() == vocab.encode_batch("ab").tolist() == [[4, 5]]
+    restored = sn.datasets.CharVocabulary.from_state_dict(chars.state_dict())
+    assert type(restored) is sn.datasets.CharVocabulary and restored == chars
+    with pytest.raises(ValueError, match="expected the specials"):
+        sn.datasets.CharVocabulary.from_state_dict(Vocabulary("abc").state_dict())
+
+
+def test_special_token_errors():
+    with pytest.raises(ValueError, match=r"unk_token='<unk>' must be one of the specials"):
+        Vocabulary("abc", specials=("<pad>",), unk_token="<unk>")
+    with pytest.raises(ValueError, match="special token '<pad>' is given twice"):
+        Vocabulary("abc", specials=("<pad>", "<pad>"))
+    with pytest.raises(ValueError, match="'a' is both a special token and a character"):
+        Vocabulary("abc", specials=("a",))
+    with pytest.raises(TypeError, match="specials must be a sequence of tokens"):
+        Vocabulary("abc", specials="<pad>")
+    with pytest.raises(TypeError, match="a special token must be a non-empty str"):
+        Vocabulary("abc", specials=("",))
+    plain = Vocabulary("abc")
+    with pytest.raises(ValueError, match=r"padding rows to one length needs the special "
+                                         r"token '<pad>'"):
+        plain.encode_batch(["ab", "c"])
+    with pytest.raises(ValueError, match=r"end=True needs the special token '<end>'"):
+        plain.encode_batch(["ab"], end=True)
+    with pytest.raises(ValueError, match=r"1 character\(s\) not in the vocabulary in "
+                                         r"texts\[1\]: 'x'"):
+        plain.encode_batch(["ab", "xa"])
+    with pytest.raises(ValueError, match=r"expected int ids \(N, length\)"):
+        plain.decode_batch(np.zeros((1, 2, 3), np.int64))
+    with pytest.raises(ValueError, match="from_state_dict"):
+        Vocabulary.from_state_dict({"chars": "abc", "specials": "<pad>"})

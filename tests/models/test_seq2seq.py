@@ -213,3 +213,20 @@ def test_errors_name_what_was_wrong():
     assert bare.decode(x, max_length=3).ids.shape == (4, 3)
     with pytest.raises(ValueError, match="exact_match: 2 predictions but 1 expected"):
         models.exact_match(["a", "b"], ["a"])
+
+
+def test_any_vocabulary_with_the_specials():
+    from somanet.data.text import Vocabulary
+    source = Vocabulary("abc", specials=("<unk>", "<pad>"), unk_token="<unk>")
+    target = Vocabulary("xyz", specials=("<end>", "<pad>", "<start>"))
+    sn.manual_seed(0)
+    model = models.seq2seq(source, target, units=4, embedding_dim=4, max_length=5)
+    assert (model.pad_id, model.start_id, model.end_id) == (1, 2, 0)
+    outputs = model.translate(["ab", "cqa"])
+    assert len(outputs) == 2 and all(set(text) <= set("xyz") for text in outputs)
+    assert isinstance(model.translate("ba"), str)
+    with pytest.raises(ValueError, match="target_vocab has no start_id, end_id: give it "
+                                         "the specials"):
+        models.seq2seq(source, Vocabulary("xyz", specials=("<pad>",)))
+    with pytest.raises(ValueError, match="source_vocab has no pad_id"):
+        models.seq2seq(Vocabulary("abc"), target)

@@ -1,5 +1,6 @@
-"""Text for character-level language models: a ``Vocabulary`` (characters <-> ids) and
-``CharSequenceDataset``, a text cut into training windows.
+"""Text for character-level models: a ``Vocabulary`` (characters <-> ids, optionally with
+special tokens such as ``<pad>``; ``CharVocabulary`` is the one sequence-to-sequence
+models use) and ``CharSequenceDataset``, a text cut into training windows.
 
 A character language model reads ``x = ids[s : s + window]`` and learns to predict, at
 every step, the next character: ``y = ids[s + 1 : s + window + 1]``.
@@ -18,107 +19,314 @@ every step, the next character: ``y = ids[s + 1 : s + window + 1]``.
 """
 import numpy
 
-from .._checks import check_positive_int
+from .._checks import check_positive_int, is_int
 from ..backend import to_numpy
 from ..tensor import Tensor
 from .dataset import Dataset
 
 
+PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
+
+
+class _BadCharacter(TypeError, ValueError):
+    """A vocabulary entry that is not one character: a ``TypeError`` and a ``ValueError``
+    (the two character vocabularies somanet had raised one each)."""
+
+
 class Vocabulary:
-    """The characters a model knows, each with an id ``0 .. len - 1`` (in sorted order).
+    """Characters (and optional special tokens) to integer ids and back.
+
+    Ids: the ``specials`` first, ``0 .. len(specials) - 1`` in the order given, then the
+    characters in the order given (``from_text`` sorts them); ``tokens[i]`` is the token
+    of id ``i``. A character language model needs no specials; a sequence-to-sequence
+    model uses ``<pad>`` (fills rows up to a common length), ``<start>`` (the first input
+    of a decoder), ``<end>`` (ends an output) and ``<unk>``: ``CharVocabulary`` is that
+    vocabulary.
 
     Args:
         chars: the characters (a string or an iterable of one-character strings); each
             once.
+        specials: special tokens (strings such as ``"<pad>"``), each once, not among the
+            characters. ``"<pad>"``, ``"<start>"`` and ``"<end>"`` have a meaning to
+            ``encode_batch`` and ``decode``; others decode as their own text.
+        unk_token: ``None`` (the default): a character outside the vocabulary is an error
+            that names it and where it is (a model cannot read what it was never trained
+            on); or one of ``specials`` (``"<unk>"``) that such characters become.
 
     Attributes:
-        chars: the characters as one string, ``chars[i]`` has id ``i``.
+        chars: the characters as one string.
+        tokens: every token, ``tokens[i]`` has id ``i`` (the specials, then the characters).
+        specials: the special tokens, a tuple.
+        unk_token: as given.
+        pad_id, start_id, end_id, unk_id: the ids of ``<pad>``, ``<start>``, ``<end>`` and
+            of ``unk_token`` (``None`` where the vocabulary has no such token).
 
-    A character outside the vocabulary is an error that names it and where it is:
-    a model cannot read what it was never trained on.
+        >>> vocab = Vocabulary("abc", specials=("<pad>", "<unk>"), unk_token="<unk>")
+        >>> vocab.tokens, vocab.encode("abx").tolist()
+        (['<pad>', '<unk>', 'a', 'b', 'c'], [2, 3, 1])
+        >>> vocab.encode_batch(["ab", "c"]).tolist(), vocab.decode([2, 1, 0])
+        ([[2, 3], [4, 0]], 'a\\ufffd')
     """
 
-    def __init__(self, chars):
+    def __init__(self, chars, specials=(), unk_token=None):
+        name = type(self).__name__
         chars = list(chars)
         for char in chars:
             if not isinstance(char, str) or len(char) != 1:
-                raise TypeError(f"Vocabulary: expected single characters, got {char!r}")
-        if not chars:
-            raise ValueError("Vocabulary: expected at least one character, got none")
-        seen = set()
-        for char in chars:
-            if char in seen:
-                raise ValueError(f"Vocabulary: the character {char!r} is given twice")
-            seen.add(char)
+                raise _BadCharacter(f"{name}: expected single characters, got {char!r}")
+        if isinstance(specials, str):
+            raise TypeError(f"{name}: specials must be a sequence of tokens such as "
+                            f"('<pad>', '<unk>'), got the string {specials!r}")
+        specials = tuple(specials)
+        for token in specials:
+            if not isinstance(token, str) or not token:
+                raise TypeError(f"{name}: a special token must be a non-empty str, got "
+                                f"{token!r}")
+        if not chars and not specials:
+            raise ValueError(f"{name}: expected at least one character, got none")
+        for kind, entries in (("character", chars), ("special token", specials)):
+            repeated = list(dict.fromkeys(e for e in entries if entries.count(e) > 1))
+            if repeated:
+                raise ValueError(f"{name}: the {kind} {repeated[0]!r} is given twice; "
+                                 f"expected each {kind} once, got {repeated} more than once")
+        both = [token for token in specials if token in chars]
+        if both:
+            raise ValueError(f"{name}: {both[0]!r} is both a special token and a character")
+        if unk_token is not None and unk_token not in specials:
+            raise ValueError(f"{name}: unk_token={unk_token!r} must be one of the specials "
+                             f"{specials}, or None (unknown characters are an error)")
         self.chars = "".join(chars)
-        self._ids = {char: index for index, char in enumerate(chars)}
+        self.specials = specials
+        self.unk_token = unk_token
+        self.tokens = list(specials) + chars
+        self._ids = {char: index for index, char in enumerate(chars, len(specials))}
+        special_id = {token: index for index, token in enumerate(specials)}
+        self.pad_id, self.start_id, self.end_id = (special_id.get(PAD), special_id.get(START),
+                                                   special_id.get(END))
+        self.unk_id = special_id.get(unk_token)
 
     @classmethod
     def from_text(cls, text):
         """The vocabulary of every character in ``text``, sorted."""
         if not isinstance(text, str):
-            raise TypeError(f"Vocabulary.from_text: expected a str, got {type(text).__name__}")
+            raise TypeError(f"{cls.__name__}.from_text: expected a str, got "
+                            f"{type(text).__name__}")
         return cls(sorted(set(text)))
 
     def __len__(self):
-        return len(self.chars)
+        return len(self.tokens)
 
     def __contains__(self, char):
         return char in self._ids
 
     def __eq__(self, other):
-        return isinstance(other, Vocabulary) and other.chars == self.chars
+        return (isinstance(other, Vocabulary) and other.tokens == self.tokens
+                and other.unk_token == self.unk_token)
+
+    def __hash__(self):
+        return hash((tuple(self.tokens), self.unk_token))
 
     def __repr__(self):
-        return f"Vocabulary({len(self)} characters: {self.chars!r})"
+        extra = (f", specials={self.specials}, unk_token={self.unk_token!r}"
+                 if self.specials else "")
+        return f"{type(self).__name__}({len(self.chars)} characters: {self.chars!r}{extra})"
 
     def unknown(self, text):
         """The characters of ``text`` that are not in the vocabulary, in order of appearance."""
         return list(dict.fromkeys(char for char in text if char not in self._ids))
 
-    def encode(self, text):
-        """``text`` as int64 ids, shape ``(len(text),)``.
-
-        Raises:
-            ValueError: ``text`` holds characters outside the vocabulary (names them and
-                the position of the first).
-        """
-        if not isinstance(text, str):
-            raise TypeError(f"Vocabulary.encode: expected a str, got {type(text).__name__}")
+    def _encode_text(self, text, who, where=""):
+        if self.unk_id is not None:
+            return [self._ids.get(char, self.unk_id) for char in text]
         try:
-            return numpy.fromiter((self._ids[char] for char in text), dtype=numpy.int64,
-                                  count=len(text))
+            return [self._ids[char] for char in text]
         except KeyError:
             missing = self.unknown(text)
             first = text.index(missing[0])
             shown = ", ".join(repr(char) for char in missing[:10])
             more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-            raise ValueError(f"Vocabulary.encode: {len(missing)} character(s) not in the "
-                             f"vocabulary: {shown}{more} (the first at position {first}); "
-                             f"the vocabulary holds {self.chars!r}") from None
+            raise ValueError(f"{who}: {len(missing)} character(s) not in the vocabulary"
+                             f"{where}: {shown}{more} (the first at position {first}); the "
+                             f"vocabulary holds {self.chars!r}") from None
 
-    def decode(self, ids):
-        """The string of ``ids`` (a sequence, array or Tensor of ints in ``[0, len)``)."""
-        values = to_numpy(ids.data) if isinstance(ids, Tensor) else numpy.asarray(ids)
-        if values.dtype.kind not in "iu" and values.size:
-            raise TypeError(f"Vocabulary.decode: expected integer ids, got dtype {values.dtype}")
-        values = values.reshape(-1).astype(numpy.int64)
+    def _special(self, token_id, token, who, why):
+        if token_id is None:
+            raise ValueError(f"{who}: {why} needs the special token {token!r}; this "
+                             f"vocabulary's specials are {self.specials}")
+        return token_id
+
+    def encode(self, text):
+        """One string as int64 ids, shape ``(len(text),)``.
+
+        Raises:
+            ValueError: ``text`` holds characters outside the vocabulary and there is no
+                ``unk_token`` (names them and the position of the first).
+        """
+        name = f"{type(self).__name__}.encode"
+        if not isinstance(text, str):
+            raise TypeError(f"{name}: expected a str, got {type(text).__name__}")
+        return numpy.array(self._encode_text(text, name), dtype=numpy.int64)
+
+    def encode_batch(self, texts, length=None, start=False, end=False):
+        """The ids of ``texts`` (one string or a list), one row each, right-padded with
+        ``<pad>``.
+
+        Args:
+            texts: a string or a sequence of strings.
+            length: the number of columns (default: the longest, with the start and end
+                tokens); a longer text is an error.
+            start: put ``<start>`` first; end: put ``<end>`` after the last character.
+
+        Returns:
+            int64 array (N, length).
+
+        Raises:
+            ValueError: a text does not fit ``length``; rows need padding, ``start`` or
+                ``end`` and the vocabulary lacks that special token; an unknown character
+                without ``unk_token``.
+        """
+        name = f"{type(self).__name__}.encode"
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = list(texts)
+        for text in texts:
+            if not isinstance(text, str):
+                raise TypeError(f"{name}: expected strings, got {type(text).__name__}")
+        extra = int(bool(start)) + int(bool(end))
+        longest = max((len(text) for text in texts), default=0) + extra
+        if length is None:
+            length = longest
+        elif not is_int(length) or length < 0:
+            raise ValueError(f"{name}: length must be a non-negative int, got {length!r}")
+        elif longest > length:
+            raise ValueError(f"{name}: a text needs {longest} ids (with start/end), more "
+                             f"than length={length}")
+        start_id = self._special(self.start_id, START, name, "start=True") if start else None
+        end_id = self._special(self.end_id, END, name, "end=True") if end else None
+        if any(len(text) + extra < length for text in texts):
+            pad_id = self._special(self.pad_id, PAD, name, "padding rows to one length")
+        else:
+            pad_id = 0
+        ids = numpy.full((len(texts), length), pad_id, dtype=numpy.int64)
+        for row, text in enumerate(texts):
+            codes = self._encode_text(text, name, f" in texts[{row}]")
+            if start:
+                codes.insert(0, start_id)
+            if end:
+                codes.append(end_id)
+            ids[row, :len(codes)] = codes
+        return ids
+
+    def _decode_row(self, values, who):
         bad = (values < 0) | (values >= len(self))
         if bad.any():
-            raise ValueError(f"Vocabulary.decode: id {int(values[bad][0])} is outside "
-                             f"[0, {len(self)}) (the vocabulary has {len(self)} characters)")
-        return "".join(self.chars[index] for index in values)
+            raise ValueError(f"{who}: id {int(values[bad][0])} is outside [0, {len(self)}) "
+                             f"(the vocabulary has {len(self)} tokens)")
+        if not self.specials:
+            return "".join(self.tokens[index] for index in values.tolist())
+        if self.end_id is not None:
+            ends = numpy.flatnonzero(values == self.end_id)
+            if ends.size:
+                values = values[:ends[0]]
+        shown = []
+        for index in values.tolist():
+            if index in (self.pad_id, self.start_id):
+                continue
+            shown.append("\ufffd" if index == self.unk_id else self.tokens[index])
+        return "".join(shown)
+
+    def decode(self, ids):
+        """The string of ``ids`` (a sequence, array or Tensor of ints in ``[0, len)``).
+
+        Stops at the first ``<end>``; ``<pad>`` and ``<start>`` are skipped and
+        ``unk_token`` shows as U+FFFD (the replacement character).
+        """
+        values = to_numpy(ids.data) if isinstance(ids, Tensor) else numpy.asarray(ids)
+        if values.dtype.kind not in "iu" and values.size:
+            raise TypeError(f"{type(self).__name__}.decode: expected integer ids, got dtype "
+                            f"{values.dtype}")
+        return self._decode_row(values.reshape(-1).astype(numpy.int64),
+                                f"{type(self).__name__}.decode")
+
+    def decode_batch(self, ids):
+        """The strings of rows of ids, (N, length) (one row for 1-D ids), each as
+        ``decode``; a list of N strings."""
+        name = f"{type(self).__name__}.decode"
+        rows = to_numpy(ids.data) if isinstance(ids, Tensor) else numpy.asarray(ids)
+        if rows.ndim == 1:
+            rows = rows[None, :]
+        if rows.ndim != 2 or rows.dtype.kind not in "iu":
+            raise ValueError(f"{name}: expected int ids (N, length), got {rows.dtype} of "
+                             f"shape {rows.shape}")
+        rows = rows.astype(numpy.int64)
+        return [self._decode_row(row, name) for row in rows]
 
     def state_dict(self):
-        """``{"chars": ...}``, plain JSON; ``Vocabulary.from_state_dict`` rebuilds it."""
-        return {"chars": self.chars}
+        """``{"chars": ...}`` (with ``"specials"`` and ``"unk_token"`` where there are
+        specials), plain JSON; ``Vocabulary.from_state_dict`` rebuilds it."""
+        state = {"chars": self.chars}
+        if self.specials:
+            state.update(specials=list(self.specials), unk_token=self.unk_token)
+        return state
 
     @classmethod
     def from_state_dict(cls, state):
-        if not isinstance(state, dict) or not isinstance(state.get("chars"), str):
-            raise ValueError("Vocabulary.from_state_dict: expected {'chars': str}, got "
+        """The vocabulary ``state_dict`` wrote (a ``Vocabulary``)."""
+        if (not isinstance(state, dict) or not isinstance(state.get("chars"), str)
+                or not isinstance(state.get("specials", []), (list, tuple))
+                or not isinstance(state.get("unk_token"), (str, type(None)))):
+            raise ValueError("Vocabulary.from_state_dict: expected {'chars': str} (and "
+                             "optionally 'specials': [str], 'unk_token': str or None), got "
                              f"{state!r:.80}")
-        return cls(state["chars"])
+        return Vocabulary(state["chars"], specials=state.get("specials", ()),
+                          unk_token=state.get("unk_token"))
+
+
+class CharVocabulary(Vocabulary):
+    """The ``Vocabulary`` a sequence-to-sequence model reads and writes: the specials
+    ``<pad>`` 0, ``<start>`` 1, ``<end>`` 2, ``<unk>`` 3, then the characters in the
+    order given; a character outside the vocabulary becomes ``<unk>``.
+
+    ``CharVocabulary(chars)`` is ``Vocabulary(chars, specials=CharVocabulary.SPECIALS,
+    unk_token="<unk>")``, except that its ``encode`` and ``decode`` are the batch forms
+    ``encode_batch`` and ``decode_batch`` (rows of ids, as ``models.Seq2Seq`` takes
+    them). The special ids are class attributes too (``CharVocabulary.end_id``).
+
+    Args:
+        characters: the characters (a string or a sequence of one-character strings),
+            each once.
+
+        >>> from somanet.datasets import CharVocabulary
+        >>> vocab = CharVocabulary("-0123456789")
+        >>> len(vocab), vocab.encode(["1994-03"], end=True).tolist()
+        (15, [[6, 14, 14, 9, 4, 5, 8, 2]])
+        >>> vocab.decode([[6, 14, 14, 9, 4, 5, 8, 2, 0]])
+        ['1994-03']
+    """
+
+    SPECIALS = (PAD, START, END, UNK)
+    pad_id, start_id, end_id, unk_id = range(4)
+
+    def __init__(self, characters):
+        super().__init__(characters, specials=self.SPECIALS, unk_token=UNK)
+
+    encode = Vocabulary.encode_batch
+    decode = Vocabulary.decode_batch
+
+    @classmethod
+    def from_state_dict(cls, state):
+        """The ``CharVocabulary`` ``state_dict`` wrote; other specials are an error."""
+        vocab = Vocabulary.from_state_dict(state)
+        if vocab.specials != cls.SPECIALS or vocab.unk_token != UNK:
+            raise ValueError(f"CharVocabulary.from_state_dict: expected the specials "
+                             f"{cls.SPECIALS} and unk_token={UNK!r}, got {vocab.specials} "
+                             f"and {vocab.unk_token!r}; use Vocabulary.from_state_dict")
+        return cls(vocab.chars)
+
+    @property
+    def characters(self):
+        """The characters as one string (``chars``)."""
+        return self.chars
 
 
 class CharSequenceDataset(Dataset):

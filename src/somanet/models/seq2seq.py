@@ -84,8 +84,9 @@ class Seq2Seq(Model):
             by default: 0, 1, 2); ``pad_id`` marks padded source steps (masked) and
             target steps (no loss).
         max_length: the most output tokens ``decode`` makes (with ``<end>``).
-        source_vocab, target_vocab: optional vocabularies (``encode`` / ``decode``
-            methods, as ``CharVocabulary``), for ``translate`` on strings.
+        source_vocab, target_vocab: optional vocabularies (``encode_batch`` /
+            ``decode_batch`` methods, as ``somanet.data.text.Vocabulary`` and
+            ``CharVocabulary``), for ``translate`` on strings.
 
     Call: ``model(source, decoder_input)``: source (N, S) int ids, decoder_input
     (N, T) int ids (``<start>`` then the target but its last token) -> logits
@@ -347,7 +348,8 @@ class Seq2Seq(Model):
 
     def translate(self, texts, beam_size=1, max_length=None, length_penalty=0.0,
                   return_attention=False, batch_size=256):
-        """Translate strings with the model's vocabularies (``decode`` in between).
+        """Translate strings with the model's vocabularies: the source vocabulary's
+        ``encode_batch``, ``decode`` (below), the target vocabulary's ``decode_batch``.
 
         Args:
             texts: a string or a list of strings.
@@ -365,9 +367,9 @@ class Seq2Seq(Model):
                                "target_vocab) does), or call decode() on ids")
         single = isinstance(texts, str)
         texts = [texts] if single else list(texts)
-        result = self.decode(self.source_vocab.encode(texts), beam_size, max_length,
+        result = self.decode(self.source_vocab.encode_batch(texts), beam_size, max_length,
                              length_penalty, batch_size)
-        outputs = self.target_vocab.decode(result.ids)
+        outputs = self.target_vocab.decode_batch(result.ids)
         if not return_attention:
             return outputs[0] if single else outputs
         maps = []
@@ -411,9 +413,11 @@ def seq2seq(source_vocab, target_vocab, embedding_dim=32, units=64, attention="g
         Dense(2H -> V_t)                       logits (N, T, V_t)
 
     Args:
-        source_vocab, target_vocab: ``CharVocabulary`` objects (their sizes and special
-            ids are used, and ``translate`` encodes and decodes with them), or the
-            vocabulary sizes as ints (the special ids then are 0, 1, 2).
+        source_vocab, target_vocab: ``CharVocabulary`` objects, or any
+            ``somanet.data.text.Vocabulary`` with the specials ``<pad>`` (both),
+            ``<start>`` and ``<end>`` (the target): their sizes and special ids are used,
+            and ``translate`` encodes and decodes with them; or the vocabulary sizes as
+            ints (the special ids then are 0, 1, 2).
         embedding_dim, units, attention, max_length: as ``Seq2Seq``.
     """
     sizes, vocabularies = [], []
@@ -421,8 +425,15 @@ def seq2seq(source_vocab, target_vocab, embedding_dim=32, units=64, attention="g
         if is_int(vocab):
             sizes.append(int(vocab))
             vocabularies.append(None)
-        elif hasattr(vocab, "encode") and hasattr(vocab, "decode") and hasattr(vocab,
-                                                                               "__len__"):
+        elif all(hasattr(vocab, name) for name in ("encode_batch", "decode_batch",
+                                                   "__len__")):
+            needed = ("pad_id",) if role == "source_vocab" else ("pad_id", "start_id",
+                                                                 "end_id")
+            missing = [name for name in needed if getattr(vocab, name, None) is None]
+            if missing:
+                raise ValueError(f"models.seq2seq: {role} has no {', '.join(missing)}: "
+                                 f"give it the specials '<pad>', '<start>', '<end>' "
+                                 f"(CharVocabulary has them), got {vocab!r:.80}")
             sizes.append(len(vocab))
             vocabularies.append(vocab)
         else:

@@ -31,10 +31,9 @@ deterministic for a given seed.
 import datetime
 import string
 
-import numpy
-
-from ..._checks import check_choice, check_positive_int, is_int
+from ..._checks import check_choice, check_positive_int
 from ...backend import fresh_generator
+from ..text import CharVocabulary
 
 FIRST_DATE = datetime.date(1950, 1, 1)
 LAST_DATE = datetime.date(2049, 12, 31)
@@ -189,113 +188,7 @@ def _cased(text, rng):
     return text.lower() if draw < 0.85 else text.upper()
 
 
-# -- vocabulary ----------------------------------------------------------------------------
-
-class CharVocabulary:
-    """Characters to integer ids and back, with the special tokens a sequence model needs.
-
-    Ids: ``<pad>`` 0 (fills sequences up to a common length), ``<start>`` 1 (the first
-    input of a decoder), ``<end>`` 2 (ends an output), ``<unk>`` 3 (a character not in
-    the vocabulary), then the characters in the order given.
-
-    Args:
-        characters: the characters (a string or a sequence of one-character strings),
-            each once.
-
-        >>> from somanet.datasets import CharVocabulary
-        >>> vocab = CharVocabulary("-0123456789")
-        >>> len(vocab), vocab.encode(["1994-03"], end=True).tolist()
-        (15, [[6, 14, 14, 9, 4, 5, 8, 2]])
-        >>> vocab.decode([[6, 14, 14, 9, 4, 5, 8, 2, 0]])
-        ['1994-03']
-    """
-
-    SPECIALS = ("<pad>", "<start>", "<end>", "<unk>")
-    pad_id, start_id, end_id, unk_id = range(4)
-
-    def __init__(self, characters):
-        characters = list(characters)
-        for character in characters:
-            if not isinstance(character, str) or len(character) != 1:
-                raise ValueError(f"CharVocabulary: characters must be single characters, got "
-                                 f"{character!r}")
-        repeated = sorted({c for c in characters if characters.count(c) > 1})
-        if repeated:
-            raise ValueError(f"CharVocabulary: each character once, got {repeated} more than "
-                             f"once")
-        self.characters = "".join(characters)
-        self.tokens = list(self.SPECIALS) + characters
-        self._ids = {c: i + len(self.SPECIALS) for i, c in enumerate(characters)}
-
-    def __len__(self):
-        return len(self.tokens)
-
-    def __repr__(self):
-        return f"CharVocabulary({self.characters!r})"
-
-    def encode(self, texts, length=None, start=False, end=False):
-        """The ids of ``texts`` (one string or a list), right-padded with ``<pad>``.
-
-        Args:
-            texts: a string or a sequence of strings.
-            length: the number of columns (default: the longest, with the start and end
-                tokens); a longer text is an error.
-            start: put ``<start>`` first; end: put ``<end>`` after the last character.
-
-        Returns:
-            int64 array (N, length); a character not in the vocabulary is ``<unk>``.
-        """
-        if isinstance(texts, str):
-            texts = [texts]
-        texts = list(texts)
-        for text in texts:
-            if not isinstance(text, str):
-                raise TypeError(f"CharVocabulary.encode: expected strings, got "
-                                f"{type(text).__name__}")
-        extra = int(bool(start)) + int(bool(end))
-        longest = max((len(text) for text in texts), default=0) + extra
-        if length is None:
-            length = longest
-        elif not is_int(length) or length < 0:
-            raise ValueError(f"CharVocabulary.encode: length must be a non-negative int, got "
-                             f"{length!r}")
-        elif longest > length:
-            raise ValueError(f"CharVocabulary.encode: a text needs {longest} ids (with "
-                             f"start/end), more than length={length}")
-        ids = numpy.full((len(texts), length), self.pad_id, dtype=numpy.int64)
-        for row, text in enumerate(texts):
-            codes = [self._ids.get(c, self.unk_id) for c in text]
-            if start:
-                codes.insert(0, self.start_id)
-            if end:
-                codes.append(self.end_id)
-            ids[row, :len(codes)] = codes
-        return ids
-
-    def decode(self, ids):
-        """The strings of rows of ids: each stops at its first ``<end>``; ``<pad>`` and
-        ``<start>`` are skipped and ``<unk>`` shows as U+FFFD."""
-        rows = numpy.asarray(ids)
-        if rows.ndim == 1:
-            rows = rows[None, :]
-        if rows.ndim != 2 or rows.dtype.kind not in "iu":
-            raise ValueError(f"CharVocabulary.decode: expected int ids (N, length), got "
-                             f"{rows.dtype} of shape {rows.shape}")
-        texts = []
-        for row in rows.tolist():
-            characters = []
-            for token in row:
-                if token == self.end_id:
-                    break
-                if token in (self.pad_id, self.start_id):
-                    continue
-                if not 0 <= token < len(self.tokens):
-                    raise ValueError(f"CharVocabulary.decode: id {token} is outside "
-                                     f"[0, {len(self.tokens)})")
-                characters.append("\ufffd" if token == self.unk_id else self.tokens[token])
-            texts.append("".join(characters))
-        return texts
-
+# -- vocabulary (CharVocabulary lives in somanet.data.text) ------------------------------
 
 SOURCE_CHARACTERS = " ',-./" + string.digits + string.ascii_lowercase + string.ascii_uppercase
 TARGET_CHARACTERS = "-" + string.digits
