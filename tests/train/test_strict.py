@@ -210,3 +210,13 @@ def test_callbacks_and_gradient_clipping_on_the_strict_device(strict, tmp_path):
     assert total.device is strict and float(total) > 0.01
     sn.optim.clip_grad_value_(model.parameters(), 1e-4)
     assert all(float(abs(p.grad).max()) <= 1e-4 for p in model.parameters())
+
+
+def test_build_and_summary_of_a_model_on_the_strict_device(strict, capsys):
+    model = sn.Sequential([nn.Dense(8, activation="relu"), nn.Dense(3)])
+    model(sn.tensor(blobs(n=2)[0]))
+    model.to(strict)
+    model.build((None, 4))  # its example batch is made on the model's device
+    model.summary()
+    assert "Trainable params: 67" in capsys.readouterr().out
+    assert all(p.device is strict for p in model.parameters())

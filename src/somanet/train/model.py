@@ -247,8 +247,9 @@ class Model(Trainer, Module):
                 raise ValueError(f"build: input_shape {input_shape!r} has no batch axis; give "
                                  f"e.g. (None, 28, 28)")
             specs.append((tuple(None if s is None else int(s) for s in shape[1:]), kind))
+        # on the parameters' device: a built model on a GPU takes GPU inputs
         self._dry_run(example_inputs([(tuple(1 if s is None else s for s in shape), kind)
-                                      for shape, kind in specs]))
+                                      for shape, kind in specs], self._device()))
         self._input_specs = specs
         return self
 
@@ -346,11 +347,12 @@ class Model(Trainer, Module):
         return self(*x) if isinstance(x, tuple) else self(x)
 
 
-def example_inputs(specs):
-    """A batch of one sample of zeros per input: ``specs`` is ``[(sample shape, dtype)]``
-    (``dtype`` ``None``: the default float dtype). One Tensor, or a tuple for several."""
+def example_inputs(specs, device=None):
+    """A batch of one sample of zeros per input on ``device`` (default the CPU): ``specs``
+    is ``[(sample shape, dtype)]`` (``dtype`` ``None``: the default float dtype). One
+    Tensor, or a tuple for several."""
     from ..ops import zeros
-    tensors = tuple(zeros(1, *shape, dtype=dtype) for shape, dtype in specs)
+    tensors = tuple(zeros(1, *shape, dtype=dtype, device=device) for shape, dtype in specs)
     return tensors[0] if len(tensors) == 1 else tensors
 
 
