@@ -220,3 +220,18 @@ def test_build_and_summary_of_a_model_on_the_strict_device(strict, capsys):
     model.summary()
     assert "Trainable params: 67" in capsys.readouterr().out
     assert all(p.device is strict for p in model.parameters())
+
+
+def test_numpy_data_called_on_a_model_goes_to_the_models_device(strict):
+    x = blobs(n=4)[0]
+    cpu, model = _model_pair(strict)
+    out = model(x)  # host data at the model boundary, as fit and predict take it
+    assert out.device is strict
+    np.testing.assert_allclose(to_numpy(out.data), cpu(x).numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="cpu.*strict|strict.*cpu"):
+        model(sn.tensor(x))  # a CPU tensor is another device's data: no silent copy
+    dsn = sn.models.DSN(n_modules=2, n_hidden=8, ridge=0.01).to(strict)
+    digits, labels = sn.datasets.mnist_small("train")
+    dsn.fit(digits[:64], labels[:64], epochs=2, batch_size=32, verbose=0, seed=0)
+    assert dsn(digits[:5]).device is strict
+    assert len(dsn.module_accuracies(digits[:64], labels[:64])) == 2

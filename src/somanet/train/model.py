@@ -32,7 +32,7 @@ import inspect
 
 from .._checks import check_choice, check_real
 from ..autograd import no_grad
-from ..backend import get_default_dtype
+from ..backend import CPU, device_of, get_default_dtype
 from ..io import load_weights, save_weights
 from ..nn.module import Module, Symbolic
 from ..optim import Optimizer
@@ -98,9 +98,10 @@ class Model(Trainer, Module):
                                   f"forward(self, x) (or Keras's call(self, x)) in the subclass")
 
     def __call__(self, *args, **kwargs):
-        # The model boundary, as Keras's: NumPy arrays become Tensors (dtype policy:
-        # float64 -> float32), and integer or bool features become the default float dtype,
-        # once, here (but for an input the model declares integer: see integer_input).
+        # The model boundary, as Keras's: NumPy arrays become Tensors on the model's device
+        # (dtype policy: float64 -> float32), and integer or bool features become the
+        # default float dtype, once, here (but for an input the model declares integer:
+        # see integer_input).
         if args and (len(args) > 1 or type(args[0]) is not Tensor
                      or args[0].data.dtype.kind in "biu"):
             args = self._boundary(args)
@@ -112,8 +113,11 @@ class Model(Trainer, Module):
         converted = []
         for index, arg in enumerate(args):
             if _is_plain_array(arg):
-                arg = Tensor(arg) if arg.dtype.kind == "f" or self._takes_integers(index) \
-                    else Tensor(arg, dtype=get_default_dtype())
+                # host data goes where the model computes, as fit and predict send it there
+                device = self._device() if device_of(arg) is CPU else None
+                dtype = None if arg.dtype.kind == "f" or self._takes_integers(index) \
+                    else get_default_dtype()
+                arg = Tensor(arg, dtype=dtype, device=device)
             elif isinstance(arg, Tensor) and arg.data.dtype.kind in "biu" and \
                     not self._takes_integers(index):
                 arg = arg.astype(get_default_dtype())
