@@ -309,12 +309,14 @@ class Model(Trainer, Module):
         return load_weights(path, self, strict=strict, layout=layout)
 
     def _device(self):
-        """The device of the model's parameters (``None`` before a lazy model is built: it
-        builds on its first input's device, the CPU for NumPy data)."""
-        for module in self.modules():
-            for param in module._parameters.values():
-                if param is not None:
-                    return param.device
+        """The device of the model's parameters, or of its buffers for a model that has
+        none (LAMSTAR's memory); ``None`` before a lazy model is built: it builds on its
+        first input's device, the CPU for NumPy data."""
+        for kind in ("_parameters", "_buffers"):
+            for module in self.modules():
+                for tensor in getattr(module, kind).values():
+                    if tensor is not None:
+                        return tensor.device
         return None
 
     def _num_inputs(self):
