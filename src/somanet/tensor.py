@@ -15,7 +15,7 @@ Maths on tensors lives in ``somanet.ops``; the methods and operators here
 call it.
 """
 from .backend import (as_dtype, device as as_device, device_of, from_dlpack as _from_dlpack,
-                      get_default_dtype, infer_dtype, to_device, to_numpy)
+                      get_default_dtype, infer_dtype, is_device_spec, to_device, to_numpy)
 from .backend.device import CPU
 
 
@@ -207,11 +207,8 @@ class Tensor:
 
         Moving between devices is differentiable.
         """
-        if isinstance(target, str) and target.partition(":")[0].lower() in ("cpu", "gpu",
-                                                                             "cuda"):
+        if is_device_spec(target):
             return _ops.to_device(self, as_device(target))
-        if hasattr(target, "xp"):
-            return _ops.to_device(self, target)
         return self.astype(target)
 
     def cpu(self):

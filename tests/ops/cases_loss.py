@@ -324,7 +324,8 @@ CASES = [
            covers=[L.KLDivergence]),
     # Targets with zeros: 0 log 0 counts as 0 (the target is built in the input's dtype).
     OpCase("kl_div_zero_targets",
-           lambda q: sn.kl_div(q, sn.tensor(ZERO_TARGETS, dtype=q.dtype), reduction="batchmean"),
+           lambda q: sn.kl_div(q, sn.tensor(ZERO_TARGETS, dtype=q.dtype, device=q.device),
+                               reduction="batchmean"),
            lambda q: kl_div_reference(q, ZERO_TARGETS, "batchmean"),
            [[x((2, 3, 2), low=-3, high=0)]], covers=[L.KLDivergence]),
 ]

@@ -54,8 +54,8 @@ def layer_norm_reference(a, normalized_shape, weight=None, bias=None, eps=EPS):
 def _batch_norm_with_running(a, training):
     """batch_norm with fresh running tensors (of ``a``'s dtype) made inside each call,
     so repeated calls (the gradient check) see the same statistics."""
-    running_mean = sn.tensor(RUNNING_MEAN, dtype=a.dtype)
-    running_var = sn.tensor(RUNNING_VAR, dtype=a.dtype)
+    running_mean = sn.tensor(RUNNING_MEAN, dtype=a.dtype, device=a.device)
+    running_var = sn.tensor(RUNNING_VAR, dtype=a.dtype, device=a.device)
     return sn.batch_norm(a, running_mean=running_mean, running_var=running_var,
                          training=training)
 
@@ -96,8 +96,9 @@ CASES = [
                                           running_var=RUNNING_VAR, training=False),
            [[x((5, 3))], [x((2, 3, 4))]], covers=[BatchNorm]),
     OpCase("batch_norm_eval_affine",
-           lambda a, w, b: sn.batch_norm(a, w, b, sn.tensor(RUNNING_MEAN, dtype=a.dtype),
-                                         sn.tensor(RUNNING_VAR, dtype=a.dtype), training=False),
+           lambda a, w, b: sn.batch_norm(
+               a, w, b, sn.tensor(RUNNING_MEAN, dtype=a.dtype, device=a.device),
+               sn.tensor(RUNNING_VAR, dtype=a.dtype, device=a.device), training=False),
            lambda a, w, b: batch_norm_reference(a, w, b, RUNNING_MEAN, RUNNING_VAR, False),
            [[x((4, 3)), x((3,)), x((3,))], [x((2, 3, 2, 2)), x((3,)), x((3,))]],
            covers=[BatchNorm]),

@@ -10,8 +10,8 @@ from .registry import OpCase, x
 
 
 def _system(a, b):
-    return S.solve(a @ a.T + sn.eye(a.shape[0], dtype=a.dtype if a.dtype.kind == "f" else None)
-                   * 3.0, b)
+    eye = sn.eye(a.shape[0], dtype=a.dtype if a.dtype.kind == "f" else None, device=a.device)
+    return S.solve(a @ a.T + eye * 3.0, b)
 
 
 def _system_reference(a, b):

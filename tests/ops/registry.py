@@ -66,8 +66,8 @@ class OpCase:
         return self.name
 
 
-def build_inputs(sample, rng, dtype, requires_grad, distinct=False):
-    """The sample as (somanet inputs, numpy inputs)."""
+def build_inputs(sample, rng, dtype, requires_grad, distinct=False, device=None):
+    """The sample as (somanet inputs on ``device``, default the CPU; numpy inputs)."""
     ours, theirs = [], []
     for item in sample:
         if isinstance(item, x):
@@ -76,10 +76,12 @@ def build_inputs(sample, rng, dtype, requires_grad, distinct=False):
                 order = rng.permutation(values.size).reshape(values.shape)
                 values = item.low + (item.high - item.low) * (order + 0.5) / values.size
             values = values.astype(dtype)
-            ours.append(sn.tensor(values, dtype=dtype, requires_grad=requires_grad))
+            ours.append(sn.tensor(values, dtype=dtype, device=device,
+                                  requires_grad=requires_grad))
             theirs.append(values)
         elif isinstance(item, const):
-            ours.append(sn.tensor(item.value, dtype=np.asarray(item.value).dtype))
+            ours.append(sn.tensor(item.value, dtype=np.asarray(item.value).dtype,
+                                  device=device))
             theirs.append(np.asarray(item.value))
         else:
             ours.append(item)

@@ -247,6 +247,8 @@ def _run(outputs, grads, retain_graph, capture, inputs=()):
         else:
             input_grads = node.backward(gradient)
             reference = gradient
+        if node.moves_device:
+            reference = None  # its input gradients live on the input's device, not here
         if not retain_graph:
             node.saved = FREED
         if type(input_grads) is not tuple:
@@ -348,12 +350,13 @@ def _checked(node, edge, gradient, reference):
     if type(gradient) is not type(reference):
         gradient = as_array_like(gradient, reference)
     if (getattr(gradient, "shape", None) != shape or gradient.dtype != dtype
-            or not same_device(gradient, reference)):
+            or (reference is not None and not same_device(gradient, reference))):
         raise ValueError(
             f"{type(node).__name__}.backward returned a gradient of shape "
             f"{getattr(gradient, 'shape', None)}, dtype "
             f"{getattr(gradient, 'dtype', type(gradient).__name__)} on {device_of(gradient)} "
-            f"for an input of shape {shape}, dtype {dtype} on {device_of(reference)}; "
+            f"for an input of shape {shape}, dtype {dtype}"
+            f"{'' if reference is None else ' on ' + str(device_of(reference))}; "
             f"a gradient must match its input exactly")
     return gradient
 

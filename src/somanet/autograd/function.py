@@ -68,6 +68,9 @@ class Function:
     outputs = None  # (shape, dtype) of each output, for a node with several
     differentiable = True  # False: outputs never require grad (comparisons, argmax)
     integer_inputs = ()  # positions of inputs that stay integers (indices, labels)
+    # True for an op whose output lives on another device than its input (ToDevice): the
+    # engine then does not hold its input gradients to the output gradient's device
+    moves_device = False
 
     def forward(ctx, *arrays, **params):
         raise NotImplementedError(f"{type(ctx).__name__} has no forward()")

@@ -82,11 +82,7 @@ def isfinite_all(array):
 
 def scatter_add(target, index, values):
     """``target[index] += values``, adding repeatedly where ``index`` repeats (in place)."""
-    if type(target) is numpy.ndarray:
-        numpy.add.at(target, index, values)
-    else:
-        import cupyx
-        cupyx.scatter_add(target, index, values)
+    xp_of(target).add.at(target, index, values)
 
 
 def xp_of(array):

@@ -15,6 +15,8 @@ import numpy
 from .._checks import check_non_negative_int
 
 _GPUS = {}
+_REGISTERED = {}  # name -> Device, for devices somanet does not ship (register_device)
+_BY_ARRAY_TYPE = {}  # array type -> its registered Device
 
 
 class Device:
@@ -62,6 +64,13 @@ class Device:
 
     def synchronize(self):
         """Wait until every kernel queued on this device has finished (no-op on the CPU)."""
+
+    def __enter__(self):
+        """Make this the current device for new arrays (no-op but on a GPU)."""
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 class GPUDevice(Device):
@@ -155,7 +164,23 @@ def device(spec=None):
                 return gpu(0)
             if number.isdigit():
                 return gpu(int(number))
+        found = _REGISTERED.get(spec.strip().lower())
+        if found is not None:
+            return found
     raise ValueError(f"unknown device {spec!r}: expected 'cpu', 'gpu', 'gpu:N' or a Device")
+
+
+def is_device_spec(spec):
+    """True when ``spec`` names a device rather than something else (a dtype, for
+    ``.to()``): a Device, or a string ``device()`` reads as one (``"cpu"``, ``"gpu:1"``,
+    a registered device's name), malformed ones such as ``"gpu:x"`` included so that
+    ``device()`` reports them."""
+    if isinstance(spec, Device):
+        return True
+    if not isinstance(spec, str):
+        return False
+    text = spec.strip().lower()
+    return text.partition(":")[0] in ("cpu", "gpu", "cuda") or text in _REGISTERED
 
 
 def device_of(array):
@@ -166,4 +191,19 @@ def device_of(array):
         return CPU
     if kind.__module__.startswith("cupy"):
         return gpu(array.device.id)
-    return None
+    return _BY_ARRAY_TYPE.get(kind)
+
+
+def register_device(extra):
+    """Make ``extra``, a Device with an array module of its own, reachable as
+    ``device(str(extra))`` and from its arrays by ``device_of``.
+
+    For array modules somanet does not ship; the test suite registers its strict
+    device (NumPy underneath, refusing NumPy as CuPy does) this way. The name may not
+    be one of the built-in ones.
+    """
+    name = str(extra)
+    if name.partition(":")[0] in ("cpu", "gpu", "cuda"):
+        raise ValueError(f"cannot register a device named {name!r}: the name is built in")
+    _REGISTERED[name] = extra
+    _BY_ARRAY_TYPE[extra.array_type] = extra

@@ -65,7 +65,7 @@ import numpy
 
 from .._checks import check_flag, check_int, check_positive_int, check_real
 from ..autograd import no_grad
-from ..backend import to_numpy, xp_of
+from ..backend import CPU, device_of, to_device, to_numpy, xp_of
 from ..io import check_writable, is_checkpoint, load_checkpoint, save_checkpoint
 from ..ops import zeros
 from ..tensor import Tensor
@@ -142,7 +142,10 @@ class LAMSTAR(Model):
         (N, M) mask of sub-words that take part (non-zero ones, when normalising)."""
         array = x.data if isinstance(x, Tensor) else x
         device = self.links.device
-        array = device.asarray(array) if xp_of(array) is not device.xp else array
+        if array is x and device_of(array) is CPU:  # host data, copied to the model's device
+            array = to_device(array, device)
+        else:  # lists; tensors and arrays of another device are an error naming both
+            array = device.asarray(array)
         xp = device.xp
         expected = self.n_subwords * self.subword_size
         if array.ndim < 2 or math.prod(array.shape[1:]) != expected:

@@ -38,7 +38,7 @@ import warnings
 from collections import OrderedDict, namedtuple
 
 from ..autograd import recordable, zero_grads
-from ..backend import as_dtype, device as as_device, to_device
+from ..backend import as_dtype, device as as_device, is_device_spec, to_device
 from ..tensor import Tensor
 from .parameter import Parameter
 from .serialization import track_class
@@ -468,12 +468,9 @@ class Module:
         works); only their arrays are replaced. Lazy layers build on the device
         of their first input.
         """
-        if isinstance(target, str) and target.partition(":")[0].lower() in ("cpu", "gpu",
-                                                                             "cuda"):
+        if is_device_spec(target):
             device = as_device(target)
             convert = lambda array: to_device(array, device)  # noqa: E731
-        elif hasattr(target, "xp"):
-            convert = lambda array: to_device(array, target)  # noqa: E731
         else:
             dtype = as_dtype(target)
             if dtype.kind != "f":

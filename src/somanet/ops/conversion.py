@@ -13,6 +13,8 @@ class AsType(Function):
 
 
 class ToDevice(Function):
+    moves_device = True  # backward moves the gradient back to the input's device
+
     def forward(ctx, x, device):
         ctx.source = device_of(x)
         return move(x, device)

@@ -32,7 +32,7 @@ import inspect
 
 from .._checks import check_choice, check_real
 from ..autograd import no_grad
-from ..backend import get_default_dtype
+from ..backend import CPU, device_of, get_default_dtype
 from ..io import load_weights, save_weights
 from ..nn.module import Module, Symbolic
 from ..optim import Optimizer
@@ -98,9 +98,10 @@ class Model(Trainer, Module):
                                   f"forward(self, x) (or Keras's call(self, x)) in the subclass")
 
     def __call__(self, *args, **kwargs):
-        # The model boundary, as Keras's: NumPy arrays become Tensors (dtype policy:
-        # float64 -> float32), and integer or bool features become the default float dtype,
-        # once, here (but for an input the model declares integer: see integer_input).
+        # The model boundary, as Keras's: NumPy arrays become Tensors on the model's device
+        # (dtype policy: float64 -> float32), and integer or bool features become the
+        # default float dtype, once, here (but for an input the model declares integer:
+        # see integer_input).
         if args and (len(args) > 1 or type(args[0]) is not Tensor
                      or args[0].data.dtype.kind in "biu"):
             args = self._boundary(args)
@@ -112,8 +113,11 @@ class Model(Trainer, Module):
         converted = []
         for index, arg in enumerate(args):
             if _is_plain_array(arg):
-                arg = Tensor(arg) if arg.dtype.kind == "f" or self._takes_integers(index) \
-                    else Tensor(arg, dtype=get_default_dtype())
+                # host data goes where the model computes, as fit and predict send it there
+                device = self._device() if device_of(arg) is CPU else None
+                dtype = None if arg.dtype.kind == "f" or self._takes_integers(index) \
+                    else get_default_dtype()
+                arg = Tensor(arg, dtype=dtype, device=device)
             elif isinstance(arg, Tensor) and arg.data.dtype.kind in "biu" and \
                     not self._takes_integers(index):
                 arg = arg.astype(get_default_dtype())
@@ -247,8 +251,9 @@ class Model(Trainer, Module):
                 raise ValueError(f"build: input_shape {input_shape!r} has no batch axis; give "
                                  f"e.g. (None, 28, 28)")
             specs.append((tuple(None if s is None else int(s) for s in shape[1:]), kind))
+        # on the parameters' device: a built model on a GPU takes GPU inputs
         self._dry_run(example_inputs([(tuple(1 if s is None else s for s in shape), kind)
-                                      for shape, kind in specs]))
+                                      for shape, kind in specs], self._device()))
         self._input_specs = specs
         return self
 
@@ -304,12 +309,14 @@ class Model(Trainer, Module):
         return load_weights(path, self, strict=strict, layout=layout)
 
     def _device(self):
-        """The device of the model's parameters (``None`` before a lazy model is built: it
-        builds on its first input's device, the CPU for NumPy data)."""
-        for module in self.modules():
-            for param in module._parameters.values():
-                if param is not None:
-                    return param.device
+        """The device of the model's parameters, or of its buffers for a model that has
+        none (LAMSTAR's memory); ``None`` before a lazy model is built: it builds on its
+        first input's device, the CPU for NumPy data."""
+        for kind in ("_parameters", "_buffers"):
+            for module in self.modules():
+                for tensor in getattr(module, kind).values():
+                    if tensor is not None:
+                        return tensor.device
         return None
 
     def _num_inputs(self):
@@ -346,11 +353,12 @@ class Model(Trainer, Module):
         return self(*x) if isinstance(x, tuple) else self(x)
 
 
-def example_inputs(specs):
-    """A batch of one sample of zeros per input: ``specs`` is ``[(sample shape, dtype)]``
-    (``dtype`` ``None``: the default float dtype). One Tensor, or a tuple for several."""
+def example_inputs(specs, device=None):
+    """A batch of one sample of zeros per input on ``device`` (default the CPU): ``specs``
+    is ``[(sample shape, dtype)]`` (``dtype`` ``None``: the default float dtype). One
+    Tensor, or a tuple for several."""
     from ..ops import zeros
-    tensors = tuple(zeros(1, *shape, dtype=dtype) for shape, dtype in specs)
+    tensors = tuple(zeros(1, *shape, dtype=dtype, device=device) for shape, dtype in specs)
     return tensors[0] if len(tensors) == 1 else tensors
 
 
