@@ -35,6 +35,7 @@ from ..autograd import no_grad
 from ..backend import get_default_dtype
 from ..nn.module import Module, Symbolic
 from ..optim import Optimizer
+from ..optim.optimizer import pick_lr
 from ..tensor import Tensor
 from . import optimizers
 from .compile_utils import CompileConfig, CompiledMetrics
@@ -133,14 +134,17 @@ class Model(Trainer, Module):
     # -- compile ----------------------------------------------------------------------------------
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                learning_rate=None, jit=False):
+                learning_rate=None, jit=False, *, lr=None):
         """Choose the optimiser, the loss and the metrics for ``fit`` and ``evaluate``.
 
         Args:
             optimizer: a name (``"sgd"``, ``"adam"``, ``"adamw"``, ``"rmsprop"``,
                 ``"adagrad"``, ``"rprop"``, ``"manhattan"``; Keras's default learning
-                rates), an ``Optimizer`` made for this model's parameters, an Optimizer
-                class, or a function ``params -> Optimizer``. Default ``"rmsprop"`` (Keras).
+                rates), an ``Optimizer`` made without parameters (Keras style:
+                ``sn.optim.SGD(lr=0.1)``, bound to this model's parameters here, or at
+                ``fit`` when the model is built then), an ``Optimizer`` made for this
+                model's parameters, an Optimizer class, or a function
+                ``params -> Optimizer``. Default ``"rmsprop"`` (Keras).
             loss: a name (``"mse"``, ``"mae"``, ``"sse"``, ``"huber"``,
                 ``"binary_crossentropy"``, ``"categorical_crossentropy"``,
                 ``"sparse_categorical_crossentropy"``; the cross-entropies expect
@@ -156,7 +160,8 @@ class Model(Trainer, Module):
                 per output, logged as ``output_<i>_<name>``.
             loss_weights: for several outputs, the weight of each output's loss in the
                 total (default 1 each).
-            learning_rate: overrides the optimiser's learning rate.
+            learning_rate: overrides the optimiser's learning rate (``lr=`` is the same;
+                give one of them).
             jit: ``True`` makes ``fit``, ``evaluate`` and ``predict`` run compiled steps
                 (``somanet.graph.compile``: each step captured once per batch shape and
                 replayed as array code, with eager's results bit for bit); a step that
@@ -164,6 +169,7 @@ class Model(Trainer, Module):
                 ``"strict"``: raise instead. Default ``False`` (eager).
         """
         optimizers.check(optimizer)
+        learning_rate = pick_lr("compile", lr, learning_rate, None)
         check_choice("compile", "jit", jit, (False, True, "strict"))
         if loss is None:
             raise TypeError("compile: loss is required, e.g. loss='mse' or "
@@ -183,9 +189,12 @@ class Model(Trainer, Module):
         # Create the metrics now, so an unknown name fails at compile time.
         self._compiled_metrics = CompiledMetrics(self._compiled)
         self.optimizer = None
-        if isinstance(optimizer, Optimizer):
-            self.optimizer = optimizers.get(optimizer, (), learning_rate)
-        elif self.is_built and any(True for _ in self.parameters()):
+        has_parameters = self.is_built and any(True for _ in self.parameters())
+        if isinstance(optimizer, Optimizer) and (optimizer.built or not has_parameters):
+            # made for the parameters, or bound to them at fit (Keras keeps the object too)
+            self.optimizer = optimizers.get(optimizer, (), learning_rate) if optimizer.built \
+                else optimizer
+        elif has_parameters:
             self.optimizer = optimizers.get(optimizer, self.parameters(), learning_rate)
         self.stop_training = False
 

@@ -528,14 +528,16 @@ class Trainer:
 
     def _ensure_optimizer(self):
         spec = self._compiled.optimizer
-        if self.optimizer is None:
+        if self.optimizer is None or not self.optimizer.built:
             self.optimizer = optimizers.get(spec, self.parameters(), self._compiled.learning_rate)
             return
         mine = {id(param) for param in self.parameters()}
         if not any(id(param) in mine for param in self.optimizer.parameters()):
             raise ValueError(f"compile: the {type(self.optimizer).__name__} holds none of this "
-                             f"model's parameters; create it from model.parameters() (after "
-                             f"the model is built), or pass its name or class "
+                             f"model's parameters (one bound to another model at its compile "
+                             f"or fit?); make one optimizer per model: create it from "
+                             f"model.parameters() (after the model is built), without "
+                             f"parameters (sn.optim.Adam(lr=...)), or pass its name or class "
                              f"(optimizer='adam' or sn.optim.Adam)")
 
     def _learning_rate(self):
