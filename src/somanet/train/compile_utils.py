@@ -7,7 +7,8 @@
   metric specs; the total loss of a batch and the checks of a model's outputs and
   labels against the losses.
 - ``CompiledMetrics``: the Metric objects of each output, their names in the logs
-  (``output_<i>_<name>`` for several outputs), and their update, reset and results.
+  (for several outputs ``<output name>_loss`` and ``<output name>_<metric>``), and
+  their update, reset and results.
 """
 import copy
 import warnings
@@ -111,9 +112,10 @@ class CompileConfig:
         """The ``CompiledLoss`` of output number ``output``."""
         return self.losses[output] if isinstance(self.losses, list) else self.losses
 
-    def compute(self, y, y_pred):
+    def compute(self, y, y_pred, parts=None):
         """The loss of predictions ``y_pred`` against targets ``y``; for several outputs the
-        weighted sum of each output's loss."""
+        weighted sum of each output's loss. ``parts``, a list, receives each output's own
+        (unweighted) loss, for several outputs."""
         if not isinstance(self.losses, list) and not isinstance(y_pred, (list, tuple)):
             return self.losses(y_pred, y)
         count = len(y_pred)
@@ -126,6 +128,8 @@ class CompileConfig:
         total = None
         for index in range(count):
             value = self.loss_of(index)(y_pred[index], y[index])
+            if parts is not None:
+                parts.append(value)
             if weights[index] != 1:
                 value = value * weights[index]
             total = value if total is None else total + value
@@ -202,20 +206,29 @@ class CompileConfig:
 
 
 class CompiledMetrics:
-    """The compiled metrics of a model: for each output, one Metric per spec.
+    """The compiled metrics of a model: for each output, one Metric per spec; with
+    several outputs also each output's loss, as Keras logs them.
 
     Created at compile time for one output (so an unknown name fails then), and again
-    by ``build_for(count)`` once the number of outputs is known (each output after the
-    first gets fresh copies of Metric objects: each needs its own state).
+    by ``build_for(count, names)`` once the number of outputs is known (each output after
+    the first gets fresh copies of Metric objects: each needs its own state).
+
+    With several outputs, named ``out1``, ``out2``... (``Model.output_names``), the logs
+    hold ``out1_loss``, ``out2_loss`` (each output's own loss, unweighted, averaged over
+    the samples as ``loss`` is; ``loss`` is the weighted total), then ``out1_<metric>``,
+    ``out2_<metric>``... in that order.
 
     Attributes:
-        objects: every Metric, output by output.
-        names: their names in the logs (``output_<i>_<name>`` with several outputs).
+        objects: every Metric: the output losses' ``Mean`` trackers, then the metrics,
+            output by output.
+        names: their names in the logs.
     """
 
     def __init__(self, config):
         self.config = config
         self.output_count = None
+        self.output_names = None
+        self._loss_trackers = []
         self._set([self._make(config.loss_of(0))])
 
     def _make(self, loss, fresh_copies=False):
@@ -228,22 +241,30 @@ class CompiledMetrics:
             made.append(metric)
         return made
 
-    def _set(self, per_output):
-        objects, names, slots = [], [], []
+    def _set(self, per_output, output_names=None):
+        objects, slots = list(self._loss_trackers), []
+        names = [tracker.name for tracker in self._loss_trackers]
         many = len(per_output) > 1
         for output, metric_list in enumerate(per_output):
             for metric in metric_list:
                 objects.append(metric)
                 name = getattr(metric, "name", type(metric).__name__)
-                names.append(f"output_{output}_{name}" if many else name)
+                names.append(f"{output_names[output]}_{name}" if many else name)
                 slots.append((metric, output if many else None))
         self.objects, self.names, self._slots = objects, names, slots
 
-    def build_for(self, count):
-        """Make the metrics of a model with ``count`` outputs (nothing if already so)."""
-        if count == self.output_count:
+    def build_for(self, count, output_names=None):
+        """Make the metrics of a model with ``count`` outputs named ``output_names``
+        (default ``output_0``, ``output_1``...); nothing if already so."""
+        if output_names is None or len(output_names) != count:
+            output_names = [f"output_{index}" for index in range(count)]
+        output_names = list(output_names)
+        if count == self.output_count and output_names == self.output_names:
             return
         self.output_count = count
+        self.output_names = output_names
+        self._loss_trackers = [metrics_module.Mean(name=f"{name}_loss")
+                               for name in output_names] if count > 1 else []
         per_output = []
         for index in range(count):
             if index == 0 and count == 1:
@@ -251,7 +272,16 @@ class CompiledMetrics:
             else:
                 per_output.append(self._make(self.config.loss_of(index),
                                              fresh_copies=index > 0))
-        self._set(per_output)
+        self._set(per_output, output_names)
+
+    @recordable
+    def update_losses(self, parts, batch_size):
+        """Add one batch's loss of each output (``parts``, 0-d Tensors or floats), each
+        weighted by the batch size (a compiled training step replays it)."""
+        for tracker, value in zip(self._loss_trackers, parts):
+            value = value.detach() if isinstance(value, Tensor) else value
+            tracker.update_state(float(to_numpy(value.data)) if isinstance(value, Tensor)
+                                 else float(value), sample_weight=batch_size)
 
     @recordable
     def update(self, y, y_pred):

@@ -332,6 +332,25 @@ class Functional(Model):
     def num_outputs(self):
         return len(self._outputs)
 
+    def _default_output_names(self):
+        """Each output's layer name in the model (its own ``name`` if it has one), as Keras
+        names outputs after their layers; an output taken twice from one layer gets
+        ``_1``, ``_2``... after the first."""
+        names = []
+        for number, tensor in enumerate(self._outputs):
+            module = tensor.node.module
+            if module is None:
+                name = tensor.node.name or f"input_{self._inputs.index(tensor)}"
+            else:
+                own = getattr(module, "name", None)
+                name = own if isinstance(own, str) and own else self._names[id(module)]
+            base, count = name, 0
+            while name in names:
+                count += 1
+                name = f"{base}_{count}"
+            names.append(name)
+        return names
+
     def forward(self, *inputs):
         if len(inputs) == 1 and len(self._inputs) > 1 and isinstance(inputs[0], (list, tuple)):
             inputs = tuple(inputs[0])

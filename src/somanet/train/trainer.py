@@ -116,8 +116,15 @@ class Trainer:
 
     def compute_loss(self, y, y_pred):
         """The compiled loss of predictions ``y_pred`` against targets ``y`` (Keras's
-        argument order); for several outputs the weighted sum of each output's loss."""
-        return self._compiled.compute(y, y_pred)
+        argument order); for several outputs the weighted sum of each output's loss (each
+        output's own loss goes to the logs as ``<output name>_loss``)."""
+        tracked = self._compiled_metrics is not None and self._compiled_metrics.output_count
+        if not tracked or tracked < 2 or not isinstance(y_pred, (list, tuple)):
+            return self._compiled.compute(y, y_pred)
+        parts = []
+        total = self._compiled.compute(y, y_pred, parts)
+        self._compiled_metrics.update_losses(parts, int(y_pred[0].shape[0]))
+        return total
 
     def minimize(self, loss, batch_size):
         """Backpropagate ``loss`` and update the weights with the optimiser; with
@@ -524,7 +531,7 @@ class Trainer:
         batch) and make the metrics of each output."""
         count = len(outputs) if isinstance(outputs, (list, tuple)) else 1
         self._compiled.check_output_count(count, y)
-        self._compiled_metrics.build_for(count)
+        self._compiled_metrics.build_for(count, self._output_names_for(count))
 
     def _ensure_optimizer(self):
         spec = self._compiled.optimizer
