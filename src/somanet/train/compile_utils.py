@@ -21,6 +21,15 @@ from . import losses as losses_module
 from . import metrics as metrics_module
 
 
+class DoubleSoftmaxWarning(UserWarning):
+    """Issued by ``fit`` (once per ``compile``) when a loss that takes logits
+    (``from_logits=True``, ``nn.CrossEntropyLoss()``) gets outputs that are already
+    probabilities (each row non-negative and summing to 1: the last layer is a
+    softmax). The loss takes a second softmax of them, whose gradients are flat: the
+    model trains slowly and badly, without an error. Drop the softmax from the model,
+    or use ``from_logits=False``."""
+
+
 class CompiledLoss:
     """A compiled loss, always called ``(y_pred, y_true)`` inside fit, whatever its origin.
 
@@ -62,6 +71,7 @@ class CompiledLoss:
             raise TypeError(f"compile: loss must be a name ({', '.join(losses_module.names())}"
                             f"), a loss object or a function, got {type(identifier).__name__}")
         self.label_kind, from_logits = metrics_module.loss_kind(identifier)
+        self.from_logits = bool(from_logits)
         self.sparse = self.label_kind in ("sparse", "sparse_or_categorical")
         # Only a loss that declares from_logits=False takes probabilities (log-probabilities,
         # regression targets and undeclared functions are not checked).
@@ -101,6 +111,7 @@ class CompileConfig:
         self.loss_weights = loss_weights
         self.learning_rate = learning_rate
         self.jit = jit
+        self._warned_softmax = False
 
     @property
     def loss_identifier(self):
@@ -173,6 +184,34 @@ class CompileConfig:
                               f"from_logits=True (e.g. losses.SparseCategoricalCrossentropy("
                               f"from_logits=True)) or end the model with a Softmax/Sigmoid",
                               UserWarning, stacklevel=4)
+
+    def check_double_softmax(self, outputs):
+        """Warn (once per compile) when a categorical loss that takes logits gets an output
+        that is already a softmax: every value in [0, 1] and every row along the class
+        axis summing to 1 (the sample batch ``fit`` runs first)."""
+        if self._warned_softmax:
+            return
+        outs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        for index, out in enumerate(outs):
+            loss = self.loss_of(index)
+            if not loss.from_logits or loss.label_kind not in (
+                    "sparse", "categorical", "sparse_or_categorical") \
+                    or not isinstance(out, Tensor) or out.ndim < 2:
+                continue
+            data = to_numpy(out.data).astype("float64")
+            if data.size == 0 or data.shape[loss.axis] < 2:
+                continue
+            sums = data.sum(axis=loss.axis)
+            if float(data.min()) >= 0 and float(abs(sums - 1).max()) <= 1e-4:
+                self._warned_softmax = True
+                where = f"output {index} of the model" if len(outs) > 1 else "the model's output"
+                warnings.warn(f"the loss {loss.describe()} takes logits (from_logits=True), "
+                              f"but {where} is already a softmax (its rows are probabilities "
+                              f"that sum to 1): the loss applies a second softmax, and a "
+                              f"double softmax trains badly (flat gradients, no error). Drop "
+                              f"the last Softmax / activation='softmax', or use "
+                              f"from_logits=False", DoubleSoftmaxWarning, stacklevel=4)
+                return
 
     def check_labels(self, labels, outputs):
         """Integer labels for a sparse cross-entropy must lie in [0, number of outputs),

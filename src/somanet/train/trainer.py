@@ -205,6 +205,8 @@ class Trainer:
         Warns:
             ScheduleNotSteppedWarning: a schedule built on the optimiser is not given as
                 a ``LearningRateScheduler`` callback, so nothing steps it.
+            DoubleSoftmaxWarning: the loss takes logits but the model already ends in a
+                softmax (once per compile).
             ValueError, TypeError: bad data (different lengths, labels out of range, shapes
                 the model cannot take...), with what was received and expected.
         """
@@ -401,6 +403,7 @@ class Trainer:
         self._build_outputs(outputs, y)
         self._ensure_optimizer()
         self._compiled.check_probabilities(outputs)
+        self._compiled.check_double_softmax(outputs)
         labels = feed.arrays[1][0] if feed.arrays is not None and feed.arrays[1] else None
         self._compiled.check_labels(labels, outputs)
         if distributed.world_size() > 1:
