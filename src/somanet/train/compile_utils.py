@@ -236,12 +236,18 @@ class CompileConfig:
                 return
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= classes:
-            bad = int(((labels < 0) | (labels >= classes)).sum())
-            fix = (f"check the labels, or give the last layer {high + 1} units"
-                   if high >= classes else "class indices count from 0")
+            negative, over = int((labels < 0).sum()), int((labels >= classes).sum())
+            fixes = []
+            if negative:  # more units would not help: say what a negative label is instead
+                fixes.append(f"negative labels ({negative}): class indices count from 0 (to "
+                             f"leave samples out of the loss, give them the loss's "
+                             f"ignore_index / ignore_class)")
+            if over:
+                fixes.append(f"labels >= {classes} ({over}): check the labels, or give the last "
+                             f"layer {high + 1} units")
             raise ValueError(f"fit: the labels in y must be class indices in [0, {classes}) for "
                              f"a model with {classes} outputs, got values from {low} to {high} "
-                             f"({bad} out of range); {fix}")
+                             f"({negative + over} out of range); " + "; ".join(fixes))
 
 
 class CompiledMetrics:
