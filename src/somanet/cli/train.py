@@ -9,6 +9,7 @@ from ..backend import manual_seed
 from ..train import Callback, optimizers
 from .data import DATASET_FORMS, load_data, parse_dataset
 from .errors import CommandError, one_line, on_main
+from .help import DefaultsOnceFormatter
 from .model import (build_model, check_optimizer, compile_model, loss_and_accuracy, on_device,
                     resolve_device)
 from .runs import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, PLOT_FILE, RUN_FORMAT,
@@ -28,7 +29,7 @@ def add_parser(commands):
                     "checkpoint/, metrics.json, history.png). With no options: the Keras "
                     "quickstart MLP (Flatten, Dense 128 relu, Dropout 0.2, Dense 10) on the "
                     "bundled mnist_small (4,000 train / 1,000 test digits), 5 epochs of Adam.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsOnceFormatter)
     train.add_argument("--model", help=f"one of {', '.join(models.names())} (default mlp; "
                                        f"CSV data uses a tabular MLP)")
     train.add_argument("--dataset", help=f"{DATASET_FORMS} (default mnist-small)")
