@@ -36,7 +36,7 @@ Writing an optimiser::
 import math
 
 from .._checks import check_non_negative_int, check_real, is_real, owner_name, suggestion
-from ..autograd import enable_grad, recordable, zero_grads
+from ..autograd import enable_grad, growth, recordable, zero_grads
 from ..backend import device_of, same_device, to_device, xp_of
 from ..tensor import Tensor
 
@@ -257,6 +257,7 @@ class Optimizer:
         """
         if not self.param_groups:
             raise RuntimeError(self._unbound_message("step"))
+        growth.monitor.optimizer_stepped()  # graphs of earlier steps still alive? (a leak)
         loss = None
         if closure is not None:
             with enable_grad():
