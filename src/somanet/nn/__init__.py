@@ -29,5 +29,6 @@ from .dropout import Dropout
 from .normalization import BatchNorm1D, BatchNorm2D, LayerNorm
 from .embedding import Embedding
 from .recurrent import GRU, LSTM, RNN, RepeatVector, TimeDistributed
+from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                    MAELoss, MSELoss, NLLLoss, SmoothL1Loss, SSELoss)
