@@ -24,6 +24,20 @@ def test_both_constructor_orders():
     assert nn.Conv2D(4, 3, input_shape=(3, 28, 28)).weight.shape == (4, 3, 3, 3)
 
 
+def test_input_shape_is_kept_and_checked():
+    assert nn.Conv2D(4, 3, input_shape=(3, 28, 28)).input_shape == (3, 28, 28)
+    assert nn.Conv1D(4, 3, input_shape=(2, None)).in_channels == 2
+    with pytest.raises(ValueError, match=r"Conv2D: input_shape must be one sample's "
+                                         r"\(C, H, W\) without the batch axis, 3 positive ints"):
+        nn.Conv2D(4, 3, input_shape=(28, 28))
+    with pytest.raises(ValueError, match=r"Conv2D: input_shape must be .* \(None for a size "
+                                         r"left open, but the first\), got \(None, 8, 8\)"):
+        nn.Conv2D(4, 3, input_shape=(None, 8, 8))
+    with pytest.raises(ValueError, match=r"Conv2D: in_channels=2, but input_shape=\(3, 8, 8\) "
+                                         r"has 3 channels"):
+        nn.Conv2D(2, 4, 3, input_shape=(3, 8, 8))
+
+
 def test_conv1d_and_transpose_orders():
     assert nn.Conv1D(2, 8, 3).weight.shape == (8, 2, 3)
     assert nn.Conv1D(8, 3).in_channels is None

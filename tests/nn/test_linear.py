@@ -37,6 +37,26 @@ def test_keras_keywords():
         nn.Linear(3, 0)
 
 
+def test_input_shape_is_kept_and_checked():
+    assert nn.Dense(8, input_shape=(5,)).input_shape == (5,)
+    assert nn.Dense(8, input_shape=(None, 5)).input_shape == (None, 5)
+    assert nn.Dense(8, input_dim=3).input_shape == (3,)
+    assert nn.Dense(8).input_shape is None and nn.Linear(3, 8).input_shape is None
+    with pytest.raises(ValueError, match=r"Linear: input_shape must be the shape of one sample "
+                                         r"without the batch axis, positive ints"):
+        nn.Dense(8, input_shape=())
+    with pytest.raises(ValueError, match=r"Linear: input_shape must be"):
+        nn.Dense(8, input_shape=(5, None))
+    with pytest.raises(TypeError, match=r"Linear: input_shape must be the shape of one sample "
+                                        r"\(a tuple of ints"):
+        nn.Dense(8, input_shape=object())
+    with pytest.raises(ValueError, match=r"Linear: in_features=4, but input_shape=\(5,\) has "
+                                         r"5 features"):
+        nn.Linear(4, 8, input_shape=(5,))
+    with pytest.raises(TypeError, match=r"give input_dim= or input_shape=, not both"):
+        nn.Dense(8, input_dim=3, input_shape=(3,))
+
+
 def test_sizes_may_be_numpy_integers_but_not_bools():
     # one notion of "an int" (somanet._checks): NumPy integers count, bools do not
     layer = nn.Linear(np.int64(3), np.int32(2))

@@ -162,9 +162,12 @@ def test_a_single_tensor_or_a_set():
         sn.optim.SGD(w, lr=0.1)
     with pytest.raises(TypeError, match=r"not a set"):
         sn.optim.SGD({w}, lr=0.1)
-    with pytest.raises(TypeError, match=r"must be an iterable of Parameters or of dicts, got "
-                                        r"int"):
+    with pytest.raises(TypeError, match=r"the first argument is params \(PyTorch's order\), "
+                                        r"got the number 3"):
         sn.optim.SGD(3, lr=0.1)
+    with pytest.raises(TypeError, match=r"must be an iterable of Parameters or of dicts, got "
+                                        r"object"):
+        sn.optim.SGD(object(), lr=0.1)
 
 
 def test_a_plain_tensor_that_requires_grad_is_accepted():

@@ -32,6 +32,24 @@ def test_labels_outside_the_number_of_classes():
         compiled().fit(TensorDataset(x, y), verbose=0)
 
 
+def test_the_hint_for_negative_labels_is_not_more_units():
+    x, y = blobs(n=20)
+    y[:] = -1
+    with pytest.raises(ValueError) as caught:
+        compiled().fit(x, y, verbose=0)
+    message = str(caught.value)
+    assert "got values from -1 to -1 (20 out of range); negative labels (20): class indices " \
+           "count from 0 (to leave samples out of the loss, give them the loss's " \
+           "ignore_index / ignore_class)" in message
+    assert "units" not in message
+    y[:2] = [-1, 6]
+    y[2:] = 0
+    with pytest.raises(ValueError, match=r"\(2 out of range\); negative labels \(1\): .*; "
+                                         r"labels >= 3 \(1\): check the labels, or give the "
+                                         r"last layer 7 units"):
+        compiled().fit(x, y, verbose=0)
+
+
 @pytest.mark.filterwarnings("ignore:the loss .* expects probabilities")
 @pytest.mark.parametrize("loss", [nn.CrossEntropyLoss(), nn.NLLLoss(), sn.cross_entropy,
                                   "sparse_categorical_crossentropy"])
@@ -191,6 +209,6 @@ def test_the_label_check_skips_the_ignored_label_and_words_negative_labels_right
     model.compile(optimizer="adam", loss=nn.CrossEntropyLoss(ignore_index=-100))
     model.fit(x, y, verbose=0)  # -100 is the loss's ignored label, not an error
     y[2] = -1
-    with pytest.raises(ValueError, match=r"got values from -1 to 2 \(1 out of range\); class "
-                                         r"indices count from 0"):
+    with pytest.raises(ValueError, match=r"got values from -1 to 2 \(1 out of range\); negative "
+                                         r"labels \(1\): class indices count from 0"):
         compiled().fit(x, y, verbose=0)

@@ -1,8 +1,10 @@
 """The callbacks of somanet.train.callbacks driven by a real fit (the integration of the
 two halves of the training API)."""
 import csv
+import warnings
 
 import numpy as np
+import pytest
 
 import somanet as sn
 from somanet.train import (CSVLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint,
@@ -50,3 +52,24 @@ def test_csv_logger_and_model_checkpoint(tmp_path):
     restored = classifier(seed=9)
     sn.io.load_weights(best, restored)
     assert restored.state_dict().keys() == model.state_dict().keys()
+
+
+@pytest.mark.parametrize("make_callback", [
+    lambda path: EarlyStopping(monitor="val_loss", patience=1),
+    lambda path: sn.train.ReduceLROnPlateau(monitor="val_loss"),
+    lambda path: ModelCheckpoint(str(path / "best.safetensors"), monitor="val_loss",
+                                 save_best_only=True),
+], ids=["EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint"])
+def test_a_missing_monitored_key_is_said_once_per_fit(make_callback, tmp_path):
+    x, y = blobs(n=32)
+    model = classifier()
+    model.compile(optimizer="sgd", loss=logits_loss())
+    callback = make_callback(tmp_path)
+    for _ in range(2):  # each fit says it once, however many epochs
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(x, y, epochs=4, batch_size=16, verbose=0, callbacks=[callback])
+        missing = [w for w in caught if "which is not in the logs" in str(w.message)]
+        assert len(missing) == 1, [str(w.message) for w in caught]
+        assert "(no validation values: pass validation_data or validation_split to fit) " \
+               "(said once per fit)" in str(missing[0].message)

@@ -66,12 +66,13 @@ def test_two_inputs_two_outputs_and_a_shared_layer():
     model.compile(optimizer="adam", loss=[logits_loss(), "mse"], loss_weights=[1.0, 0.5],
                   metrics=["accuracy"], learning_rate=0.02)
     history = model.fit([left, right], [label, value], epochs=8, batch_size=16, verbose=0)
-    assert set(history.history) == {"loss", "output_0_accuracy", "output_1_accuracy", "lr"}
+    assert set(history.history) == {"loss", "linear_1_loss", "linear_2_loss",
+                                    "linear_1_accuracy", "linear_2_accuracy", "lr"}
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
     predictions = model.predict([left, right])
     assert [p.shape for p in predictions] == [(64, 2), (64, 1)]
     logs = model.evaluate([left, right], [label, value], verbose=0, return_dict=True)
-    assert logs["output_0_accuracy"] > 0.8
+    assert logs["linear_1_accuracy"] > 0.8
     # The total loss is the weighted sum of the two outputs' losses.
     logits, estimate = predictions
     shifted = logits - logits.max(1, keepdims=True)

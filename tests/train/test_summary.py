@@ -72,3 +72,41 @@ def test_functional_summary_shows_connections_and_shared_layers():
     assert "linear (Linear) (None, 4) 0 (shared) b" in rows
     assert "concatenate (Concatenate) (None, 8) 0 linear[0], linear[1]" in rows
     assert "Total params: 25" in text
+
+
+def _rows(model):
+    return [" ".join(line.split()) for line in text_of(model).splitlines()]
+
+
+def test_input_shape_on_the_first_layer_gives_every_shape():
+    model = sn.Sequential([nn.Dense(4, input_shape=(3,)), nn.Dense(1)])
+    rows = _rows(model)
+    assert "0 (Linear) (None, 4) 16" in rows and "1 (Linear) (None, 1) 5" in rows
+    assert not any("unknown" in row or "unbuilt" in row or "?" in row for row in rows)
+
+
+def test_input_shape_of_other_first_layers():
+    conv = sn.Sequential([nn.Conv2D(4, 3, input_shape=(1, 8, 8)), nn.Flatten(), nn.Dense(2)])
+    assert "0 (Conv2D) (None, 4, 6, 6) 40" in _rows(conv)
+    assert "2 (Linear) (None, 2) 290" in _rows(conv)
+    lstm = sn.Sequential([nn.LSTM(4, input_shape=(5, 3)), nn.Dense(1)])
+    assert "0 (LSTM) (None, 4) 128" in _rows(lstm)
+    by_dim = sn.Sequential([nn.Dense(4, input_dim=3), nn.Dense(2)])
+    assert "1 (Linear) (None, 2) 10" in _rows(by_dim)
+
+
+def test_an_open_size_is_shown_as_none():
+    model = sn.Sequential([nn.LSTM(4, input_shape=(None, 3), return_sequences=True),
+                           nn.Dense(2)])
+    rows = _rows(model)
+    assert "0 (LSTM) (None, None, 4) 128" in rows and "1 (Linear) (None, None, 2) 10" in rows
+    assert model.input_specs == [((None, 3), None)]
+
+
+def test_input_shape_through_add_and_a_nested_model():
+    model = sn.Sequential()
+    model.add(nn.Dense(4, input_shape=(3,)))
+    model.add(nn.Dense(2))
+    assert "1 (Linear) (None, 2) 10" in _rows(model)
+    outer = sn.Sequential([sn.Sequential([nn.Dense(4, input_shape=(3,))]), nn.Dense(2)])
+    assert "1 (Linear) (None, 2) 10" in _rows(outer)

@@ -20,6 +20,7 @@ from heapq import heappop, heappush
 
 from ..backend import CPU, as_array_like, device_of, same_device
 from ..tensor import Tensor
+from . import growth
 from .function import FREED, LEAF
 from .mode import mode
 
@@ -229,6 +230,7 @@ def _run(outputs, grads, retain_graph, capture, inputs=()):
         if tensor._node is not None:
             captured_nodes.setdefault(tensor._node, []).append(tensor)
 
+    node = None
     while ready:
         node = heappop(ready)[1]
         gradient = pending.pop(node)
@@ -282,6 +284,8 @@ def _run(outputs, grads, retain_graph, capture, inputs=()):
                 pending[target] = input_grad if previous is None else previous + input_grad
             else:
                 _accumulate(pending, target, index, input_grad)
+    # The graph's first and last nodes, weakly: graphs kept across steps pile up (growth)
+    growth.monitor.backward_ran(outputs[0]._node if outputs else None, node)
 
 
 def _accumulate(pending, node, index, gradient):

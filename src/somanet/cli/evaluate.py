@@ -4,6 +4,7 @@ from .. import models
 from . import architectures
 from .data import DATASET_FORMS, load_data
 from .errors import CommandError
+from .help import DefaultsOnceFormatter
 from .model import compile_model, loss_and_accuracy, on_device, resolve_device
 from .runs import load_run
 
@@ -13,7 +14,8 @@ def add_parser(commands):
     evaluate = commands.add_parser(
         "evaluate", help="test loss and accuracy of a trained run",
         description="Rebuild a run's model from RUN_DIR/config.json, load its weights and "
-                    "report loss and accuracy on the test split of its dataset.")
+                    "report loss and accuracy on the test split of its dataset.",
+        formatter_class=DefaultsOnceFormatter)
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
     evaluate.add_argument("--dataset", help=f"evaluate on another image dataset "
                                             f"({DATASET_FORMS})")

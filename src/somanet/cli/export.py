@@ -15,6 +15,7 @@ from ..train import Sequential
 from .data import IMAGE_SHAPE
 from .architectures import check_classifier
 from .errors import CommandError, one_line
+from .help import DefaultsOnceFormatter
 from .runs import load_run, tabular_encoder
 
 
@@ -24,7 +25,8 @@ def add_parser(commands):
         "export", help="write a trained run's model as an ONNX file",
         description="Rebuild a run's model from RUN_DIR and write it as an ONNX file "
                     "(opset 18, any batch size) that onnxruntime and other runtimes run. "
-                    "Needs the onnx package: pip install 'somanet[onnx]'.")
+                    "Needs the onnx package: pip install 'somanet[onnx]'.",
+        formatter_class=DefaultsOnceFormatter)
     export.add_argument("run_dir", metavar="RUN_DIR")
     export.add_argument("--onnx", required=True, metavar="FILE",
                         help="the .onnx file to write")

@@ -9,6 +9,7 @@ import numpy
 
 from .. import __version__
 from ..backend import gpu_count
+from .help import DefaultsOnceFormatter
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # somanet/, above cli/
 
@@ -18,7 +19,8 @@ def add_parser(commands):
     info = commands.add_parser(
         "info", help="versions, devices, BLAS, CPUs and optional extras",
         description="Print somanet's and NumPy's versions, the devices found, the BLAS "
-                    "NumPy uses, the CPU count and which optional extras are installed.")
+                    "NumPy uses, the CPU count and which optional extras are installed.",
+        formatter_class=DefaultsOnceFormatter)
     info.set_defaults(handler=cmd_info)
     return info
 

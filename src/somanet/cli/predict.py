@@ -13,6 +13,7 @@ from ..train import Sequential
 from .data import IMAGE_SHAPE
 from .architectures import check_classifier
 from .errors import CommandError, one_line
+from .help import DefaultsOnceFormatter
 from .model import on_device, resolve_device
 from .runs import load_run, tabular_encoder
 
@@ -24,7 +25,8 @@ def add_parser(commands):
         description="Print the predicted class and its probability for each input: a "
                     "28x28 image file (PNG; grayscale in [0, 1], white digit on black as in "
                     "MNIST), a .npy of one image (28, 28) or a batch (N, 28, 28), or for a "
-                    "CSV run a .csv / .npy of rows of the feature columns.")
+                    "CSV run a .csv / .npy of rows of the feature columns.",
+        formatter_class=DefaultsOnceFormatter)
     predict.add_argument("run_dir", metavar="RUN_DIR")
     predict.add_argument("files", metavar="FILE", nargs="+")
     predict.add_argument("--invert", action="store_true",

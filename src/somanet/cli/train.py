@@ -11,6 +11,7 @@ from ..train import Callback, optimizers
 from . import architectures
 from .data import DATASET_FORMS, TEXT_KINDS, load_data, parse_dataset
 from .errors import CommandError, one_line, on_main
+from .help import DefaultsOnceFormatter
 from .model import (TEXT_MODEL, build_model, check_optimizer, compile_model, loss_and_accuracy,
                     on_device, resolve_device)
 from .runs import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, PLOT_FILE, RUN_FORMAT,
@@ -31,7 +32,7 @@ def add_parser(commands):
                     "checkpoint/, metrics.json, history.png). With no options: the Keras "
                     "quickstart MLP (Flatten, Dense 128 relu, Dropout 0.2, Dense 10) on the "
                     "bundled mnist_small (4,000 train / 1,000 test digits), 5 epochs of Adam.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsOnceFormatter)
     train.add_argument("--model", help=f"one of {', '.join(model_names())} (default mlp; "
                                        f"CSV data uses a tabular MLP, text {TEXT_MODEL}; "
                                        f"gan, dcgan, rbm, dbn, cdbn, autoencoder, dae, vae, "

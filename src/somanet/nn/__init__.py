@@ -31,5 +31,6 @@ from .normalization import BatchNorm1D, BatchNorm2D, LayerNorm
 from .embedding import Embedding
 from .recurrent import GRU, LSTM, RNN, RepeatVector, TimeDistributed
 from .attention import AdditiveAttention, Attention
+from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                    MAELoss, MSELoss, NLLLoss, SmoothL1Loss, SSELoss)

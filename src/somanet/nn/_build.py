@@ -34,6 +34,31 @@ def check_tuple(owner, name, value, n, minimum=1):
     return tuple(int(item) for item in value)
 
 
+def check_input_shape(owner, value, ndim=None, what="the shape of one sample", open_axis=-1):
+    """Keras's ``input_shape=``: the shape of one sample, without the batch axis, as a
+    tuple of positive ints (``None`` for a size left open, but the axis ``open_axis``,
+    the one the layer's size comes from: the features, or the channels, 0); ``None``
+    stays ``None``. ``ndim`` is the number of axes the layer needs, if fixed. A layer keeps it
+    as ``self.input_shape``: the first layer of a ``Sequential`` builds the model from it."""
+    if value is None:
+        return None
+    name = owner_name(owner)
+    shape = (value,) if is_int(value) else value
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{name}: input_shape must be {what} (a tuple of ints, without the "
+                        f"batch axis), got {value!r}") from None
+    fixed = "the last" if open_axis == -1 else "the first"
+    open_ok = all(item is None or (is_int(item) and item >= 1) for item in shape)
+    if not shape or not open_ok or shape[open_axis] is None \
+            or (ndim is not None and len(shape) != ndim):
+        axes = f"{ndim} positive ints" if ndim else "positive ints"
+        raise ValueError(f"{name}: input_shape must be {what} without the batch axis, "
+                         f"{axes} (None for a size left open, but {fixed}), got {value!r}")
+    return tuple(None if item is None else int(item) for item in shape)
+
+
 def shape_of(x):
     """``x``'s shape for an error message (its type name when it has no shape)."""
     return tuple(x.shape) if hasattr(x, "shape") else type(x).__name__

@@ -21,7 +21,8 @@ import math
 from .. import ops
 from . import activation as _activation
 from . import init as _init
-from ._build import check_size, check_tuple, device_and_dtype, new_parameter, shape_of
+from ._build import (check_input_shape, check_size, check_tuple, device_and_dtype, new_parameter,
+                     shape_of)
 from .module import Module
 
 
@@ -52,8 +53,15 @@ class _ConvNd(Module):
             (out_channels,) = _merge(sizes, (out_channels,), name)
         if filters is not None:
             out_channels = filters
-        if input_shape is not None:  # Keras gives the shape of one sample: (C, H, W) here
-            in_channels = tuple(input_shape)[0]
+        # Keras gives the shape of one sample: (C, H, W) here, channels first
+        self.input_shape = check_input_shape(self, input_shape, self.dims + 1,
+                                             what=f"one sample's ({self.layout[4:]}",
+                                             open_axis=0)
+        if self.input_shape is not None:
+            if in_channels is not None and in_channels != self.input_shape[0]:
+                raise ValueError(f"{name}: in_channels={in_channels}, but input_shape="
+                                 f"{self.input_shape} has {self.input_shape[0]} channels")
+            in_channels = self.input_shape[0]
         if out_channels is None or kernel_size is None:
             raise TypeError(f"{name} needs out_channels and kernel_size: {name}(filters, "
                             f"kernel_size) or {name}(in_channels, out_channels, kernel_size)")

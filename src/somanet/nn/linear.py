@@ -8,7 +8,7 @@ of a Keras kernel.
 from .. import ops
 from . import activation as _activation
 from . import init as _init
-from ._build import check_size, device_and_dtype, new_parameter, shape_of
+from ._build import check_input_shape, check_size, device_and_dtype, new_parameter, shape_of
 from .module import Module
 
 
@@ -61,9 +61,15 @@ class Linear(Module):
         elif out_features is None:
             in_features, out_features = None, in_features
         if input_dim is not None:
-            in_features = input_dim
-        if input_shape is not None:
-            in_features = tuple(input_shape)[-1]
+            if input_shape is not None:
+                raise TypeError("Linear: give input_dim= or input_shape=, not both")
+            input_shape = (input_dim,)
+        self.input_shape = check_input_shape(self, input_shape)
+        if self.input_shape is not None:
+            if in_features is not None and in_features != self.input_shape[-1]:
+                raise ValueError(f"Linear: in_features={in_features}, but input_shape="
+                                 f"{self.input_shape} has {self.input_shape[-1]} features")
+            in_features = self.input_shape[-1]
         if out_features is None:
             raise TypeError("Linear needs the number of output units: Linear(128) or "
                             "Linear(in_features, out_features)")

@@ -46,7 +46,7 @@ from ..ops.recurrent import GATES
 from ..backend import to_numpy
 from ..tensor import Tensor
 from . import init as _init
-from ._build import check_size, device_and_dtype, shape_of
+from ._build import check_input_shape, check_size, device_and_dtype, shape_of
 from .module import Module
 from .parameter import Parameter
 
@@ -93,6 +93,7 @@ class _Recurrent(Module):
                 raise ValueError(f"{name}: input_shape={input_shape!r} has {shape[-1]} "
                                  f"features, but input_size={input_size}")
             input_size = shape[-1]
+        self.input_shape = check_input_shape(self, input_shape, 2, what="(timesteps, features)")
         self.hidden_size = check_size(self, "hidden_size", hidden_size)
         self.input_size = check_size(self, "input_size", input_size, allow_none=True)
         self.num_layers = check_size(self, "num_layers", num_layers)

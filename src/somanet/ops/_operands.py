@@ -37,6 +37,18 @@ def as_tensor_operand(value, like):
     return wrapped
 
 
+def placeholder_call(name, values, params=None):
+    """What an op called on functional-API placeholders gives: the first value with a
+    ``symbolic_op`` (``somanet.train``'s ``KerasTensor``) builds the op's merge layer
+    (``sn.concatenate([a, b])`` on ``Input`` placeholders is ``nn.Concatenate()([a, b])``);
+    ``None`` when there is none (the op runs on Tensors as usual)."""
+    for value in values:
+        hook = getattr(value, "symbolic_op", None)
+        if hook is not None:
+            return hook(name, list(values), params or {})
+    return None
+
+
 def binary_operands(a, b, name):
     """``a`` and ``b`` as Tensors of one dtype (see the module docstring).
 

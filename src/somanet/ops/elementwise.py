@@ -7,7 +7,7 @@ its input's shape with ``sum_to``.
 from ..autograd.function import Function
 from ..backend import get_default_dtype, sum_to, xp_of
 from ..tensor import Tensor
-from ._operands import binary_operands, cast_integer
+from ._operands import binary_operands, cast_integer, placeholder_call
 
 
 class Add(Function):
@@ -220,7 +220,12 @@ class Where(Function):
 
 
 def add(a, b):
-    """``a + b``, broadcasting. Either may be a Python number."""
+    """``a + b``, broadcasting. Either may be a Python number. On functional-API
+    placeholders (``Input``), ``nn.Add()([a, b])``."""
+    if type(a) is not Tensor or type(b) is not Tensor:
+        merged = placeholder_call("add", (a, b))
+        if merged is not None:
+            return merged
     return Add.apply(*binary_operands(a, b, "add"))
 
 
@@ -276,12 +281,22 @@ def abs(a):
 
 
 def maximum(a, b):
-    """Elementwise maximum of two tensors (or a tensor and a number)."""
+    """Elementwise maximum of two tensors (or a tensor and a number); on functional-API
+    placeholders, ``nn.Maximum()([a, b])``."""
+    if type(a) is not Tensor or type(b) is not Tensor:
+        merged = placeholder_call("maximum", (a, b))
+        if merged is not None:
+            return merged
     return Maximum.apply(*binary_operands(a, b, "maximum"))
 
 
 def minimum(a, b):
-    """Elementwise minimum of two tensors (or a tensor and a number)."""
+    """Elementwise minimum of two tensors (or a tensor and a number); on functional-API
+    placeholders, ``nn.Minimum()([a, b])``."""
+    if type(a) is not Tensor or type(b) is not Tensor:
+        merged = placeholder_call("minimum", (a, b))
+        if merged is not None:
+            return merged
     return Minimum.apply(*binary_operands(a, b, "minimum"))
 
 

@@ -8,6 +8,8 @@ import builtins
 
 from ..autograd.function import Function
 from ..backend import sum_to, xp_of
+from ..tensor import Tensor
+from ._operands import placeholder_call
 
 
 class Reshape(Function):
@@ -163,9 +165,19 @@ def broadcast_to(x, shape):
     return BroadcastTo.apply(x, shape=tuple(shape))
 
 
-def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis."""
+def concatenate(tensors, axis=None):
+    """Join tensors along an existing axis: ``axis`` (default 0, NumPy's).
+
+    On functional-API placeholders (``Input`` and what layers make of it) it builds
+    ``nn.Concatenate(axis)`` and calls it on them, as Keras's ``concatenate``: there the
+    default axis is -1, the features."""
     tensors = _non_empty_list(tensors, "concatenate")
+    if type(tensors[0]) is not Tensor:
+        merged = placeholder_call("concatenate", tensors, {"axis": -1 if axis is None
+                                                           else axis})
+        if merged is not None:
+            return merged
+    axis = 0 if axis is None else axis
     return Concatenate.apply(*tensors, axis=axis % tensors[0].ndim)
 
 

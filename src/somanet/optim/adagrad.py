@@ -1,6 +1,6 @@
 """Adagrad: per-weight learning rates that shrink with the sum of squared gradients."""
 from ..backend import xp_of
-from .optimizer import Optimizer, check_lr, check_number
+from .optimizer import Optimizer, check_lr, check_number, pick_lr
 
 
 def adagrad_update(param, grad, state, scratch, *, lr, eps, weight_decay,
@@ -36,8 +36,10 @@ class Adagrad(Optimizer):
         w <- w - lr_t * g / (sqrt(s) + eps),  lr_t = lr / (1 + (t - 1) * lr_decay)
 
     Args:
-        params: Parameters or parameter groups (dicts).
-        lr: the learning rate, >= 0.
+        params: Parameters or parameter groups (dicts); leave it out to bind the
+            optimiser later (``model.compile`` does, Keras style).
+        lr: the learning rate, >= 0 (default 0.01). ``learning_rate=`` is the same
+            (Keras's name); give one of them.
         eps: added to the denominator, >= 0.
         weight_decay: L2 penalty added to the gradient, >= 0.
         initial_accumulator_value: the starting value of ``s``, >= 0.
@@ -48,8 +50,10 @@ class Adagrad(Optimizer):
     update = staticmethod(adagrad_update)
     scratch_count = 2
 
-    def __init__(self, params, lr=0.01, eps=1e-10, weight_decay=0.0,
-                 initial_accumulator_value=0.0, lr_decay=0.0, **unknown):
+    def __init__(self, params=None, lr=None, eps=1e-10, weight_decay=0.0,
+                 initial_accumulator_value=0.0, lr_decay=0.0, *, learning_rate=None,
+                 **unknown):
+        lr = pick_lr(self, lr, learning_rate, 0.01)
         super().__init__(params, {"lr": lr, "eps": eps, "weight_decay": weight_decay,
                                   "initial_accumulator_value": initial_accumulator_value,
                                   "lr_decay": lr_decay}, unknown)

@@ -1,7 +1,7 @@
 """Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay."""
 from .._checks import check_flag
 from ..backend import kernels_optim, xp_of
-from .optimizer import Optimizer, check_lr, check_number, check_pair
+from .optimizer import Optimizer, check_lr, check_number, check_pair, pick_lr
 
 
 def adam_update(param, grad, state, scratch, *, lr, betas, eps, weight_decay, amsgrad):
@@ -43,8 +43,10 @@ class Adam(Optimizer):
     the missing array), as in PyTorch, whose AMSGrad step needs it too.
 
     Args:
-        params: Parameters or parameter groups (dicts).
-        lr: the learning rate (step size), >= 0.
+        params: Parameters or parameter groups (dicts); leave it out to bind the
+            optimiser later (``model.compile`` does, Keras style).
+        lr: the learning rate (step size), >= 0 (default 0.001). ``learning_rate=`` is
+            the same (Keras's name); give one of them.
         betas: ``(b1, b2)``, the decay rates of the two averages, each in [0, 1).
         eps: added to the denominator for numerical stability, >= 0.
         weight_decay: L2 penalty added to the gradient (use ``AdamW`` for decoupled
@@ -63,8 +65,9 @@ class Adam(Optimizer):
     update = staticmethod(adam_update)
     scratch_count = 2
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, **unknown):
+    def __init__(self, params=None, lr=None, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, learning_rate=None, **unknown):
+        lr = pick_lr(self, lr, learning_rate, 1e-3)
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps,
                                   "weight_decay": weight_decay, "amsgrad": amsgrad}, unknown)
 
@@ -97,8 +100,8 @@ class AdamW(Adam):
         then the Adam step of ``Adam`` with weight_decay = 0
 
     Args:
-        params: Parameters or parameter groups (dicts).
-        lr: the learning rate, >= 0.
+        params: Parameters or parameter groups (dicts), or nothing (bound later).
+        lr: the learning rate, >= 0 (default 0.001; or ``learning_rate=``).
         betas: ``(b1, b2)``, each in [0, 1).
         eps: added to the denominator, >= 0.
         weight_decay: the decoupled decay ``wd`` >= 0 (default 0.01).
@@ -107,10 +110,10 @@ class AdamW(Adam):
 
     update = staticmethod(adamw_update)
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, **unknown):
+    def __init__(self, params=None, lr=None, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, learning_rate=None, **unknown):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, **unknown)
+                         amsgrad=amsgrad, learning_rate=learning_rate, **unknown)
 
 
 def _check_beta(owner, name, value):

@@ -1,6 +1,6 @@
 """Manhattan propagation: a fixed step against the sign of the gradient."""
 from ..backend import xp_of
-from .optimizer import Optimizer, check_lr
+from .optimizer import Optimizer, check_lr, pick_lr
 
 
 def manhattan_update(param, grad, state, scratch, *, lr):
@@ -19,8 +19,10 @@ class Manhattan(Optimizer):
         w <- w - lr * sign(dE/dw)          (no step where the gradient is exactly 0)
 
     Args:
-        params: Parameters or parameter groups (dicts).
-        lr: the size of every step, >= 0.
+        params: Parameters or parameter groups (dicts); leave it out to bind the
+            optimiser later (``model.compile`` does, Keras style).
+        lr: the size of every step, >= 0 (default 0.01). ``learning_rate=`` is the same
+            (Keras's name); give one of them.
 
     It keeps no state but the step count. ``Rprop`` is the adaptive version: one step
     size per weight, grown and shrunk by the gradient's sign.
@@ -29,7 +31,8 @@ class Manhattan(Optimizer):
     update = staticmethod(manhattan_update)
     scratch_count = 1
 
-    def __init__(self, params, lr=0.01, **unknown):
+    def __init__(self, params=None, lr=None, *, learning_rate=None, **unknown):
+        lr = pick_lr(self, lr, learning_rate, 0.01)
         super().__init__(params, {"lr": lr}, unknown)
 
     def check_hyper(self, hyper):

@@ -36,7 +36,7 @@ Writing an optimiser::
 import math
 
 from .._checks import check_non_negative_int, check_real, is_real, owner_name, suggestion
-from ..autograd import enable_grad, recordable, zero_grads
+from ..autograd import enable_grad, growth, recordable, zero_grads
 from ..backend import device_of, same_device, to_device, xp_of
 from ..tensor import Tensor
 
@@ -50,11 +50,16 @@ class Optimizer:
     Args:
         params: an iterable of Parameters (or Tensors that require grad), or of dicts,
             each a parameter group ``{"params": [...], "lr": ..., ...}`` whose keys
-            override the defaults for that group.
+            override the defaults for that group; or ``None``: an optimiser bound later
+            by ``build(params)`` (Keras style: ``model.compile(optimizer=SGD(lr=0.1))``
+            binds it to the model's parameters). Until then ``step`` and ``zero_grad``
+            raise a ``RuntimeError`` saying so.
         defaults: the hyper-parameters given to the constructor, by name.
         unknown: keyword arguments the constructor did not recognise (an error).
 
     Attributes:
+        learning_rate: (also ``lr``) the first group's ``lr``; setting it sets every
+            group's.
         param_groups: a list of dicts, each with ``"params"`` (a list of Parameters) and
             every hyper-parameter. Schedules change ``group["lr"]``.
         state: per parameter (keyed by the Parameter), a dict of its state arrays and
@@ -79,6 +84,50 @@ class Optimizer:
         self.state = {}
         self._scratch = {}  # (device, dtype) -> a flat buffer the scratch arrays are views of
         self._scratch_views = {}  # (device, dtype, shape) -> the views handed out
+        if params is not None:
+            self.build(params)
+
+    @property
+    def built(self):
+        """Whether the optimiser has parameters: made with them, or bound later by
+        ``build`` (which ``Model.compile`` / ``fit`` call for an optimiser made without
+        parameters, Keras style: ``compile(optimizer=sn.optim.SGD(lr=0.1))``)."""
+        return bool(self.param_groups)
+
+    def build(self, params):
+        """Bind an optimiser made without parameters (``sn.optim.Adam(lr=1e-3)``, as in
+        Keras) to ``params``; ``Model.compile`` and ``fit`` do it with the model's
+        parameters. Every parameter gets the constructor's hyper-parameters.
+
+        Args:
+            params: an iterable of Parameters, or of parameter-group dicts (as the
+                constructor's ``params``).
+
+        Returns:
+            The optimiser.
+
+        Raises:
+            ValueError: the optimiser already has parameters (add more with
+                ``add_param_group``), or ``params`` is empty.
+            TypeError: ``params`` is not an ordered iterable of Parameters or dicts.
+
+            >>> import somanet as sn
+            >>> model = sn.nn.Linear(3, 1)
+            >>> optimizer = sn.optim.SGD(lr=0.1).build(model.parameters())
+            >>> optimizer.built, len(optimizer.parameters())
+            (True, 2)
+        """
+        name = type(self).__name__
+        if self.param_groups:
+            raise ValueError(f"{name}.build: the optimizer already has "
+                             f"{len(self.parameters())} parameter(s); an optimizer is bound "
+                             f"once (make one optimizer per model), or add a group with "
+                             f"add_param_group({{'params': [...]}})")
+        if is_real(params) and not isinstance(params, Tensor):
+            raise TypeError(f"{name}: the first argument is params (PyTorch's order), got the "
+                            f"number {params!r}; for the learning rate write {name}(lr="
+                            f"{params!r}) or {name}(learning_rate={params!r}), and leave "
+                            f"params out to bind it at model.compile")
         if isinstance(params, Tensor):
             raise TypeError(f"{name}: params must be an iterable of Parameters or of dicts, got "
                             f"a single {type(params).__name__}; wrap it in a list: "
@@ -98,11 +147,14 @@ class Optimizer:
             raise ValueError(f"{name}: optimizer got an empty parameter list. Pass "
                              f"model.parameters() after the model has been built (a layer "
                              f"that infers its input size has no parameters before its first "
-                             f"call), or a list of Parameters")
+                             f"call), or a list of Parameters; or leave params out "
+                             f"({name}(lr=...)) and give it to model.compile, which binds it "
+                             f"once the model has its parameters")
         if not isinstance(params[0], dict):
             params = [{"params": params}]
         for group in params:
             self.add_param_group(group)
+        return self
 
     # -- the parts a subclass provides ---------------------------------------------------------
 
@@ -138,6 +190,10 @@ class Optimizer:
         if "params" not in group:
             raise ValueError(f"{name}: parameter group {number} has no 'params' key; expected "
                              f"{{'params': [...], 'lr': ...}}")
+        if "learning_rate" in group and "lr" in self.defaults:  # Keras's name for lr
+            group = dict(group)
+            group["lr"] = pick_lr(f"{name} parameter group {number}", group.get("lr"),
+                                  group.pop("learning_rate"), None)
         for key in group:
             if key != "params" and key not in self.defaults:
                 raise TypeError(unknown_option_message(f"{name} parameter group {number}", key,
@@ -199,6 +255,9 @@ class Optimizer:
         Returns:
             The closure's loss, or ``None``.
         """
+        if not self.param_groups:
+            raise RuntimeError(self._unbound_message("step"))
+        growth.monitor.optimizer_stepped()  # graphs of earlier steps still alive? (a leak)
         loss = None
         if closure is not None:
             with enable_grad():
@@ -259,7 +318,35 @@ class Optimizer:
                 one gradient array may be shared by several parameters; see
                 ``somanet.autograd.zero_grads``).
         """
+        if not self.param_groups:
+            raise RuntimeError(self._unbound_message("zero_grad"))
         zero_grads(self.parameters(), set_to_none)
+
+    def _unbound_message(self, method):
+        name = type(self).__name__
+        return (f"{name}.{method}: this optimizer was made without parameters, so it has "
+                f"nothing to update yet; give it to model.compile(optimizer=...) (compile or "
+                f"fit binds it to the model's parameters), or bind it yourself: "
+                f"optimizer.build(model.parameters()), or make it with them: "
+                f"{name}(model.parameters(), lr=...)")
+
+    @property
+    def learning_rate(self):
+        """The learning rate (Keras's name; ``lr`` is the same): the first group's ``lr``
+        (the constructor's before the optimiser is bound). Setting it sets every group's
+        ``lr`` (and the default for groups bound later)."""
+        if self.param_groups:
+            return self.param_groups[0]["lr"]
+        return self.defaults["lr"]
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        value = check_lr(self, value, "learning_rate")
+        self.defaults["lr"] = value
+        for group in self.param_groups:
+            group["lr"] = value
+
+    lr = learning_rate
 
     def minimize(self, loss):
         """Minimise ``loss`` one step (Keras's and TensorFlow's ``optimizer.minimize``).
@@ -463,6 +550,19 @@ def check_pair(owner, name, value, check):
 def check_lr(owner, value, name="lr"):
     """``value`` as a learning rate: a float in ``[0, inf)``."""
     return check_number(owner, name, value, what="a non-negative learning rate in [0, inf)")
+
+
+def pick_lr(owner, lr, learning_rate, default):
+    """The learning rate given as ``lr=`` (PyTorch's name) or ``learning_rate=`` (Keras's),
+    or ``default`` when neither was. Both at once is a ``TypeError``: they are one setting.
+    The value itself is checked by the optimiser's ``check_hyper`` (``check_lr``)."""
+    if lr is not None and learning_rate is not None:
+        raise TypeError(f"{owner_name(owner)}: got lr={lr!r} and learning_rate="
+                        f"{learning_rate!r}; they are the same setting (PyTorch's and Keras's "
+                        f"name for it): give one of them")
+    if lr is not None:
+        return lr
+    return default if learning_rate is None else learning_rate
 
 
 def _json_value(value):

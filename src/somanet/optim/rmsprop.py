@@ -1,7 +1,7 @@
 """RMSprop: divide the gradient by a running root mean square of its recent values."""
 from .._checks import check_flag
 from ..backend import xp_of
-from .optimizer import Optimizer, check_lr, check_number
+from .optimizer import Optimizer, check_lr, check_number, pick_lr
 
 
 def rmsprop_update(param, grad, state, scratch, *, lr, alpha, eps, weight_decay, momentum,
@@ -58,8 +58,10 @@ class RMSprop(Optimizer):
         w <- w - lr * d
 
     Args:
-        params: Parameters or parameter groups (dicts).
-        lr: the learning rate, >= 0.
+        params: Parameters or parameter groups (dicts); leave it out to bind the
+            optimiser later (``model.compile`` does, Keras style).
+        lr: the learning rate, >= 0 (default 0.01). ``learning_rate=`` is the same
+            (Keras's name); give one of them.
         alpha: the decay rate ``a`` of the average, in [0, 1).
         eps: added to the denominator, >= 0.
         weight_decay: L2 penalty added to the gradient, >= 0.
@@ -72,8 +74,9 @@ class RMSprop(Optimizer):
     update = staticmethod(rmsprop_update)
     scratch_count = 2
 
-    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, **unknown):
+    def __init__(self, params=None, lr=None, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False, *, learning_rate=None, **unknown):
+        lr = pick_lr(self, lr, learning_rate, 0.01)
         super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps,
                                   "weight_decay": weight_decay, "momentum": momentum,
                                   "centered": centered}, unknown)

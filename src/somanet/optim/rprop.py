@@ -1,7 +1,7 @@
 """Resilient propagation (Rprop): steps that use only the sign of the gradient, with a
 step size per weight that grows while the sign holds and shrinks when it flips."""
 from ..backend import xp_of
-from .optimizer import Optimizer, check_lr, check_number, check_pair
+from .optimizer import Optimizer, check_lr, check_number, check_pair, pick_lr
 
 
 def rprop_update(param, grad, state, scratch, *, lr, etas, step_sizes):
@@ -47,8 +47,10 @@ class Rprop(Optimizer):
     Rprop is meant for full-batch training: mini-batch noise flips the signs.
 
     Args:
-        params: Parameters or parameter groups (dicts).
-        lr: the initial step size of every weight, >= 0 (later changes to ``lr``, e.g. by
+        params: Parameters or parameter groups (dicts); leave it out to bind the
+            optimiser later (``model.compile`` does, Keras style).
+        lr: the initial step size of every weight, >= 0 (default 0.01; or
+            ``learning_rate=``, Keras's name; later changes to ``lr``, e.g. by
             a schedule, do not affect weights that already have a step size).
         etas: ``(eta_minus, eta_plus)`` with ``0 < eta_minus < 1 < eta_plus``
             (default ``(0.5, 1.2)``).
@@ -59,7 +61,9 @@ class Rprop(Optimizer):
     update = staticmethod(rprop_update)
     scratch_count = 1
 
-    def __init__(self, params, lr=0.01, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0), **unknown):
+    def __init__(self, params=None, lr=None, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0), *,
+                 learning_rate=None, **unknown):
+        lr = pick_lr(self, lr, learning_rate, 0.01)
         super().__init__(params, {"lr": lr, "etas": etas, "step_sizes": step_sizes}, unknown)
 
     def check_hyper(self, hyper):

@@ -80,6 +80,12 @@ class LRSchedule:
         if optimizer is not None and not isinstance(optimizer, Optimizer):
             raise TypeError(f"{name}: expected an Optimizer (or None to use the schedule on "
                             f"its own), got {type(optimizer).__name__}")
+        if optimizer is not None and not optimizer.built:
+            raise ValueError(f"{name}: the {type(optimizer).__name__} has no parameters yet "
+                             f"(it was made without them), so there is no learning rate to "
+                             f"schedule; build the schedule once it is bound (after "
+                             f"model.compile and a fit or model.build, or "
+                             f"optimizer.build(model.parameters()))")
         if optimizer is not None and base_lr is not None:
             raise ValueError(f"{name}: give either an optimizer or base_lr, not both (the "
                              f"base learning rates are the optimizer's group lrs)")
@@ -332,6 +338,12 @@ class ReduceLROnPlateau:
         if optimizer is not None and not isinstance(optimizer, Optimizer):
             raise TypeError(f"{name}: expected an Optimizer (or None), got "
                             f"{type(optimizer).__name__}")
+        if optimizer is not None and not optimizer.built:
+            raise ValueError(f"{name}: the {type(optimizer).__name__} has no parameters yet "
+                             f"(it was made without them), so there is no learning rate to "
+                             f"schedule; build the schedule once it is bound (after "
+                             f"model.compile and a fit or model.build, or "
+                             f"optimizer.build(model.parameters()))")
         if optimizer is not None and base_lr is not None:
             raise ValueError(f"{name}: give either an optimizer or base_lr, not both")
         if optimizer is None and base_lr is None:

@@ -1,7 +1,7 @@
 """Stochastic gradient descent, with momentum, Nesterov momentum and weight decay."""
 from .._checks import check_flag
 from ..backend import kernels_optim, xp_of
-from .optimizer import Optimizer, check_lr, check_number
+from .optimizer import Optimizer, check_lr, check_number, pick_lr
 
 
 def sgd_update(param, grad, state, scratch, *, lr, momentum, weight_decay, nesterov, dampening):
@@ -36,8 +36,10 @@ class SGD(Optimizer):
     With ``momentum=0`` this is plain gradient descent, ``w <- w - lr * dE/dw``.
 
     Args:
-        params: Parameters (``model.parameters()``) or parameter groups (dicts).
-        lr: the learning rate, >= 0.
+        params: Parameters (``model.parameters()``) or parameter groups (dicts); leave
+            it out to bind the optimiser later (``model.compile`` does, Keras style).
+        lr: the learning rate, >= 0 (default 0.01). ``learning_rate=`` is the same
+            (Keras's name); give one of them.
         momentum: the momentum factor ``m`` in [0, 1); 0 turns momentum off.
         weight_decay: the L2 penalty ``wd`` >= 0, added to the gradient.
         nesterov: Nesterov momentum (needs ``momentum > 0`` and no dampening).
@@ -64,8 +66,9 @@ class SGD(Optimizer):
     update = staticmethod(sgd_update)
     scratch_count = 2
 
-    def __init__(self, params, lr=0.01, momentum=0.0, weight_decay=0.0, nesterov=False,
-                 dampening=0.0, **unknown):
+    def __init__(self, params=None, lr=None, momentum=0.0, weight_decay=0.0, nesterov=False,
+                 dampening=0.0, *, learning_rate=None, **unknown):
+        lr = pick_lr(self, lr, learning_rate, 0.01)
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay,
                                   "nesterov": nesterov, "dampening": dampening}, unknown)
 

@@ -20,6 +20,7 @@ from .callbacks import (CSVLogger, Callback, CallbackList, EarlyStopping, Histor
                         LambdaCallback, LearningRateScheduler, ModelCheckpoint, ProgbarLogger,
                         ProgressBar, ReduceLROnPlateau, TerminateOnNaN)
 from . import losses, optimizers
+from .compile_utils import DoubleSoftmaxWarning
 from .model import Model
 from .trainer import LossIncreasingWarning, ScheduleNotSteppedWarning
 from .functional import Add, Concatenate, Functional, Input, KerasTensor

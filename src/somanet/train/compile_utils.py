@@ -7,7 +7,8 @@
   metric specs; the total loss of a batch and the checks of a model's outputs and
   labels against the losses.
 - ``CompiledMetrics``: the Metric objects of each output, their names in the logs
-  (``output_<i>_<name>`` for several outputs), and their update, reset and results.
+  (for several outputs ``<output name>_loss`` and ``<output name>_<metric>``), and
+  their update, reset and results.
 """
 import copy
 import warnings
@@ -18,6 +19,15 @@ from ..nn.module import Module
 from ..tensor import Tensor
 from . import losses as losses_module
 from . import metrics as metrics_module
+
+
+class DoubleSoftmaxWarning(UserWarning):
+    """Issued by ``fit`` (once per ``compile``) when a loss that takes logits
+    (``from_logits=True``, ``nn.CrossEntropyLoss()``) gets outputs that are already
+    probabilities (each row non-negative and summing to 1: the last layer is a
+    softmax). The loss takes a second softmax of them, whose gradients are flat: the
+    model trains slowly and badly, without an error. Drop the softmax from the model,
+    or use ``from_logits=False``."""
 
 
 class CompiledLoss:
@@ -61,6 +71,7 @@ class CompiledLoss:
             raise TypeError(f"compile: loss must be a name ({', '.join(losses_module.names())}"
                             f"), a loss object or a function, got {type(identifier).__name__}")
         self.label_kind, from_logits = metrics_module.loss_kind(identifier)
+        self.from_logits = bool(from_logits)
         self.sparse = self.label_kind in ("sparse", "sparse_or_categorical")
         # Only a loss that declares from_logits=False takes probabilities (log-probabilities,
         # regression targets and undeclared functions are not checked).
@@ -100,6 +111,7 @@ class CompileConfig:
         self.loss_weights = loss_weights
         self.learning_rate = learning_rate
         self.jit = jit
+        self._warned_softmax = False
 
     @property
     def loss_identifier(self):
@@ -111,9 +123,10 @@ class CompileConfig:
         """The ``CompiledLoss`` of output number ``output``."""
         return self.losses[output] if isinstance(self.losses, list) else self.losses
 
-    def compute(self, y, y_pred):
+    def compute(self, y, y_pred, parts=None):
         """The loss of predictions ``y_pred`` against targets ``y``; for several outputs the
-        weighted sum of each output's loss."""
+        weighted sum of each output's loss. ``parts``, a list, receives each output's own
+        (unweighted) loss, for several outputs."""
         if not isinstance(self.losses, list) and not isinstance(y_pred, (list, tuple)):
             return self.losses(y_pred, y)
         count = len(y_pred)
@@ -126,6 +139,8 @@ class CompileConfig:
         total = None
         for index in range(count):
             value = self.loss_of(index)(y_pred[index], y[index])
+            if parts is not None:
+                parts.append(value)
             if weights[index] != 1:
                 value = value * weights[index]
             total = value if total is None else total + value
@@ -170,6 +185,34 @@ class CompileConfig:
                               f"from_logits=True)) or end the model with a Softmax/Sigmoid",
                               UserWarning, stacklevel=4)
 
+    def check_double_softmax(self, outputs):
+        """Warn (once per compile) when a categorical loss that takes logits gets an output
+        that is already a softmax: every value in [0, 1] and every row along the class
+        axis summing to 1 (the sample batch ``fit`` runs first)."""
+        if self._warned_softmax:
+            return
+        outs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        for index, out in enumerate(outs):
+            loss = self.loss_of(index)
+            if not loss.from_logits or loss.label_kind not in (
+                    "sparse", "categorical", "sparse_or_categorical") \
+                    or not isinstance(out, Tensor) or out.ndim < 2:
+                continue
+            data = to_numpy(out.data).astype("float64")
+            if data.size == 0 or data.shape[loss.axis] < 2:
+                continue
+            sums = data.sum(axis=loss.axis)
+            if float(data.min()) >= 0 and float(abs(sums - 1).max()) <= 1e-4:
+                self._warned_softmax = True
+                where = f"output {index} of the model" if len(outs) > 1 else "the model's output"
+                warnings.warn(f"the loss {loss.describe()} takes logits (from_logits=True), "
+                              f"but {where} is already a softmax (its rows are probabilities "
+                              f"that sum to 1): the loss applies a second softmax, and a "
+                              f"double softmax trains badly (flat gradients, no error). Drop "
+                              f"the last Softmax / activation='softmax', or use "
+                              f"from_logits=False", DoubleSoftmaxWarning, stacklevel=4)
+                return
+
     def check_labels(self, labels, outputs):
         """Integer labels for a sparse cross-entropy must lie in [0, number of outputs),
         but for the label the loss ignores (its ``ignore_index`` / ``ignore_class``).
@@ -193,29 +236,44 @@ class CompileConfig:
                 return
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= classes:
-            bad = int(((labels < 0) | (labels >= classes)).sum())
-            fix = (f"check the labels, or give the last layer {high + 1} units"
-                   if high >= classes else "class indices count from 0")
+            negative, over = int((labels < 0).sum()), int((labels >= classes).sum())
+            fixes = []
+            if negative:  # more units would not help: say what a negative label is instead
+                fixes.append(f"negative labels ({negative}): class indices count from 0 (to "
+                             f"leave samples out of the loss, give them the loss's "
+                             f"ignore_index / ignore_class)")
+            if over:
+                fixes.append(f"labels >= {classes} ({over}): check the labels, or give the last "
+                             f"layer {high + 1} units")
             raise ValueError(f"fit: the labels in y must be class indices in [0, {classes}) for "
                              f"a model with {classes} outputs, got values from {low} to {high} "
-                             f"({bad} out of range); {fix}")
+                             f"({negative + over} out of range); " + "; ".join(fixes))
 
 
 class CompiledMetrics:
-    """The compiled metrics of a model: for each output, one Metric per spec.
+    """The compiled metrics of a model: for each output, one Metric per spec; with
+    several outputs also each output's loss, as Keras logs them.
 
     Created at compile time for one output (so an unknown name fails then), and again
-    by ``build_for(count)`` once the number of outputs is known (each output after the
-    first gets fresh copies of Metric objects: each needs its own state).
+    by ``build_for(count, names)`` once the number of outputs is known (each output after
+    the first gets fresh copies of Metric objects: each needs its own state).
+
+    With several outputs, named ``out1``, ``out2``... (``Model.output_names``), the logs
+    hold ``out1_loss``, ``out2_loss`` (each output's own loss, unweighted, averaged over
+    the samples as ``loss`` is; ``loss`` is the weighted total), then ``out1_<metric>``,
+    ``out2_<metric>``... in that order.
 
     Attributes:
-        objects: every Metric, output by output.
-        names: their names in the logs (``output_<i>_<name>`` with several outputs).
+        objects: every Metric: the output losses' ``Mean`` trackers, then the metrics,
+            output by output.
+        names: their names in the logs.
     """
 
     def __init__(self, config):
         self.config = config
         self.output_count = None
+        self.output_names = None
+        self._loss_trackers = []
         self._set([self._make(config.loss_of(0))])
 
     def _make(self, loss, fresh_copies=False):
@@ -228,22 +286,30 @@ class CompiledMetrics:
             made.append(metric)
         return made
 
-    def _set(self, per_output):
-        objects, names, slots = [], [], []
+    def _set(self, per_output, output_names=None):
+        objects, slots = list(self._loss_trackers), []
+        names = [tracker.name for tracker in self._loss_trackers]
         many = len(per_output) > 1
         for output, metric_list in enumerate(per_output):
             for metric in metric_list:
                 objects.append(metric)
                 name = getattr(metric, "name", type(metric).__name__)
-                names.append(f"output_{output}_{name}" if many else name)
+                names.append(f"{output_names[output]}_{name}" if many else name)
                 slots.append((metric, output if many else None))
         self.objects, self.names, self._slots = objects, names, slots
 
-    def build_for(self, count):
-        """Make the metrics of a model with ``count`` outputs (nothing if already so)."""
-        if count == self.output_count:
+    def build_for(self, count, output_names=None):
+        """Make the metrics of a model with ``count`` outputs named ``output_names``
+        (default ``output_0``, ``output_1``...); nothing if already so."""
+        if output_names is None or len(output_names) != count:
+            output_names = [f"output_{index}" for index in range(count)]
+        output_names = list(output_names)
+        if count == self.output_count and output_names == self.output_names:
             return
         self.output_count = count
+        self.output_names = output_names
+        self._loss_trackers = [metrics_module.Mean(name=f"{name}_loss")
+                               for name in output_names] if count > 1 else []
         per_output = []
         for index in range(count):
             if index == 0 and count == 1:
@@ -251,7 +317,16 @@ class CompiledMetrics:
             else:
                 per_output.append(self._make(self.config.loss_of(index),
                                              fresh_copies=index > 0))
-        self._set(per_output)
+        self._set(per_output, output_names)
+
+    @recordable
+    def update_losses(self, parts, batch_size):
+        """Add one batch's loss of each output (``parts``, 0-d Tensors or floats), each
+        weighted by the batch size (a compiled training step replays it)."""
+        for tracker, value in zip(self._loss_trackers, parts):
+            value = value.detach() if isinstance(value, Tensor) else value
+            tracker.update_state(float(to_numpy(value.data)) if isinstance(value, Tensor)
+                                 else float(value), sample_weight=batch_size)
 
     @recordable
     def update(self, y, y_pred):

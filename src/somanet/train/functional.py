@@ -32,8 +32,8 @@ LSTM's ``(outputs, state)``): each element gets its own placeholder.
 from .._checks import is_int
 from ..autograd import no_grad
 from ..backend import as_dtype, get_default_dtype
+from ..nn.merge import FUNCTIONAL_FORMS, Add, Concatenate  # noqa: F401  (sn.train.Add...)
 from ..nn.module import Module, Symbolic
-from .. import ops
 from ..ops import zeros
 from ..tensor import Tensor
 from .model import Model
@@ -93,6 +93,20 @@ class KerasTensor(Symbolic):
     def symbolic_call(self, module, args, kwargs):
         return _record(module, args, kwargs)
 
+    def symbolic_op(self, name, tensors, params):
+        """An op of ``somanet.ops`` called on placeholders: its merge layer, called on them
+        (``sn.concatenate([a, b], axis=-1)`` is ``nn.Concatenate(axis=-1)([a, b])``)."""
+        layer = FUNCTIONAL_FORMS.get(name)
+        if layer is None:
+            raise TypeError(f"{name}() got a KerasTensor (a functional API placeholder), "
+                            f"which has no value yet; use a layer on placeholders")
+        for tensor in tensors:
+            if not isinstance(tensor, KerasTensor):
+                raise TypeError(f"{name}(): in the functional API every input must be a "
+                                f"placeholder (made from an Input), got a "
+                                f"{type(tensor).__name__}")
+        return layer(**params)(list(tensors))
+
     def __repr__(self):
         where = "Input" if self.node.module is None else type(self.node.module).__name__
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, from {where}>"
@@ -100,7 +114,8 @@ class KerasTensor(Symbolic):
     def _no_arithmetic(self, *args):
         raise TypeError("KerasTensor (a placeholder of the functional API) has no value to "
                         "compute with yet; combine placeholders with layers, e.g. "
-                        "somanet.train.Add()([a, b]) or Concatenate()([a, b])")
+                        "nn.Add()([a, b]) or nn.Concatenate()([a, b]), or their functional "
+                        "forms sn.add(a, b), sn.concatenate([a, b])")
 
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _no_arithmetic
     __truediv__ = __rtruediv__ = __matmul__ = __rmatmul__ = __neg__ = _no_arithmetic
@@ -332,6 +347,25 @@ class Functional(Model):
     def num_outputs(self):
         return len(self._outputs)
 
+    def _default_output_names(self):
+        """Each output's layer name in the model (its own ``name`` if it has one), as Keras
+        names outputs after their layers; an output taken twice from one layer gets
+        ``_1``, ``_2``... after the first."""
+        names = []
+        for number, tensor in enumerate(self._outputs):
+            module = tensor.node.module
+            if module is None:
+                name = tensor.node.name or f"input_{self._inputs.index(tensor)}"
+            else:
+                own = getattr(module, "name", None)
+                name = own if isinstance(own, str) and own else self._names[id(module)]
+            base, count = name, 0
+            while name in names:
+                count += 1
+                name = f"{base}_{count}"
+            names.append(name)
+        return names
+
     def forward(self, *inputs):
         if len(inputs) == 1 and len(self._inputs) > 1 and isinstance(inputs[0], (list, tuple)):
             inputs = tuple(inputs[0])
@@ -454,45 +488,3 @@ def _check_input(number, placeholder, value):
                                         for size, found in zip(expected, got)):
         raise ValueError(f"input {number} expects samples of shape {expected} (batch shape "
                          f"{placeholder.shape}), got a batch of shape {tuple(value.shape)}")
-
-
-# -- layers that merge several tensors --------------------------------------------------------
-
-class Concatenate(Module):
-    """Join a list of tensors along ``axis`` (default the last, the feature axis).
-
-    Shape: [(N, a), (N, b)] -> (N, a + b).
-    """
-
-    def __init__(self, axis=-1):
-        super().__init__()
-        self.axis = int(axis)
-
-    def forward(self, tensors):
-        if not isinstance(tensors, (list, tuple)) or len(tensors) < 2:
-            raise TypeError(f"Concatenate takes a list of at least two tensors, got "
-                            f"{type(tensors).__name__}")
-        return ops.concatenate(list(tensors), axis=self.axis)
-
-    def extra_repr(self):
-        return f"axis={self.axis}"
-
-
-class Add(Module):
-    """Sum a list of tensors of one shape, element by element (a residual connection).
-
-    Shape: [(N, *d), (N, *d), ...] -> (N, *d).
-    """
-
-    def forward(self, tensors):
-        if not isinstance(tensors, (list, tuple)) or len(tensors) < 2:
-            raise TypeError(f"Add takes a list of at least two tensors, got "
-                            f"{type(tensors).__name__}")
-        total = tensors[0]
-        for tensor in tensors[1:]:
-            if tuple(tensor.shape) != tuple(total.shape):
-                raise ValueError(f"Add: all tensors must have one shape, got "
-                                 f"{[tuple(t.shape) for t in tensors]}")
-            total = total + tensor
-        return total
-

@@ -36,6 +36,7 @@ from ..backend import CPU, device_of, get_default_dtype
 from ..io import load_weights, save_weights
 from ..nn.module import Module, Symbolic
 from ..optim import Optimizer
+from ..optim.optimizer import pick_lr
 from ..tensor import Tensor
 from . import optimizers
 from .compile_utils import CompileConfig, CompiledMetrics
@@ -74,6 +75,7 @@ class Model(Trainer, Module):
     _compiled = None  # a CompileConfig
     _compiled_metrics = None  # a CompiledMetrics
     _input_specs = None  # [(sample shape, dtype)] per input, once known
+    _output_names = None  # what the user set model.output_names to
 
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
@@ -139,14 +141,17 @@ class Model(Trainer, Module):
     # -- compile ----------------------------------------------------------------------------------
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                learning_rate=None, jit=False):
+                learning_rate=None, jit=False, *, lr=None):
         """Choose the optimiser, the loss and the metrics for ``fit`` and ``evaluate``.
 
         Args:
             optimizer: a name (``"sgd"``, ``"adam"``, ``"adamw"``, ``"rmsprop"``,
                 ``"adagrad"``, ``"rprop"``, ``"manhattan"``; Keras's default learning
-                rates), an ``Optimizer`` made for this model's parameters, an Optimizer
-                class, or a function ``params -> Optimizer``. Default ``"rmsprop"`` (Keras).
+                rates), an ``Optimizer`` made without parameters (Keras style:
+                ``sn.optim.SGD(lr=0.1)``, bound to this model's parameters here, or at
+                ``fit`` when the model is built then), an ``Optimizer`` made for this
+                model's parameters, an Optimizer class, or a function
+                ``params -> Optimizer``. Default ``"rmsprop"`` (Keras).
             loss: a name (``"mse"``, ``"mae"``, ``"sse"``, ``"huber"``,
                 ``"binary_crossentropy"``, ``"categorical_crossentropy"``,
                 ``"sparse_categorical_crossentropy"``; the cross-entropies expect
@@ -156,13 +161,16 @@ class Model(Trainer, Module):
                 objects and plain functions are called ``loss(y_true, y_pred)``; nn
                 modules and ``somanet.ops`` functions ``loss(y_pred, y_true)`` (PyTorch's
                 order), as they are written. For a model with several outputs, a list
-                with one loss per output (or one loss used for each).
+                with one loss per output, a dict by output name (``output_names``), or
+                one loss used for each.
             metrics: a list of metric names (``"accuracy"``...) or Metric objects
                 (``somanet.train.metrics``); with several outputs each metric is tracked
-                per output, logged as ``output_<i>_<name>``.
+                per output, logged as ``<output name>_<metric>``, besides each output's
+                own loss, ``<output name>_loss`` (the names are ``output_names``).
             loss_weights: for several outputs, the weight of each output's loss in the
-                total (default 1 each).
-            learning_rate: overrides the optimiser's learning rate.
+                total ``loss`` (default 1 each); a list, or a dict by output name.
+            learning_rate: overrides the optimiser's learning rate (``lr=`` is the same;
+                give one of them).
             jit: ``True`` makes ``fit``, ``evaluate`` and ``predict`` run compiled steps
                 (``somanet.graph.compile``: each step captured once per batch shape and
                 replayed as array code, with eager's results bit for bit); a step that
@@ -170,6 +178,9 @@ class Model(Trainer, Module):
                 ``"strict"``: raise instead. Default ``False`` (eager).
         """
         optimizers.check(optimizer)
+        learning_rate = pick_lr("compile", lr, learning_rate, None)
+        loss = self._by_output("loss", loss)
+        loss_weights = self._by_output("loss_weights", loss_weights)
         check_choice("compile", "jit", jit, (False, True, "strict"))
         if loss is None:
             raise TypeError("compile: loss is required, e.g. loss='mse' or "
@@ -189,11 +200,79 @@ class Model(Trainer, Module):
         # Create the metrics now, so an unknown name fails at compile time.
         self._compiled_metrics = CompiledMetrics(self._compiled)
         self.optimizer = None
-        if isinstance(optimizer, Optimizer):
-            self.optimizer = optimizers.get(optimizer, (), learning_rate)
-        elif self.is_built and any(True for _ in self.parameters()):
+        has_parameters = self.is_built and any(True for _ in self.parameters())
+        if isinstance(optimizer, Optimizer) and (optimizer.built or not has_parameters):
+            # made for the parameters, or bound to them at fit (Keras keeps the object too)
+            self.optimizer = optimizers.get(optimizer, (), learning_rate) if optimizer.built \
+                else optimizer
+        elif has_parameters:
             self.optimizer = optimizers.get(optimizer, self.parameters(), learning_rate)
         self.stop_training = False
+
+    @property
+    def output_names(self):
+        """The names of the model's outputs, which name their logs when there are several
+        (``<name>_loss``, ``<name>_accuracy``... in ``History``, as Keras): what it was
+        set to (``model.output_names = ["digit", "parity"]``), else for a functional
+        model each output layer's name in the model (its ``name`` if it has one, such as
+        a nested Model's, else its attribute name: ``linear_2``), else ``None`` (then
+        ``output_0``, ``output_1``...)."""
+        if self._output_names is not None:
+            return list(self._output_names)
+        return self._default_output_names()
+
+    @output_names.setter
+    def output_names(self, names):
+        if names is None:
+            self._output_names = None
+            return
+        if isinstance(names, str) or not isinstance(names, (list, tuple)) or not all(
+                isinstance(name, str) and name and name.strip() == name for name in names):
+            raise TypeError(f"output_names must be a list of non-empty names (strings), one "
+                            f"per output, got {names!r:.80}")
+        if len(set(names)) != len(names):
+            raise ValueError(f"output_names must be distinct (each names its own logs), got "
+                             f"{list(names)}")
+        known = self._default_output_names()
+        if known is not None and len(known) != len(names):
+            raise ValueError(f"output_names: the model has {len(known)} output(s), got "
+                             f"{len(names)} name(s) ({list(names)})")
+        self._output_names = list(names)
+
+    def _default_output_names(self):
+        return None
+
+    def _output_names_for(self, count):
+        """The output names for a model seen to have ``count`` outputs."""
+        names = self.output_names
+        if names is None:
+            return [f"output_{index}" for index in range(count)]
+        if len(names) != count:
+            raise ValueError(f"output_names has {len(names)} name(s) ({names}) but the model "
+                             f"has {count} output(s); give one name per output")
+        return names
+
+    def _by_output(self, what, value):
+        """A dict keyed by output name (Keras's ``loss={"digit": ..., "parity": ...}``) as
+        the list in output order; anything else as it is."""
+        if not isinstance(value, dict):
+            return value
+        names = self.output_names
+        if names is None:
+            raise ValueError(f"compile: {what} is a dict, but this model's outputs have no "
+                             f"names yet; set model.output_names = [...] first, or give a "
+                             f"list in output order")
+        unknown = [key for key in value if key not in names]
+        if unknown:
+            raise ValueError(f"compile: {what} names the output(s) {unknown}; the outputs are "
+                             f"{names}")
+        if what == "loss":
+            missing = [name for name in names if name not in value]
+            if missing:
+                raise ValueError(f"compile: loss gives no loss for the output(s) {missing}; "
+                                 f"give one for each of {names}")
+            return [value[name] for name in names]
+        return [value.get(name, 1.0) for name in names]
 
     @property
     def compiled(self):

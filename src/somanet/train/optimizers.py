@@ -1,10 +1,12 @@
 """Optimisers by the names Keras users type, with Keras's default learning rates.
 
-``compile(optimizer=...)`` takes a name, an ``Optimizer`` already made for the
-model's parameters, an ``Optimizer`` class (``sn.optim.SGD``) or any factory
+``compile(optimizer=...)`` takes a name, an ``Optimizer`` made without parameters
+(``sn.optim.SGD(lr=0.1, momentum=0.9)``, as in Keras), an ``Optimizer`` already made
+for the model's parameters, an ``Optimizer`` class (``sn.optim.SGD``) or any factory
 ``params -> Optimizer`` (``functools.partial(sn.optim.SGD, lr=0.1, momentum=0.9)``).
-A name or a class is made into an optimiser once the model's parameters exist
-(a ``Dense(128)`` has none before its first input).
+A name or a class is made into an optimiser, and an optimiser without parameters is
+bound to them, once the model's parameters exist (a ``Dense(128)`` has none before
+its first input).
 
     >>> import somanet as sn
     >>> from somanet import nn
@@ -61,6 +63,8 @@ def get(identifier, params, learning_rate=None):
     params = list(params)
     if isinstance(identifier, optim.Optimizer):
         optimizer = identifier
+        if not optimizer.built:  # made without parameters, Keras style: bind it now
+            optimizer.build(params)
         if learning_rate is not None:
             for group in optimizer.param_groups:
                 group["lr"] = float(learning_rate)

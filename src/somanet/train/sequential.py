@@ -14,9 +14,14 @@ softmax stacked on it to turn its logits into probabilities::
     ((5, 10), 1.0)
 
 When the input shape is known at construction (an ``Input(shape)`` first, as
-Keras allows, or a first layer with ``input_shape=``), the lazy layers are
-built right away, so ``summary()`` and ``parameters()`` work before any data
-is seen.
+Keras allows, a first layer with ``input_shape=`` / ``input_dim=``, also when
+added with ``add``, or a first model that knows its input), the lazy layers are
+built right away, so ``summary()`` shows every output shape and ``parameters()``
+works before any data is seen::
+
+    >>> model = sn.Sequential([nn.Dense(4, input_shape=(3,)), nn.Dense(1)])
+    >>> model.input_specs, sum(p.size for p in model.parameters())
+    ([((3,), None)], 21)
 """
 from collections import OrderedDict
 
@@ -28,6 +33,17 @@ from .model import Model
 
 def _is_input(value):
     return isinstance(value, KerasTensor) and value.node.module is None
+
+
+def _declared_input(layer):
+    """``(sample shape, dtype)`` a first layer declares: Keras's ``input_shape=`` (kept by
+    the layers that take it as ``layer.input_shape``: ``Dense``, the convolutions, the
+    recurrent layers, ``Flatten``), or a nested model's one known input; else ``None``."""
+    shape = getattr(layer, "input_shape", None)
+    if shape is not None:
+        return tuple(shape), None
+    specs = layer.input_specs if isinstance(layer, Model) else None
+    return specs[0] if specs and len(specs) == 1 else None
 
 
 class Sequential(nn.Sequential, Model):
@@ -61,8 +77,8 @@ class Sequential(nn.Sequential, Model):
             layers = layers[1:]
         nn.Sequential.__init__(self, *layers)
         self.name = name
-        if spec is None and len(self) and getattr(self[0], "input_shape", None) is not None:
-            spec = (tuple(self[0].input_shape), None)
+        if spec is None and len(self):
+            spec = _declared_input(self[0])
         if spec is not None:
             self._build_from(spec)
 
@@ -84,8 +100,11 @@ class Sequential(nn.Sequential, Model):
             self._input_dtype = layer.dtype
             return self
         self.append(layer)
-        if self._input_specs:
-            self._build_from(self._input_specs[0])
+        spec = self._input_specs[0] if self._input_specs else None
+        if spec is None and len(self) == 1:
+            spec = _declared_input(layer)
+        if spec is not None:
+            self._build_from(spec)
         return self
 
     def _num_inputs(self):

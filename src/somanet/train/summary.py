@@ -30,9 +30,10 @@ UNKNOWN = "?"
 
 def _shape_text(value):
     if isinstance(value, Tensor) or hasattr(value, "example"):
-        shape = (None,) + tuple(value.shape[1:])
-        return "(" + ", ".join("None" if s is None else str(s) for s in shape) + \
-            ("," if len(shape) == 1 else "") + ")"
+        value = (None,) + tuple(value.shape[1:])
+    if isinstance(value, tuple) and all(s is None or isinstance(s, int) for s in value):
+        return "(" + ", ".join("None" if s is None else str(s) for s in value) + \
+            ("," if len(value) == 1 else "") + ")"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_shape_text(item) for item in value) + "]"
     return UNKNOWN if value is None else type(value).__name__
@@ -80,21 +81,52 @@ def _input_specs(model, input_shape):
 
 
 def _traced_shapes(model, specs):
-    """Run the model once on zeros (``Model.build``), recording each direct child's first
-    output."""
+    """Run the model on zeros (``Model.build``), recording each direct child's first
+    output's shape (``_shape_of``). A size the input leaves open (``None``, e.g. the
+    timesteps of ``LSTM(input_shape=(None, 3))``) is run as 1 and again as 2: an output
+    size that follows it is shown as ``None``."""
+    first = _trace(model, specs, 1)
+    if not any(size is None for shape, _ in specs for size in shape):
+        return first
+    second = _trace(model, specs, 2)
+    return {name: _open_sizes(shape, second.get(name)) for name, shape in first.items()}
+
+
+def _trace(model, specs, open_size):
     shapes = {}
     handles = []
     for name, child in model.named_children():
         def hook(module, inputs, output, name=name):
-            shapes.setdefault(name, output)
+            shapes.setdefault(name, _shape_of(output))
         handles.append(child.register_forward_hook(hook))
     try:
-        model.build([(None,) + tuple(shape) for shape, _ in specs],
-                    dtype=[dtype for _, dtype in specs])
+        model.build([(None,) + tuple(open_size if size is None else size for size in shape)
+                     for shape, _ in specs], dtype=[dtype for _, dtype in specs])
     finally:
         for handle in handles:
             handle.remove()
+    if open_size != 1:  # build recorded the sizes it ran; the model's inputs leave them open
+        model._input_specs = [(tuple(shape), dtype) for shape, dtype in specs]
     return shapes
+
+
+def _shape_of(value):
+    """An output's shape with the batch axis as ``None``: a tuple, a list of them for
+    several outputs, or the output itself when it has no shape."""
+    if isinstance(value, Tensor):
+        return (None,) + tuple(value.shape[1:])
+    if isinstance(value, (list, tuple)):
+        return [_shape_of(item) for item in value]
+    return value
+
+
+def _open_sizes(first, second):
+    """``first`` with ``None`` where the run with the open input sizes as 2 differed."""
+    if isinstance(first, tuple) and isinstance(second, tuple) and len(first) == len(second):
+        return tuple(a if a == b else None for a, b in zip(first, second))
+    if isinstance(first, list) and isinstance(second, list) and len(first) == len(second):
+        return [_open_sizes(a, b) for a, b in zip(first, second)]
+    return first
 
 
 def summarize(model, input_shape=None):

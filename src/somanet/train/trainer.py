@@ -116,8 +116,15 @@ class Trainer:
 
     def compute_loss(self, y, y_pred):
         """The compiled loss of predictions ``y_pred`` against targets ``y`` (Keras's
-        argument order); for several outputs the weighted sum of each output's loss."""
-        return self._compiled.compute(y, y_pred)
+        argument order); for several outputs the weighted sum of each output's loss (each
+        output's own loss goes to the logs as ``<output name>_loss``)."""
+        tracked = self._compiled_metrics is not None and self._compiled_metrics.output_count
+        if not tracked or tracked < 2 or not isinstance(y_pred, (list, tuple)):
+            return self._compiled.compute(y, y_pred)
+        parts = []
+        total = self._compiled.compute(y, y_pred, parts)
+        self._compiled_metrics.update_losses(parts, int(y_pred[0].shape[0]))
+        return total
 
     def minimize(self, loss, batch_size):
         """Backpropagate ``loss`` and update the weights with the optimiser; with
@@ -198,6 +205,8 @@ class Trainer:
         Warns:
             ScheduleNotSteppedWarning: a schedule built on the optimiser is not given as
                 a ``LearningRateScheduler`` callback, so nothing steps it.
+            DoubleSoftmaxWarning: the loss takes logits but the model already ends in a
+                softmax (once per compile).
             ValueError, TypeError: bad data (different lengths, labels out of range, shapes
                 the model cannot take...), with what was received and expected.
         """
@@ -394,6 +403,7 @@ class Trainer:
         self._build_outputs(outputs, y)
         self._ensure_optimizer()
         self._compiled.check_probabilities(outputs)
+        self._compiled.check_double_softmax(outputs)
         labels = feed.arrays[1][0] if feed.arrays is not None and feed.arrays[1] else None
         self._compiled.check_labels(labels, outputs)
         if distributed.world_size() > 1:
@@ -524,18 +534,20 @@ class Trainer:
         batch) and make the metrics of each output."""
         count = len(outputs) if isinstance(outputs, (list, tuple)) else 1
         self._compiled.check_output_count(count, y)
-        self._compiled_metrics.build_for(count)
+        self._compiled_metrics.build_for(count, self._output_names_for(count))
 
     def _ensure_optimizer(self):
         spec = self._compiled.optimizer
-        if self.optimizer is None:
+        if self.optimizer is None or not self.optimizer.built:
             self.optimizer = optimizers.get(spec, self.parameters(), self._compiled.learning_rate)
             return
         mine = {id(param) for param in self.parameters()}
         if not any(id(param) in mine for param in self.optimizer.parameters()):
             raise ValueError(f"compile: the {type(self.optimizer).__name__} holds none of this "
-                             f"model's parameters; create it from model.parameters() (after "
-                             f"the model is built), or pass its name or class "
+                             f"model's parameters (one bound to another model at its compile "
+                             f"or fit?); make one optimizer per model: create it from "
+                             f"model.parameters() (after the model is built), without "
+                             f"parameters (sn.optim.Adam(lr=...)), or pass its name or class "
                              f"(optimizer='adam' or sn.optim.Adam)")
 
     def _learning_rate(self):

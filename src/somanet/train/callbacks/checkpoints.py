@@ -13,7 +13,7 @@ import string
 from ..._checks import check_positive_int
 from ...io import save_checkpoint, save_weights
 from .base import Callback, check_state, saved_number
-from .monitors import check_monitor, monitor_value, resolve_mode
+from .monitors import check_monitor, monitor_value, reset_missing, resolve_mode
 
 
 class ModelCheckpoint(Callback):
@@ -94,6 +94,9 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"{owner}.load_state_dict: last_saved must be a path or None")
         self.best, self._batches_seen, self.last_saved = best, batches, state["last_saved"]
 
+    def on_train_begin(self, logs=None):
+        reset_missing(self)
+
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
@@ -123,7 +126,7 @@ class ModelCheckpoint(Callback):
     def _save(self, epoch, batch, logs):
         path = self._path(epoch, batch, logs)
         if self.save_best_only:
-            value = monitor_value("ModelCheckpoint", self.monitor, logs)
+            value = monitor_value("ModelCheckpoint", self.monitor, logs, self)
             if value is None:
                 return
             improved = value < self.best if self.mode == "min" else value > self.best

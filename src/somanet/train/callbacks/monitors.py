@@ -36,20 +36,31 @@ def check_monitor(owner, monitor):
     return monitor
 
 
-def monitor_value(owner, monitor, logs):
-    """``logs[monitor]`` as a float, or ``None`` with a warning that lists the keys there."""
+def monitor_value(owner, monitor, logs, callback=None):
+    """``logs[monitor]`` as a float, or ``None`` with a warning that lists the keys there:
+    once per fit for ``callback`` (its ``on_train_begin`` calls ``reset_missing``)."""
     logs = logs or {}
     value = logs.get(monitor)
     if value is None:
+        if callback is not None:
+            if callback.__dict__.get("_missing_warned"):
+                return None
+            callback._missing_warned = True
         keys = [key for key in logs]
         hint = suggestion(monitor, keys)
         if monitor.startswith("val_") and not any(key.startswith("val_") for key in keys):
             hint += " (no validation values: pass validation_data or validation_split to fit)"
+        once = " (said once per fit)" if callback is not None else ""
         warnings.warn(f"{owner} monitors {monitor!r}, which is not in the logs; available "
-                      f"keys: {', '.join(keys) if keys else '(none)'}.{hint}", RuntimeWarning,
-                      stacklevel=3)
+                      f"keys: {', '.join(keys) if keys else '(none)'}.{hint}{once}",
+                      RuntimeWarning, stacklevel=3)
         return None
     return float(value)
+
+
+def reset_missing(callback):
+    """Let ``monitor_value`` warn ``callback`` about a missing key again (a new fit)."""
+    callback._missing_warned = False
 
 
 def _copy_state(state):
@@ -117,6 +128,7 @@ class EarlyStopping(Callback):
         return value - self.min_delta > reference
 
     def on_train_begin(self, logs=None):
+        reset_missing(self)
         self.wait = 0
         self.stopped_epoch = 0
         self.best = math.inf if self.mode == "min" else -math.inf
@@ -124,7 +136,7 @@ class EarlyStopping(Callback):
         self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
-        value = monitor_value("EarlyStopping", self.monitor, logs)
+        value = monitor_value("EarlyStopping", self.monitor, logs, self)
         if value is None or epoch < self.start_from_epoch:
             return
         if self.restore_best_weights and self.best_weights is None:
@@ -219,6 +231,7 @@ class ReduceLROnPlateau(Callback):
         self.schedule = None
 
     def on_train_begin(self, logs=None):
+        reset_missing(self)
         optimizer = optimizer_of("ReduceLROnPlateau", self.model)
         self.schedule = _PlateauSchedule(optimizer, threshold=self.min_delta,
                                          threshold_mode="abs", **self._options)
@@ -236,7 +249,7 @@ class ReduceLROnPlateau(Callback):
             raise ValueError(str(error)) from None
 
     def on_epoch_end(self, epoch, logs=None):
-        value = monitor_value("ReduceLROnPlateau", self.monitor, logs)
+        value = monitor_value("ReduceLROnPlateau", self.monitor, logs, self)
         if value is None:
             return
         if self.schedule is None:
