@@ -4,6 +4,7 @@
 give 28x28 images in [0, 1]; ``csv:FILE`` gives encoded table rows, split 80/20.
 """
 import csv
+import math
 import os
 
 import numpy
@@ -151,3 +152,20 @@ def _csv_header(path):
             return [name.strip() for name in next(csv.reader(handle), [])]
     except (OSError, UnicodeDecodeError, csv.Error):
         return ["(unreadable)"]
+
+
+def split_validation(x, y, fraction):
+    """``(x_fit, y_fit, x_val, y_val)``: the last ``fraction`` of the training rows held out
+    to validate on, as Keras's ``fit(validation_split=...)`` takes them (before any
+    shuffling, so the split does not depend on the seed). ``fraction`` 0: nothing is held
+    out (``x_val`` and ``y_val`` are ``None``)."""
+    if not fraction:
+        return x, y, None, None
+    size = len(y)
+    split_at = int(math.floor(size * (1.0 - fraction)))
+    if split_at == 0 or split_at == size:
+        raise CommandError(f"--validation-split {fraction:g} of {size} training sample(s) "
+                           f"leaves {split_at} to train on and {size - split_at} to validate "
+                           f"on; both need at least one (give more data, another fraction, "
+                           f"or --validation-split 0)")
+    return x[:split_at], y[:split_at], x[split_at:], y[split_at:]

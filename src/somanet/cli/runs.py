@@ -8,7 +8,9 @@ A run folder (``--out``, default ``runs/<timestamp>``) holds everything about a 
 ``model.safetensors`` the trained weights
 ``checkpoint/``       the last checkpoint of ``fit`` (weights, optimiser, RNG, data position)
 ``metrics.json``      test loss and accuracy, the per-epoch history, timings
-``history.png``       the training curves (with matplotlib installed)
+``history.png``       the training curves, training against validation (with matplotlib)
+``confusion_matrix.png`` the test set's confusion matrix (with matplotlib)
+``misclassified.png`` the test images the model got wrong, predicted (true) (image data)
 ===================== ====================================================================
 
 One run at a time writes a folder: ``somanet train`` holds an exclusive lock on it
@@ -30,11 +32,17 @@ WEIGHTS_FILE = "model.safetensors"
 CHECKPOINT_DIR = "checkpoint"
 METRICS_FILE = "metrics.json"
 PLOT_FILE = "history.png"
+CONFUSION_FILE = "confusion_matrix.png"
+MISCLASSIFIED_FILE = "misclassified.png"
+PLOT_FILES = (PLOT_FILE, CONFUSION_FILE, MISCLASSIFIED_FILE)
 
 # The options `train --resume` takes from the run folder's config.json.
 RUN_OPTIONS = ("model", "dataset", "target", "categorical", "batch_size", "optimizer", "lr",
-               "seed", "limit")
-CONFIG_KEYS = RUN_OPTIONS + ("epochs", "preprocessing", "num_classes", "class_names")
+               "seed", "limit", "validation_split")
+# Options added since the first run folders, with what a folder without them did.
+LATER_OPTIONS = {"validation_split": 0.0}
+CONFIG_KEYS = tuple(key for key in RUN_OPTIONS if key not in LATER_OPTIONS) + (
+    "epochs", "preprocessing", "num_classes", "class_names")
 
 
 def default_out():
@@ -152,8 +160,8 @@ def _preprocessing_change(saved, now):
 
 def remove_leftovers(run_dir):
     """Remove the temporary files of writes to the run folder that were interrupted."""
-    io.remove_orphans(run_dir, lambda name: name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE,
-                                                     PLOT_FILE))
+    io.remove_orphans(run_dir, lambda name: name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE)
+                      + PLOT_FILES)
 
 
 def remove_run(out, created):
@@ -196,6 +204,8 @@ def read_config(run_dir):
     missing = [key for key in CONFIG_KEYS if key not in config]
     if missing:
         raise CommandError(f"{path} lacks {', '.join(missing)}; it was edited or is damaged")
+    for key, value in LATER_OPTIONS.items():
+        config.setdefault(key, value)
     return config
 
 

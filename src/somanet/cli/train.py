@@ -4,20 +4,22 @@ import datetime
 import os
 import time
 
+import numpy
+
 from .. import __version__, distributed, io, models, viz
 from ..backend import manual_seed
 from ..train import Callback, optimizers
-from .data import DATASET_FORMS, load_data, parse_dataset
+from .data import DATASET_FORMS, load_data, parse_dataset, split_validation
 from .errors import CommandError, one_line, on_main
 from .model import (build_model, check_optimizer, compile_model, loss_and_accuracy, on_device,
                     resolve_device)
-from .runs import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, PLOT_FILE, RUN_FORMAT,
-                   RUN_OPTIONS, WEIGHTS_FILE, check_same_data, default_out, prepare_out,
-                   read_config, remove_leftovers, remove_run, resume_point, write_json)
+from .runs import (CHECKPOINT_DIR, CONFIG_FILE, CONFUSION_FILE, METRICS_FILE,
+                   MISCLASSIFIED_FILE, PLOT_FILE, PLOT_FILES, RUN_FORMAT, RUN_OPTIONS,
+                   WEIGHTS_FILE, check_same_data, default_out, prepare_out, read_config, remove_leftovers, remove_run, resume_point, write_json)
 
 DEFAULTS = {"model": "mlp", "dataset": "mnist-small", "target": None, "categorical": None,
             "epochs": 5, "batch_size": 32, "optimizer": "adam", "lr": None, "seed": 0,
-            "limit": None}
+            "limit": None, "validation_split": 0.1}
 
 
 def add_parser(commands):
@@ -25,9 +27,11 @@ def add_parser(commands):
     train = commands.add_parser(
         "train", help="train a model (default: the Keras quickstart MLP on mnist_small)",
         description="Train a model and write a run folder (config.json, model.safetensors, "
-                    "checkpoint/, metrics.json, history.png). With no options: the Keras "
+                    "checkpoint/, metrics.json, and the plots history.png, "
+                    "confusion_matrix.png and misclassified.png). With no options: the Keras "
                     "quickstart MLP (Flatten, Dense 128 relu, Dropout 0.2, Dense 10) on the "
-                    "bundled mnist_small (4,000 train / 1,000 test digits), 5 epochs of Adam.",
+                    "bundled mnist_small (4,000 train / 1,000 test digits), 5 epochs of Adam, "
+                    "the last 10% of the training digits held out to validate each epoch.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     train.add_argument("--model", help=f"one of {', '.join(models.names())} (default mlp; "
                                        f"CSV data uses a tabular MLP)")
@@ -43,6 +47,10 @@ def add_parser(commands):
                                                 "optimizer, 0.001 for adam, 0.01 for sgd)")
     train.add_argument("--seed", type=int, help="seeds weights, shuffling and the CSV "
                                                 "train/test split (default 0)")
+    train.add_argument("--validation-split", type=float, metavar="FRACTION",
+                       help="hold out this last fraction of the training data to report "
+                            "val_loss and val_accuracy after every epoch, as Keras's "
+                            "validation_split (default 0.1; 0 trains on all of it)")
     train.add_argument("--out", help="the run folder (default runs/<timestamp>)")
     train.add_argument("--resume", action="store_true",
                        help="continue the killed run in --out from its checkpoint")
@@ -51,7 +59,8 @@ def add_parser(commands):
                        help="use only the first N training and N test samples (a debugging "
                             "aid for quick runs)")
     train.add_argument("--no-plot", action="store_true",
-                       help=f"do not draw {PLOT_FILE} (saves a moment; needs no matplotlib)")
+                       help=f"do not draw {', '.join(PLOT_FILES)} (saves a moment; needs no "
+                            f"matplotlib)")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                        help="0 silent, 1 progress bar, 2 one line per epoch")
     train.add_argument("--jit", action="store_true",
@@ -72,6 +81,9 @@ def cmd_train(args):
             raise CommandError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if args.lr is not None and not args.lr > 0:
         raise CommandError(f"--lr must be positive, got {args.lr}")
+    if args.validation_split is not None and not 0 <= args.validation_split < 1:
+        raise CommandError(f"--validation-split must be a fraction in [0, 1) (0 holds out "
+                           f"nothing), got {args.validation_split}")
     if args.model is not None and args.model.lower() not in models.names():
         raise CommandError(f"unknown model {args.model!r}; the known models are "
                            f"{', '.join(models.names())}")
@@ -140,7 +152,7 @@ def train_config(args):
 
 
 def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=True, log=print,
-                 jit=False):
+                 jit=False, callbacks=()):
     """Build the model and data of ``config``, train with ``fit``, evaluate, and save.
 
     This is the whole of ``somanet train`` after the command line is read: one
@@ -153,12 +165,20 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
         resume: continue from the checkpoint in ``out_dir``.
         verbose: ``fit``'s verbosity (0 silent, 1 progress bar, 2 a line an epoch).
         device: where to train (``"cpu"``, ``"gpu:0"``).
-        plot: draw the training curves into history.png.
+        plot: draw the plots: the training and validation curves (history.png), the test
+            set's confusion matrix (confusion_matrix.png) and, for images, the
+            misclassified test images (misclassified.png).
         jit: train with compiled steps (``Model.compile(jit=True)``: the same results).
+        callbacks: more callbacks for ``fit`` (after the run's own).
         log: prints the run's summary lines.
 
     Returns:
-        The metrics dict written to metrics.json.
+        The metrics dict written to metrics.json: ``test_loss``, ``test_accuracy``,
+        ``test_samples``, ``train_samples`` (the rows trained on), ``validation_samples``
+        (the last ``config["validation_split"]`` of the training rows, held out as
+        Keras's ``validation_split`` does: ``history`` then has ``val_loss`` and
+        ``val_accuracy`` per epoch), ``epochs``, ``fit_seconds``, ``history`` and
+        ``confusion_matrix`` (rows: true class, columns: predicted, on the test set).
 
     With ``resume``, nothing is written before the checkpoint has been loaded: the data
     must be prepared as config.json says, and a damaged checkpoint is a CommandError.
@@ -189,17 +209,22 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
             write_json(os.path.join(out_dir, CONFIG_FILE), config)  # on resume: epochs may grow
 
     started = _OnTrainBegin(begin_run)
+    fraction = config.get("validation_split") or 0.0
+    x_fit, y_fit, x_val, y_val = split_validation(found.x_train, found.y_train, fraction)
+    held_out = f" / {len(y_val):,} validation" if y_val is not None else ""
     log(f"somanet train: {config['model']} ({model.num_parameters():,} parameters) on "
-        f"{config['dataset']} ({len(found.y_train):,} train / {len(found.y_test):,} test), "
+        f"{config['dataset']} ({len(y_fit):,} train{held_out} / {len(found.y_test):,} test), "
         f"{config['epochs']} epochs, {config['optimizer']} lr {config['lr']:g}, batch "
         f"{config['batch_size']}, seed {config['seed']}, {target} -> {out_dir}")
-    x_train, y_train = on_device(found.x_train, target), on_device(found.y_train, target)
+    x_fit, y_fit = on_device(x_fit, target), on_device(y_fit, target)
+    validation = None if y_val is None else (on_device(x_val, target), on_device(y_val, target))
     x_test, y_test = on_device(found.x_test, target), on_device(found.y_test, target)
     start = time.perf_counter()
     try:
-        history = model.fit(x_train, y_train, epochs=config["epochs"],
+        history = model.fit(x_fit, y_fit, epochs=config["epochs"],
                             batch_size=config["batch_size"], verbose=verbose,
-                            seed=config["seed"], resume=resume, callbacks=[started],
+                            validation_data=validation, seed=config["seed"], resume=resume,
+                            callbacks=[started] + list(callbacks),
                             checkpoint_dir=os.path.join(out_dir, CHECKPOINT_DIR))
     except FloatingPointError as error:  # the loss diverged: a learning rate to lower
         where = one_line(error).split("; ")[0]
@@ -212,18 +237,24 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
         raise
     seconds = time.perf_counter() - start
     test_loss, test_accuracy = loss_and_accuracy(model, x_test, y_test, config["batch_size"])
+    predicted = numpy.asarray(model.predict(x_test, batch_size=config["batch_size"])).argmax(1)
+    confusion = viz.confusion_matrix(found.y_test, predicted, num_classes=found.num_classes)
     metrics = {"test_loss": test_loss, "test_accuracy": test_accuracy,
-               "test_samples": int(len(found.y_test)), "train_samples": int(len(found.y_train)),
+               "test_samples": int(len(found.y_test)), "train_samples": int(len(y_fit)),
+               "validation_samples": 0 if y_val is None else int(len(y_val)),
                "epochs": config["epochs"], "fit_seconds": round(seconds, 3),
-               "history": _history_dict(history)}
+               "history": _history_dict(history), "confusion_matrix": confusion.tolist()}
     if chief:
         io.save_weights(os.path.join(out_dir, WEIGHTS_FILE), model)
         write_json(os.path.join(out_dir, METRICS_FILE), metrics)
-    plotted = plot and _plot(history, os.path.join(out_dir, PLOT_FILE), log)
+    plotted = []
+    if plot:
+        images = None if found.tabular else found.x_test
+        plotted = _plot(out_dir, history, found.y_test, predicted, images, found.class_names,
+                        log)
     log(f"test loss {test_loss:.4f}, test accuracy {test_accuracy:.4f} "
         f"({len(found.y_test):,} samples; fit took {seconds:.1f} s)")
-    written = [CONFIG_FILE, WEIGHTS_FILE, CHECKPOINT_DIR + "/", METRICS_FILE] + \
-        ([PLOT_FILE] if plotted else [])
+    written = [CONFIG_FILE, WEIGHTS_FILE, CHECKPOINT_DIR + "/", METRICS_FILE] + plotted
     log(f"wrote {out_dir}: {', '.join(written)}")
     return metrics
 
@@ -247,10 +278,25 @@ def _history_dict(history):
     return {key: [float(value) for value in values] for key, values in logs.items()}
 
 
-def _plot(history, path, log):
+def _plot(out_dir, history, labels, predicted, images, class_names, log):
+    """Draw the run's plots; returns the names of the files written (none without
+    matplotlib)."""
     try:
-        viz.plot_history(history, path)
+        figures = [viz.plot_history(history, os.path.join(out_dir, PLOT_FILE))]
     except ImportError:
-        log(f"matplotlib is not installed, so no {PLOT_FILE} (pip install 'somanet[viz]')")
-        return False
-    return True
+        log(f"matplotlib is not installed, so no {', '.join(PLOT_FILES)} (pip install "
+            f"'somanet[viz]')")
+        return []
+    figures.append(viz.plot_confusion_matrix(labels, predicted,
+                                             os.path.join(out_dir, CONFUSION_FILE),
+                                             class_names=class_names))
+    written = [PLOT_FILE, CONFUSION_FILE]
+    if images is not None:
+        figures.append(viz.plot_misclassified(images, labels, predicted,
+                                              os.path.join(out_dir, MISCLASSIFIED_FILE),
+                                              class_names=class_names))
+        written.append(MISCLASSIFIED_FILE)
+    from matplotlib import pyplot  # present: the plots above needed it
+    for figure in figures:  # many runs in one process (the Python API) must not pile up
+        pyplot.close(figure)
+    return written
