@@ -140,6 +140,35 @@ def test_the_validation_split_is_the_last_fraction_and_0_turns_it_off(tmp_path, 
     assert not (tmp_path / "r").exists()
 
 
+def test_train_tensorboard_logs_change_nothing_and_resume(tmp_path, mlp_run, capsys):
+    out = tmp_path / "tb"
+    status, text, _ = run(capsys, "train", "--out", out, "--tensorboard", *TINY)
+    assert status == 0 and f"TensorBoard logs in {out / 'tensorboard'}" in text
+    assert (out / "model.safetensors").read_bytes() == \
+        (mlp_run / "model.safetensors").read_bytes()  # the same training, bit for bit
+    train = sn.io.events.read_scalars(out / "tensorboard" / "train")
+    history = json.loads((out / "metrics.json").read_text())["history"]
+    assert [step for step, _ in train["batch_loss"]] == list(range(1, 9))  # 230 rows / 32
+    assert train["epoch_loss"][0][1] == pytest.approx(history["loss"][0], rel=1e-6)
+    validation = sn.io.events.read_scalars(out / "tensorboard" / "validation")
+    assert validation["epoch_loss"][0][1] == pytest.approx(history["val_loss"][0], rel=1e-6)
+    # resumed with --tensorboard DIR elsewhere: the steps go on; the run is still bit for bit
+    logs = tmp_path / "logs"
+    status, _, _ = run(capsys, "train", "--resume", "--out", out, "--epochs", "2",
+                       "--tensorboard", logs, "--verbose", "0", "--no-plot")
+    assert status == 0
+    assert [step for step, _ in sn.io.events.read_scalars(logs / "train")["batch_loss"]] == \
+        list(range(9, 17))
+    whole = tmp_path / "whole"
+    assert cli.main(["train", "--out", str(whole), *TINY[:1], "2", *TINY[2:]]) == 0
+    assert (out / "model.safetensors").read_bytes() == \
+        (whole / "model.safetensors").read_bytes()
+    (tmp_path / "file").write_text("")
+    check_error(capsys, ["train", "--out", tmp_path / "r", "--tensorboard", tmp_path / "file"],
+                "--tensorboard '" + str(tmp_path / "file") + "' is a file, not a folder")
+    assert not (tmp_path / "r").exists()
+
+
 def test_train_prints_progress_and_the_test_scores(tmp_path, capsys):
     status, out, _ = run(capsys, "train", "--out", tmp_path / "r", "--epochs", "2",
                          "--limit", "128", "--verbose", "2", "--batch-size", "64", "--no-plot")

@@ -11,6 +11,7 @@ A run folder (``--out``, default ``runs/<timestamp>``) holds everything about a 
 ``history.png``       the training curves, training against validation (with matplotlib)
 ``confusion_matrix.png`` the test set's confusion matrix (with matplotlib)
 ``misclassified.png`` the test images the model got wrong, predicted (true) (image data)
+``tensorboard/``      TensorBoard event files (with ``--tensorboard``)
 ===================== ====================================================================
 
 One run at a time writes a folder: ``somanet train`` holds an exclusive lock on it
@@ -20,6 +21,7 @@ the data before it writes anything, so a resume that fails leaves the folder as 
 import datetime
 import json
 import os
+import shutil
 
 from .. import datasets, io
 from ..train import checkpointing
@@ -35,6 +37,7 @@ PLOT_FILE = "history.png"
 CONFUSION_FILE = "confusion_matrix.png"
 MISCLASSIFIED_FILE = "misclassified.png"
 PLOT_FILES = (PLOT_FILE, CONFUSION_FILE, MISCLASSIFIED_FILE)
+TENSORBOARD_DIR = "tensorboard"  # where --tensorboard writes, in the run folder
 
 # The options `train --resume` takes from the run folder's config.json.
 RUN_OPTIONS = ("model", "dataset", "target", "categorical", "batch_size", "optimizer", "lr",
@@ -164,13 +167,18 @@ def remove_leftovers(run_dir):
                       + PLOT_FILES)
 
 
-def remove_run(out, created):
+def remove_run(out, created, logs=None):
     """Undo a run folder that holds nothing of value yet (no weights, no checkpoint):
     only what this command wrote before the error.
 
     Args:
         created: the folders ``prepare_out`` created, deepest first.
+        logs: the TensorBoard folder of this run, removed with its event files when it
+            lies in ``out`` (a folder elsewhere may hold other runs' logs: it is kept).
     """
+    if logs is not None and os.path.abspath(logs) == os.path.abspath(
+            os.path.join(out, TENSORBOARD_DIR)) and os.path.isdir(logs):
+        shutil.rmtree(logs)
     checkpoint = os.path.join(out, CHECKPOINT_DIR)
     if os.path.isdir(checkpoint) and not os.listdir(checkpoint):
         os.rmdir(checkpoint)

@@ -8,14 +8,15 @@ import numpy
 
 from .. import __version__, distributed, io, models, viz
 from ..backend import manual_seed
-from ..train import Callback, optimizers
+from ..train import Callback, TensorBoard, optimizers
 from .data import DATASET_FORMS, load_data, parse_dataset, split_validation
 from .errors import CommandError, one_line, on_main
 from .model import (build_model, check_optimizer, compile_model, loss_and_accuracy, on_device,
                     resolve_device)
 from .runs import (CHECKPOINT_DIR, CONFIG_FILE, CONFUSION_FILE, METRICS_FILE,
                    MISCLASSIFIED_FILE, PLOT_FILE, PLOT_FILES, RUN_FORMAT, RUN_OPTIONS,
-                   WEIGHTS_FILE, check_same_data, default_out, prepare_out, read_config, remove_leftovers, remove_run, resume_point, write_json)
+                   TENSORBOARD_DIR, WEIGHTS_FILE, check_same_data, default_out, prepare_out,
+                   read_config, remove_leftovers, remove_run, resume_point, write_json)
 
 DEFAULTS = {"model": "mlp", "dataset": "mnist-small", "target": None, "categorical": None,
             "epochs": 5, "batch_size": 32, "optimizer": "adam", "lr": None, "seed": 0,
@@ -61,6 +62,11 @@ def add_parser(commands):
     train.add_argument("--no-plot", action="store_true",
                        help=f"do not draw {', '.join(PLOT_FILES)} (saves a moment; needs no "
                             f"matplotlib)")
+    train.add_argument("--tensorboard", nargs="?", const="", metavar="DIR",
+                       help=f"write TensorBoard logs (scalars per epoch and per batch, the "
+                            f"learning rate, weight histograms, the model's graph) into DIR "
+                            f"(default: the run folder's {TENSORBOARD_DIR}/); view them with "
+                            f"tensorboard --logdir DIR")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                        help="0 silent, 1 progress bar, 2 one line per epoch")
     train.add_argument("--jit", action="store_true",
@@ -114,17 +120,35 @@ def cmd_train(args):
             return 0
     # Rank 0 alone prepares and locks the folder; its error, if any, stops every rank.
     created, lock = on_main(lambda: prepare_out(out, args.resume), ([], None))
+    callbacks, logs = [], None
     try:
+        if args.tensorboard is not None:
+            logs = args.tensorboard or os.path.join(out, TENSORBOARD_DIR)
+            on_main(lambda: _check_tensorboard_dir(logs))
+            callbacks.append(TensorBoard(logs, update_freq="batch", histogram_freq=1))
         run_training(config, out, resume=args.resume, verbose=args.verbose, device=args.device,
-                     plot=not args.no_plot, jit=args.jit)
+                     plot=not args.no_plot, jit=args.jit, callbacks=callbacks)
+        if logs is not None and distributed.is_main():
+            print(f"TensorBoard logs in {logs}: tensorboard --logdir {logs}")
     except CommandError:
         if not args.resume and not os.path.exists(os.path.join(out, WEIGHTS_FILE)):
-            remove_run(out, created)
+            remove_run(out, created, logs)
         raise
     finally:
         if lock is not None:
             lock.release()
     return 0
+
+
+def _check_tensorboard_dir(path):
+    """Raise CommandError unless the ``--tensorboard`` folder can be written."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise CommandError(f"--tensorboard {path!r} is a file, not a folder")
+    try:
+        io.check_writable(path, who="somanet train", what="the TensorBoard logs")
+    except OSError as error:
+        raise CommandError(f"cannot write to --tensorboard {path!r}: "
+                           f"{getattr(error, 'reason', None) or one_line(error)}") from None
 
 
 def train_config(args):
