@@ -251,3 +251,13 @@ def test_bad_arguments():
         TensorBoard("logs", update_freq=0)
     with pytest.raises(TypeError, match="log_dir must be a folder path, got int"):
         TensorBoard(3)
+
+
+def test_event_files_sort_in_the_order_they_were_made(tmp_path):
+    """TensorBoard loads a folder's files in name order: the tenth file of a process must
+    not sort before the second."""
+    paths = []
+    for _ in range(12):
+        with events.EventFileWriter(tmp_path) as writer:
+            paths.append(os.path.basename(writer.path))
+    assert sorted(paths) == paths

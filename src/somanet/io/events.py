@@ -222,7 +222,7 @@ class EventFileWriter:
         self.log_dir = os.fspath(log_dir)
         os.makedirs(self.log_dir, exist_ok=True)
         name = (f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}."
-                f"{os.getpid()}.{next(_counter)}{filename_suffix}")
+                f"{os.getpid()}.{next(_counter):06d}{filename_suffix}")
         self.path = os.path.join(self.log_dir, name)
         self._file = open(self.path, "wb")
         self._write(event(file_version=FILE_VERSION))
@@ -367,12 +367,14 @@ def read_events(path):
 
 def read_scalars(log_dir):
     """Every scalar in the event files of the folder ``log_dir`` (not its sub-folders):
-    ``{tag: [(step, value), ...]}`` in the order written."""
+    ``{tag: [(step, value), ...]}`` in the order written (files by the time of their
+    first event)."""
+    files = [read_events(os.path.join(log_dir, name)) for name in sorted(os.listdir(log_dir))
+             if "tfevents" in name]
+    files.sort(key=lambda found: found[0]["wall_time"] if found else 0.0)
     scalars = {}
-    for name in sorted(os.listdir(log_dir)):
-        if "tfevents" not in name:
-            continue
-        for item in read_events(os.path.join(log_dir, name)):
+    for found in files:
+        for item in found:
             for value in item.get("summary", []):
                 if "simple_value" in value:
                     scalars.setdefault(value["tag"], []).append((item["step"],
