@@ -14,6 +14,7 @@ from .errors import CommandError, one_line
 
 IMAGE_SHAPE = models.IMAGE_SHAPE  # (28, 28): what every image model here takes
 CSV_TEST_FRACTION = 0.2
+MAX_CLASSES = 1000  # integer targets above this (and above the row count) are not labels
 DATASET_FORMS = "mnist-small, mnist:DIR, fashion-mnist:DIR or csv:FILE"
 
 # The preprocessing config.json records for image data.
@@ -120,6 +121,11 @@ def _load_csv(path, target, categorical, seed):
                                   test_fraction=CSV_TEST_FRACTION, seed=seed)
     except (OSError, ValueError, TypeError) as error:
         raise CommandError(one_line(error)) from None
+    if table.y_test is None or len(table.y_test) == 0:
+        rows = len(table.y_train)
+        raise CommandError(f"{path} has {rows} data row(s): too few to hold out a test set "
+                           f"({CSV_TEST_FRACTION:.0%} of them rounds to none); somanet train "
+                           f"needs at least 3 rows")
     encoder = table.encoder
     if encoder.target_classes is not None:
         class_names = list(encoder.target_classes)
@@ -129,7 +135,14 @@ def _load_csv(path, target, categorical, seed):
             raise CommandError(f"target column {target!r} holds negative numbers; class "
                                f"labels must be 0, 1, 2...; list it with --categorical "
                                f"{target} to treat its values as names")
-        class_names = [str(i) for i in range(int(labels.max()) + 1)]
+        count = int(labels.max()) + 1
+        if count > max(MAX_CLASSES, len(labels)):
+            raise CommandError(f"target column {target!r} holds whole numbers up to "
+                               f"{count - 1}: as class labels 0..{count - 1} that makes "
+                               f"{count:,} classes for {len(labels):,} rows; class labels "
+                               f"must be 0, 1, 2...; list it with --categorical {target} to "
+                               f"treat its values as names")
+        class_names = [str(i) for i in range(count)]
     else:
         raise CommandError(f"target column {target!r} holds fractional numbers; somanet "
                            f"train trains classifiers (use the Python API for regression), "
@@ -137,9 +150,6 @@ def _load_csv(path, target, categorical, seed):
     if len(class_names) < 2:
         raise CommandError(f"target column {target!r} holds a single class "
                            f"({class_names[0]!r}); a classifier needs at least two")
-    if len(table.y_test) == 0:
-        raise CommandError(f"{path} has too few rows to hold out a test set "
-                           f"({CSV_TEST_FRACTION:.0%} of {len(table.y_train)})")
     preprocessing = {"kind": "tabular", "encoder": encoder.state_dict(),
                      "test_fraction": CSV_TEST_FRACTION, "split_seed": seed}
     return Data(table.x_train, table.y_train, table.x_test, table.y_test, class_names,

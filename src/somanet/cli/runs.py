@@ -20,6 +20,7 @@ the data before it writes anything, so a resume that fails leaves the folder as 
 """
 import datetime
 import json
+import math
 import os
 import shutil
 
@@ -68,6 +69,14 @@ def prepare_out(path, resume):
     """
     if os.path.exists(path) and not os.path.isdir(path):
         raise CommandError(f"--out {path!r} is a file, not a folder")
+    for name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE) + PLOT_FILES:
+        if os.path.isdir(os.path.join(path, name)):
+            raise CommandError(f"{os.path.join(path, name)!r} is a folder; somanet train "
+                               f"writes a file of that name there: move it away")
+    checkpoint = os.path.join(path, CHECKPOINT_DIR)
+    if os.path.exists(checkpoint) and not os.path.isdir(checkpoint):
+        raise CommandError(f"{checkpoint!r} is a file; somanet train keeps its checkpoint "
+                           f"in a folder of that name: move the file away")
     created, parent = [], os.path.abspath(path)
     while not os.path.exists(parent):
         created.append(parent)
@@ -197,7 +206,8 @@ def read_config(run_dir):
     """The ``config.json`` of a run folder, checked."""
     path = os.path.join(run_dir, CONFIG_FILE)
     if not os.path.isdir(run_dir):
-        raise CommandError(f"run folder {run_dir!r} does not exist")
+        raise CommandError(f"run folder {run_dir!r} does not exist" if not os.path.exists(
+            run_dir) else f"{run_dir!r} is a file, not a run folder")
     if not os.path.isfile(path):
         raise CommandError(f"{run_dir!r} holds no {CONFIG_FILE}; is it a folder made by "
                            f"somanet train?")
@@ -214,12 +224,65 @@ def read_config(run_dir):
         raise CommandError(f"{path} lacks {', '.join(missing)}; it was edited or is damaged")
     for key, value in LATER_OPTIONS.items():
         config.setdefault(key, value)
+    _check_config_values(path, config)
     return config
+
+
+def _whole(value, minimum):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
+
+
+def _names(value):
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# What each entry of config.json must hold: a test, and the words for the message.
+_CONFIG_VALUES = {
+    "model": (lambda v: isinstance(v, str) and v != "", "a model name"),
+    "dataset": (lambda v: isinstance(v, str) and v != "", "a dataset spec"),
+    "target": (lambda v: v is None or isinstance(v, str), "a column name or null"),
+    "categorical": (lambda v: v is None or _names(v), "a list of column names or null"),
+    "epochs": (lambda v: _whole(v, 1), "an int >= 1"),
+    "batch_size": (lambda v: _whole(v, 1), "an int >= 1"),
+    "optimizer": (lambda v: isinstance(v, str) and v != "", "an optimizer name"),
+    "lr": (lambda v: v is None or (_number(v) and v > 0), "a positive number or null"),
+    "seed": (lambda v: _whole(v, 0), "an int >= 0"),
+    "limit": (lambda v: v is None or _whole(v, 1), "an int >= 1 or null"),
+    "validation_split": (lambda v: _number(v) and 0 <= v < 1, "a fraction in [0, 1)"),
+    "num_classes": (lambda v: _whole(v, 2), "an int >= 2"),
+    "class_names": (_names, "a list of names"),
+    "preprocessing": (lambda v: isinstance(v, dict) and v.get("kind") in ("image", "tabular")
+                      and (v["kind"] == "image" or isinstance(v.get("encoder"), dict)),
+                      "{\"kind\": \"image\"} or {\"kind\": \"tabular\", \"encoder\": {...}}"),
+}
+
+
+def _check_config_values(path, config):
+    """Raise CommandError naming the first entry of ``config`` that holds what somanet
+    train never writes (the file was edited or damaged)."""
+    for key, (valid, expected) in _CONFIG_VALUES.items():
+        value = config[key]
+        if not valid(value):
+            raise CommandError(f"{path}: {key} is {json.dumps(value)[:60]}, expected "
+                               f"{expected}; the file was edited or is damaged")
+    if len(config["class_names"]) != config["num_classes"]:
+        raise CommandError(f"{path}: class_names has {len(config['class_names'])} names for "
+                           f"num_classes {config['num_classes']}; the file was edited or is "
+                           f"damaged")
 
 
 def tabular_encoder(config):
     """The fitted ``TabularEncoder`` of a CSV run's config."""
-    return datasets.TabularEncoder.from_state_dict(config["preprocessing"]["encoder"])
+    try:
+        return datasets.TabularEncoder.from_state_dict(config["preprocessing"]["encoder"])
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise CommandError(f"the CSV encoding in {CONFIG_FILE} is damaged ({one_line(error)}); "
+                           f"the file was edited or is damaged") from None
 
 
 def load_run(run_dir, device="cpu"):

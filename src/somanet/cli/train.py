@@ -1,6 +1,7 @@
 """``somanet train``: its options, the run configuration they make, and ``run_training``."""
 import argparse
 import datetime
+import math
 import os
 import time
 
@@ -85,8 +86,10 @@ def cmd_train(args):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise CommandError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    if args.lr is not None and not args.lr > 0:
-        raise CommandError(f"--lr must be positive, got {args.lr}")
+    if args.lr is not None and not 0 < args.lr < math.inf:
+        raise CommandError(f"--lr must be positive and finite, got {args.lr}")
+    if args.seed is not None and args.seed < 0:
+        raise CommandError(f"--seed must be a non-negative int, got {args.seed}")
     if args.validation_split is not None and not 0 <= args.validation_split < 1:
         raise CommandError(f"--validation-split must be a fraction in [0, 1) (0 holds out "
                            f"nothing), got {args.validation_split}")
