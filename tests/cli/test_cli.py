@@ -80,30 +80,101 @@ def test_no_command_is_a_usage_error(capsys):
 # -- train, evaluate, predict --------------------------------------------------------------
 
 
+RUN_FILES = ["checkpoint", "config.json", "confusion_matrix.png", "history.png",
+             "metrics.json", "misclassified.png", "model.safetensors"]
+
+
 def test_train_writes_the_run_folder(mlp_run):
     names = sorted(os.listdir(mlp_run))
-    assert names == ["checkpoint", "config.json", "history.png", "metrics.json",
-                     "model.safetensors"]
+    assert names == RUN_FILES
     config = json.loads((mlp_run / "config.json").read_text())
     assert config["format"] == cli.RUN_FORMAT
     assert {key: config[key] for key in ("model", "dataset", "epochs", "batch_size",
-                                         "optimizer", "lr", "seed", "limit")} == {
+                                         "optimizer", "lr", "seed", "limit",
+                                         "validation_split")} == {
         "model": "mlp", "dataset": "mnist-small", "epochs": 1, "batch_size": 32,
-        "optimizer": "adam", "lr": 0.001, "seed": 0, "limit": 256}
+        "optimizer": "adam", "lr": 0.001, "seed": 0, "limit": 256, "validation_split": 0.1}
     assert config["preprocessing"]["kind"] == "image" and config["num_classes"] == 10
     metrics = json.loads((mlp_run / "metrics.json").read_text())
-    assert metrics["test_samples"] == 256 and metrics["train_samples"] == 256  # --limit
+    # --limit 256, of which the last 10% (as Keras's validation_split) validate
+    assert metrics["test_samples"] == 256 and metrics["train_samples"] == 230
+    assert metrics["validation_samples"] == 26
     assert 0.3 < metrics["test_accuracy"] <= 1 and len(metrics["history"]["loss"]) == 1
+    assert len(metrics["history"]["val_loss"]) == len(metrics["history"]["val_accuracy"]) == 1
+    confusion = np.array(metrics["confusion_matrix"])
+    assert confusion.shape == (10, 10) and confusion.sum() == 256
+    assert np.trace(confusion) / 256 == pytest.approx(metrics["test_accuracy"])
     assert os.listdir(mlp_run / "checkpoint")
     matplotlib_image = pytest.importorskip("matplotlib.image")
-    assert matplotlib_image.imread(mlp_run / "history.png").shape[0] > 100
+    for name in ("history.png", "confusion_matrix.png", "misclassified.png"):
+        assert matplotlib_image.imread(mlp_run / name).shape[0] > 100, name
+
+
+def test_the_validation_split_is_the_last_fraction_and_0_turns_it_off(tmp_path, capsys):
+    status, out, _ = run(capsys, "train", "--out", tmp_path / "half", "--validation-split",
+                         "0.5", *TINY)
+    assert status == 0 and "(128 train / 128 validation / 256 test)" in out
+    status, out, _ = run(capsys, "train", "--out", tmp_path / "none", "--validation-split",
+                         "0", *TINY)
+    assert status == 0 and "(256 train / 256 test)" in out
+    metrics = json.loads((tmp_path / "none" / "metrics.json").read_text())
+    assert metrics["validation_samples"] == 0 and "val_loss" not in metrics["history"]
+    # The held-out digits are the last half: Keras's fit(validation_split=0.5) on the same
+    # data, seed and model gives the same validation loss, bit for bit.
+    from somanet.cli.model import compile_model
+    sn.manual_seed(0)
+    fresh = sn.models.get("mlp", num_classes=10)
+    compile_model(fresh)
+    x, y = sn.datasets.mnist_small("train")
+    history = fresh.fit(x[:256], y[:256], epochs=1, validation_split=0.5, verbose=0, seed=0)
+    metrics = json.loads((tmp_path / "half" / "metrics.json").read_text())
+    assert metrics["history"]["val_loss"] == history.history["val_loss"]
+    check_error(capsys, ["train", "--out", tmp_path / "r", "--validation-split", "1"],
+                "--validation-split must be a fraction in [0, 1)")
+    check_error(capsys, ["train", "--out", tmp_path / "r", "--validation-split", "nan"],
+                "--validation-split must be a fraction in [0, 1)")
+    check_error(capsys, ["train", "--out", tmp_path / "r", "--validation-split", "0.5",
+                         "--limit", "1"],
+                "--validation-split 0.5 of 1 training sample(s) leaves 0 to train on and "
+                "1 to validate on")
+    assert not (tmp_path / "r").exists()
+
+
+def test_train_tensorboard_logs_change_nothing_and_resume(tmp_path, mlp_run, capsys):
+    out = tmp_path / "tb"
+    status, text, _ = run(capsys, "train", "--out", out, "--tensorboard", *TINY)
+    assert status == 0 and f"TensorBoard logs in {out / 'tensorboard'}" in text
+    assert (out / "model.safetensors").read_bytes() == \
+        (mlp_run / "model.safetensors").read_bytes()  # the same training, bit for bit
+    train = sn.io.events.read_scalars(out / "tensorboard" / "train")
+    history = json.loads((out / "metrics.json").read_text())["history"]
+    assert [step for step, _ in train["batch_loss"]] == list(range(1, 9))  # 230 rows / 32
+    assert train["epoch_loss"][0][1] == pytest.approx(history["loss"][0], rel=1e-6)
+    validation = sn.io.events.read_scalars(out / "tensorboard" / "validation")
+    assert validation["epoch_loss"][0][1] == pytest.approx(history["val_loss"][0], rel=1e-6)
+    # resumed with --tensorboard DIR elsewhere: the steps go on; the run is still bit for bit
+    logs = tmp_path / "logs"
+    status, _, _ = run(capsys, "train", "--resume", "--out", out, "--epochs", "2",
+                       "--tensorboard", logs, "--verbose", "0", "--no-plot")
+    assert status == 0
+    assert [step for step, _ in sn.io.events.read_scalars(logs / "train")["batch_loss"]] == \
+        list(range(9, 17))
+    whole = tmp_path / "whole"
+    assert cli.main(["train", "--out", str(whole), *TINY[:1], "2", *TINY[2:]]) == 0
+    assert (out / "model.safetensors").read_bytes() == \
+        (whole / "model.safetensors").read_bytes()
+    (tmp_path / "file").write_text("")
+    check_error(capsys, ["train", "--out", tmp_path / "r", "--tensorboard", tmp_path / "file"],
+                "--tensorboard '" + str(tmp_path / "file") + "' is a file, not a folder")
+    assert not (tmp_path / "r").exists()
 
 
 def test_train_prints_progress_and_the_test_scores(tmp_path, capsys):
     status, out, _ = run(capsys, "train", "--out", tmp_path / "r", "--epochs", "2",
                          "--limit", "128", "--verbose", "2", "--batch-size", "64", "--no-plot")
     assert status == 0
-    assert "mlp (101,770 parameters) on mnist-small (128 train / 128 test), 2 epochs" in out
+    assert ("mlp (101,770 parameters) on mnist-small (115 train / 13 validation / 128 test), "
+            "2 epochs") in out
     assert "Epoch 1/2" in out and "Epoch 2/2" in out
     assert "test loss " in out and "test accuracy " in out
 
@@ -200,7 +271,9 @@ def test_train_evaluate_predict_on_a_csv_file(tmp_path, capsys):
     status, text, _ = run(capsys, "train", "--dataset", f"csv:{tmp_path / 'admissions.csv'}",
                           "--target", "admit", "--categorical", "rank", "--epochs", "3",
                           "--out", out, "--verbose", "0", "--no-plot")
-    assert status == 0 and "(160 train / 40 test)" in text
+    assert status == 0 and "(144 train / 16 validation / 40 test)" in text
+    assert sorted(os.listdir(out)) == [name for name in RUN_FILES if name not in (
+        "confusion_matrix.png", "history.png", "misclassified.png")]  # --no-plot
     config = json.loads((out / "config.json").read_text())
     assert config["class_names"] == ["no", "yes"]
     assert config["preprocessing"]["encoder"]["categories"] == {"rank": ["1", "2", "3", "4"]}
@@ -243,7 +316,7 @@ def test_train_on_idx_files(kind, tmp_path, capsys):
     out = tmp_path / "run"
     status, text, _ = run(capsys, "train", "--dataset", f"{kind}:{folder}", "--out", out,
                           "--epochs", "1", "--verbose", "0", "--no-plot")
-    assert status == 0 and "(64 train / 32 test)" in text
+    assert status == 0 and "(57 train / 7 validation / 32 test)" in text
     np.save(tmp_path / "x.npy", rng.random((2, 28, 28)))
     status, text, _ = run(capsys, "predict", out, tmp_path / "x.npy")
     names = json.loads((out / "config.json").read_text())["class_names"]
@@ -429,8 +502,7 @@ def test_the_main_job(tmp_path):
     seconds = time.perf_counter() - started
     assert done.returncode == 0, done.stderr
     (run_dir,) = (tmp_path / "runs").iterdir()
-    assert sorted(os.listdir(run_dir)) == ["checkpoint", "config.json", "history.png",
-                                           "metrics.json", "model.safetensors"]
+    assert sorted(os.listdir(run_dir)) == RUN_FILES
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test_accuracy"] >= 0.90 and len(metrics["history"]["loss"]) == 5
     assert f"test accuracy {metrics['test_accuracy']:.4f}" in done.stdout

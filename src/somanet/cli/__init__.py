@@ -18,9 +18,11 @@ A run folder (``--out``, default ``runs/<timestamp>``) holds everything about a 
 its config.json, trained weights, last checkpoint, metrics and training curves
 (``somanet.cli.runs`` lists them).
 
-Errors the user can fix (a missing dataset folder, an unknown model, a bad CSV
-column, an unwritable ``--out``, a run folder in use, a damaged checkpoint, an
-unreadable image) print one line ``somanet: error: ...`` and exit with status 2;
+Errors the user can fix (a bad option or number, a missing dataset folder, an unknown
+model, a bad CSV column or too few rows, an unwritable ``--out``, a run folder in use, a
+damaged checkpoint or config.json, an unreadable image) print one line
+``somanet: error: ...`` and exit with status 2 (argparse's own usage errors too, with
+the ``--help`` to read instead of the whole usage);
 anything else is a bug and shows its traceback. Under MPI the line is printed once,
 by rank 0, and every rank exits with status 2.
 
@@ -51,9 +53,19 @@ EXIT_USAGE = 2  # argparse's status for a bad command line; ours for every user 
 EXIT_INTERRUPTED = 130  # the shell's status for a process ended by Ctrl-C (128 + SIGINT)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, its usage errors raised as a CommandError: one line like every
+    other user error (argparse prints the whole usage first), naming where to read more."""
+
+    def error(self, message):
+        where = self.prog.removeprefix("somanet").strip()
+        raise CommandError(f"{where + ': ' if where else ''}{message} (see {self.prog} "
+                           f"--help)")
+
+
 def build_parser():
     """The ``somanet`` argument parser: one subcommand per command module."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="somanet", description="Train, evaluate and use somanet models.",
         epilog="Run 'somanet COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"somanet {__version__}")
@@ -78,11 +90,12 @@ def main(argv=None):
     """Run the ``somanet`` command with ``argv`` (default ``sys.argv[1:]``); returns the
     exit status (0 success, 2 a usage error, 130 interrupted)."""
     parser = build_parser()
+    args = None
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # --help, --version, or argparse's own usage errors
-        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
-    try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exit_:  # --help, --version
+            return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning  # one line, without the source location
             return args.handler(args)
@@ -93,7 +106,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         hint = ""
         out = getattr(args, "out", None)
-        if args.command == "train" and out and _holds_checkpoint(
+        if getattr(args, "command", None) == "train" and out and _holds_checkpoint(
                 os.path.join(out, CHECKPOINT_DIR)):
             hint = f"; the last checkpoint is intact: somanet train --resume --out {out}"
         print(f"somanet: interrupted{hint}", file=sys.stderr)

@@ -6,6 +6,7 @@ give 28x28 images in [0, 1]; ``csv:FILE`` gives encoded table rows, split 80/20;
 (the last 10% of the text held out), for ``--model char-lstm``.
 """
 import csv
+import math
 import os
 
 import numpy
@@ -16,6 +17,7 @@ from .errors import CommandError, one_line
 
 IMAGE_SHAPE = models.IMAGE_SHAPE  # (28, 28): what every image model here takes
 CSV_TEST_FRACTION = 0.2
+MAX_CLASSES = 1000  # integer targets above this (and above the row count) are not labels
 DATASET_FORMS = "mnist-small, mnist:DIR, fashion-mnist:DIR, csv:FILE, shakespeare or text:FILE"
 TEXT_KINDS = ("shakespeare", "text")
 TEXT_WINDOW = 100  # characters a training window unrolls
@@ -169,6 +171,11 @@ def _load_csv(path, target, categorical, seed):
                                   test_fraction=CSV_TEST_FRACTION, seed=seed)
     except (OSError, ValueError, TypeError) as error:
         raise CommandError(one_line(error)) from None
+    if table.y_test is None or len(table.y_test) == 0:
+        rows = len(table.y_train)
+        raise CommandError(f"{path} has {rows} data row(s): too few to hold out a test set "
+                           f"({CSV_TEST_FRACTION:.0%} of them rounds to none); somanet train "
+                           f"needs at least 3 rows")
     encoder = table.encoder
     if encoder.target_classes is not None:
         class_names = list(encoder.target_classes)
@@ -178,7 +185,14 @@ def _load_csv(path, target, categorical, seed):
             raise CommandError(f"target column {target!r} holds negative numbers; class "
                                f"labels must be 0, 1, 2...; list it with --categorical "
                                f"{target} to treat its values as names")
-        class_names = [str(i) for i in range(int(labels.max()) + 1)]
+        count = int(labels.max()) + 1
+        if count > max(MAX_CLASSES, len(labels)):
+            raise CommandError(f"target column {target!r} holds whole numbers up to "
+                               f"{count - 1}: as class labels 0..{count - 1} that makes "
+                               f"{count:,} classes for {len(labels):,} rows; class labels "
+                               f"must be 0, 1, 2...; list it with --categorical {target} to "
+                               f"treat its values as names")
+        class_names = [str(i) for i in range(count)]
     else:
         raise CommandError(f"target column {target!r} holds fractional numbers; somanet "
                            f"train trains classifiers (use the Python API for regression), "
@@ -186,9 +200,6 @@ def _load_csv(path, target, categorical, seed):
     if len(class_names) < 2:
         raise CommandError(f"target column {target!r} holds a single class "
                            f"({class_names[0]!r}); a classifier needs at least two")
-    if len(table.y_test) == 0:
-        raise CommandError(f"{path} has too few rows to hold out a test set "
-                           f"({CSV_TEST_FRACTION:.0%} of {len(table.y_train)})")
     preprocessing = {"kind": "tabular", "encoder": encoder.state_dict(),
                      "test_fraction": CSV_TEST_FRACTION, "split_seed": seed}
     return Data(table.x_train, table.y_train, table.x_test, table.y_test, class_names,
@@ -201,3 +212,20 @@ def _csv_header(path):
             return [name.strip() for name in next(csv.reader(handle), [])]
     except (OSError, UnicodeDecodeError, csv.Error):
         return ["(unreadable)"]
+
+
+def split_validation(x, y, fraction):
+    """``(x_fit, y_fit, x_val, y_val)``: the last ``fraction`` of the training rows held out
+    to validate on, as Keras's ``fit(validation_split=...)`` takes them (before any
+    shuffling, so the split does not depend on the seed). ``fraction`` 0: nothing is held
+    out (``x_val`` and ``y_val`` are ``None``)."""
+    if not fraction:
+        return x, y, None, None
+    size = len(y)
+    split_at = int(math.floor(size * (1.0 - fraction)))
+    if split_at == 0 or split_at == size:
+        raise CommandError(f"--validation-split {fraction:g} of {size} training sample(s) "
+                           f"leaves {split_at} to train on and {size - split_at} to validate "
+                           f"on; both need at least one (give more data, another fraction, "
+                           f"or --validation-split 0)")
+    return x[:split_at], y[:split_at], x[split_at:], y[split_at:]

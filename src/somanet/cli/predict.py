@@ -153,6 +153,8 @@ def _rows_from_array(array, path, config):
         raise CommandError(f"{path} holds an array of shape {array.shape}; expected rows of "
                            f"the {len(encoder.features)} feature columns "
                            f"({', '.join(encoder.features)})")
+    if array.shape[0] == 0:
+        raise CommandError(f"{path} holds no rows")
     columns = {}
     for index, column in enumerate(encoder.features):
         columns[column] = [_cell(value) for value in array[:, index].tolist()]

@@ -8,7 +8,10 @@ A run folder (``--out``, default ``runs/<timestamp>``) holds everything about a 
 ``model.safetensors`` the trained weights
 ``checkpoint/``       the last checkpoint of ``fit`` (weights, optimiser, RNG, data position)
 ``metrics.json``      test loss and accuracy, the per-epoch history, timings
-``history.png``       the training curves (with matplotlib installed)
+``history.png``       the training curves, training against validation (with matplotlib)
+``confusion_matrix.png`` the test set's confusion matrix (with matplotlib)
+``misclassified.png`` the test images the model got wrong, predicted (true) (image data)
+``tensorboard/``      TensorBoard event files (with ``--tensorboard``)
 ===================== ====================================================================
 
 One run at a time writes a folder: ``somanet train`` holds an exclusive lock on it
@@ -17,7 +20,9 @@ the data before it writes anything, so a resume that fails leaves the folder as 
 """
 import datetime
 import json
+import math
 import os
+import shutil
 
 from .. import datasets, io, models
 from ..train import checkpointing
@@ -31,11 +36,18 @@ WEIGHTS_FILE = "model.safetensors"
 CHECKPOINT_DIR = "checkpoint"
 METRICS_FILE = "metrics.json"
 PLOT_FILE = "history.png"
+CONFUSION_FILE = "confusion_matrix.png"
+MISCLASSIFIED_FILE = "misclassified.png"
+PLOT_FILES = (PLOT_FILE, CONFUSION_FILE, MISCLASSIFIED_FILE)
+TENSORBOARD_DIR = "tensorboard"  # where --tensorboard writes, in the run folder
 
 # The options `train --resume` takes from the run folder's config.json.
 RUN_OPTIONS = ("model", "dataset", "target", "categorical", "batch_size", "optimizer", "lr",
-               "seed", "limit")
-CONFIG_KEYS = RUN_OPTIONS + ("epochs", "preprocessing", "num_classes", "class_names")
+               "seed", "limit", "validation_split")
+# Options added since the first run folders, with what a folder without them did.
+LATER_OPTIONS = {"validation_split": 0.0}
+CONFIG_KEYS = tuple(key for key in RUN_OPTIONS if key not in LATER_OPTIONS) + (
+    "epochs", "preprocessing", "num_classes", "class_names")
 
 
 def model_names():
@@ -64,6 +76,14 @@ def prepare_out(path, resume):
     """
     if os.path.exists(path) and not os.path.isdir(path):
         raise CommandError(f"--out {path!r} is a file, not a folder")
+    for name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE) + PLOT_FILES:
+        if os.path.isdir(os.path.join(path, name)):
+            raise CommandError(f"{os.path.join(path, name)!r} is a folder; somanet train "
+                               f"writes a file of that name there: move it away")
+    checkpoint = os.path.join(path, CHECKPOINT_DIR)
+    if os.path.exists(checkpoint) and not os.path.isdir(checkpoint):
+        raise CommandError(f"{checkpoint!r} is a file; somanet train keeps its checkpoint "
+                           f"in a folder of that name: move the file away")
     created, parent = [], os.path.abspath(path)
     while not os.path.exists(parent):
         created.append(parent)
@@ -164,17 +184,22 @@ def _preprocessing_change(saved, now):
 
 def remove_leftovers(run_dir):
     """Remove the temporary files of writes to the run folder that were interrupted."""
-    io.remove_orphans(run_dir, lambda name: name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE,
-                                                     PLOT_FILE))
+    io.remove_orphans(run_dir, lambda name: name in (CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE)
+                      + PLOT_FILES)
 
 
-def remove_run(out, created):
+def remove_run(out, created, logs=None):
     """Undo a run folder that holds nothing of value yet (no weights, no checkpoint):
     only what this command wrote before the error.
 
     Args:
         created: the folders ``prepare_out`` created, deepest first.
+        logs: the TensorBoard folder of this run, removed with its event files when it
+            lies in ``out`` (a folder elsewhere may hold other runs' logs: it is kept).
     """
+    if logs is not None and os.path.abspath(logs) == os.path.abspath(
+            os.path.join(out, TENSORBOARD_DIR)) and os.path.isdir(logs):
+        shutil.rmtree(logs)
     checkpoint = os.path.join(out, CHECKPOINT_DIR)
     if os.path.isdir(checkpoint) and not os.listdir(checkpoint):
         os.rmdir(checkpoint)
@@ -193,7 +218,8 @@ def read_config(run_dir):
     """The ``config.json`` of a run folder, checked."""
     path = os.path.join(run_dir, CONFIG_FILE)
     if not os.path.isdir(run_dir):
-        raise CommandError(f"run folder {run_dir!r} does not exist")
+        raise CommandError(f"run folder {run_dir!r} does not exist" if not os.path.exists(
+            run_dir) else f"{run_dir!r} is a file, not a run folder")
     if not os.path.isfile(path):
         raise CommandError(f"{run_dir!r} holds no {CONFIG_FILE}; is it a folder made by "
                            f"somanet train?")
@@ -208,12 +234,67 @@ def read_config(run_dir):
     missing = [key for key in CONFIG_KEYS if key not in config]
     if missing:
         raise CommandError(f"{path} lacks {', '.join(missing)}; it was edited or is damaged")
+    for key, value in LATER_OPTIONS.items():
+        config.setdefault(key, value)
+    _check_config_values(path, config)
     return config
+
+
+def _whole(value, minimum):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
+
+
+def _names(value):
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# What each entry of config.json must hold: a test, and the words for the message.
+_CONFIG_VALUES = {
+    "model": (lambda v: isinstance(v, str) and v != "", "a model name"),
+    "dataset": (lambda v: isinstance(v, str) and v != "", "a dataset spec"),
+    "target": (lambda v: v is None or isinstance(v, str), "a column name or null"),
+    "categorical": (lambda v: v is None or _names(v), "a list of column names or null"),
+    "epochs": (lambda v: _whole(v, 1), "an int >= 1"),
+    "batch_size": (lambda v: _whole(v, 1), "an int >= 1"),
+    "optimizer": (lambda v: isinstance(v, str) and v != "", "an optimizer name"),
+    "lr": (lambda v: v is None or (_number(v) and v > 0), "a positive number or null"),
+    "seed": (lambda v: _whole(v, 0), "an int >= 0"),
+    "limit": (lambda v: v is None or _whole(v, 1), "an int >= 1 or null"),
+    "validation_split": (lambda v: _number(v) and 0 <= v < 1, "a fraction in [0, 1)"),
+    "num_classes": (lambda v: _whole(v, 2), "an int >= 2"),
+    "class_names": (_names, "a list of names"),
+    "preprocessing": (lambda v: isinstance(v, dict) and v.get("kind") in ("image", "tabular")
+                      and (v["kind"] == "image" or isinstance(v.get("encoder"), dict)),
+                      "{\"kind\": \"image\"} or {\"kind\": \"tabular\", \"encoder\": {...}}"),
+}
+
+
+def _check_config_values(path, config):
+    """Raise CommandError naming the first entry of ``config`` that holds what somanet
+    train never writes (the file was edited or damaged)."""
+    for key, (valid, expected) in _CONFIG_VALUES.items():
+        value = config[key]
+        if not valid(value):
+            raise CommandError(f"{path}: {key} is {json.dumps(value)[:60]}, expected "
+                               f"{expected}; the file was edited or is damaged")
+    if len(config["class_names"]) != config["num_classes"]:
+        raise CommandError(f"{path}: class_names has {len(config['class_names'])} names for "
+                           f"num_classes {config['num_classes']}; the file was edited or is "
+                           f"damaged")
 
 
 def tabular_encoder(config):
     """The fitted ``TabularEncoder`` of a CSV run's config."""
-    return datasets.TabularEncoder.from_state_dict(config["preprocessing"]["encoder"])
+    try:
+        return datasets.TabularEncoder.from_state_dict(config["preprocessing"]["encoder"])
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise CommandError(f"the CSV encoding in {CONFIG_FILE} is damaged ({one_line(error)}); "
+                           f"the file was edited or is damaged") from None
 
 
 def load_run(run_dir, device="cpu"):

@@ -5,23 +5,26 @@ import math
 import os
 import time
 
+import numpy
+
 from .. import __version__, distributed, io, models, viz
 from ..backend import manual_seed
-from ..train import Callback, optimizers
+from ..train import Callback, TensorBoard, optimizers
 from . import architectures
-from .data import DATASET_FORMS, TEXT_KINDS, load_data, parse_dataset
+from .data import DATASET_FORMS, TEXT_KINDS, load_data, parse_dataset, split_validation
 from .errors import CommandError, one_line, on_main
 from .help import DefaultsOnceFormatter
 from .model import (TEXT_MODEL, build_model, check_optimizer, compile_model, loss_and_accuracy,
                     on_device, resolve_device)
-from .runs import (CHECKPOINT_DIR, CONFIG_FILE, METRICS_FILE, PLOT_FILE, RUN_FORMAT,
-                   RUN_OPTIONS, WEIGHTS_FILE, check_same_data, default_out, model_names,
+from .runs import (CHECKPOINT_DIR, CONFIG_FILE, CONFUSION_FILE, METRICS_FILE,
+                   MISCLASSIFIED_FILE, PLOT_FILE, PLOT_FILES, RUN_FORMAT, RUN_OPTIONS,
+                   TENSORBOARD_DIR, WEIGHTS_FILE, check_same_data, default_out, model_names,
                    prepare_out, read_config, remove_leftovers, remove_run, resume_point,
                    write_json)
 
 DEFAULTS = {"model": "mlp", "dataset": "mnist-small", "target": None, "categorical": None,
             "epochs": 5, "batch_size": 32, "optimizer": "adam", "lr": None, "seed": 0,
-            "limit": None}
+            "limit": None, "validation_split": 0.1}
 
 
 def add_parser(commands):
@@ -29,9 +32,11 @@ def add_parser(commands):
     train = commands.add_parser(
         "train", help="train a model (default: the Keras quickstart MLP on mnist_small)",
         description="Train a model and write a run folder (config.json, model.safetensors, "
-                    "checkpoint/, metrics.json, history.png). With no options: the Keras "
+                    "checkpoint/, metrics.json, and the plots history.png, "
+                    "confusion_matrix.png and misclassified.png). With no options: the Keras "
                     "quickstart MLP (Flatten, Dense 128 relu, Dropout 0.2, Dense 10) on the "
-                    "bundled mnist_small (4,000 train / 1,000 test digits), 5 epochs of Adam.",
+                    "bundled mnist_small (4,000 train / 1,000 test digits), 5 epochs of Adam, "
+                    "the last 10% of the training digits held out to validate each epoch.",
         formatter_class=DefaultsOnceFormatter)
     train.add_argument("--model", help=f"one of {', '.join(model_names())} (default mlp; "
                                        f"CSV data uses a tabular MLP, text {TEXT_MODEL}; "
@@ -51,6 +56,10 @@ def add_parser(commands):
                                                 "optimizer, 0.001 for adam, 0.01 for sgd)")
     train.add_argument("--seed", type=int, help="seeds weights, shuffling and the CSV "
                                                 "train/test split (default 0)")
+    train.add_argument("--validation-split", type=float, metavar="FRACTION",
+                       help="hold out this last fraction of the training data to report "
+                            "val_loss and val_accuracy after every epoch, as Keras's "
+                            "validation_split (default 0.1; 0 trains on all of it)")
     train.add_argument("--out", help="the run folder (default runs/<timestamp>)")
     train.add_argument("--resume", action="store_true",
                        help="continue the killed run in --out from its checkpoint")
@@ -59,7 +68,13 @@ def add_parser(commands):
                        help="use only the first N training and N test samples (a debugging "
                             "aid for quick runs)")
     train.add_argument("--no-plot", action="store_true",
-                       help=f"do not draw {PLOT_FILE} (saves a moment; needs no matplotlib)")
+                       help=f"do not draw {', '.join(PLOT_FILES)} (saves a moment; needs no "
+                            f"matplotlib)")
+    train.add_argument("--tensorboard", nargs="?", const="", metavar="DIR",
+                       help=f"write TensorBoard logs (scalars per epoch and per batch, the "
+                            f"learning rate, weight histograms, the model's graph) into DIR "
+                            f"(default: the run folder's {TENSORBOARD_DIR}/); view them with "
+                            f"tensorboard --logdir DIR")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                        help="0 silent, 1 progress bar, 2 one line per epoch")
     train.add_argument("--jit", action="store_true",
@@ -85,8 +100,13 @@ def cmd_train(args):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise CommandError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    if args.lr is not None and not args.lr > 0:
-        raise CommandError(f"--lr must be positive, got {args.lr}")
+    if args.lr is not None and not 0 < args.lr < math.inf:
+        raise CommandError(f"--lr must be positive and finite, got {args.lr}")
+    if args.seed is not None and args.seed < 0:
+        raise CommandError(f"--seed must be a non-negative int, got {args.seed}")
+    if args.validation_split is not None and not 0 <= args.validation_split < 1:
+        raise CommandError(f"--validation-split must be a fraction in [0, 1) (0 holds out "
+                           f"nothing), got {args.validation_split}")
     if args.model is not None and args.model.lower() not in model_names():
         raise CommandError(f"unknown model {args.model!r}; the known models are "
                            f"{', '.join(model_names())}")
@@ -131,12 +151,19 @@ def cmd_train(args):
             return 0
     # Rank 0 alone prepares and locks the folder; its error, if any, stops every rank.
     created, lock = on_main(lambda: prepare_out(out, args.resume), ([], None))
+    callbacks, logs = [], None
     try:
+        if args.tensorboard is not None:
+            logs = args.tensorboard or os.path.join(out, TENSORBOARD_DIR)
+            on_main(lambda: _check_tensorboard_dir(logs))
+            callbacks.append(TensorBoard(logs, update_freq="batch", histogram_freq=1))
         run_training(config, out, resume=args.resume, verbose=args.verbose, device=args.device,
-                     plot=not args.no_plot, jit=args.jit)
+                     plot=not args.no_plot, jit=args.jit, callbacks=callbacks)
+        if logs is not None and distributed.is_main():
+            print(f"TensorBoard logs in {logs}: tensorboard --logdir {logs}")
     except CommandError:
         if not args.resume and not os.path.exists(os.path.join(out, WEIGHTS_FILE)):
-            remove_run(out, created)
+            remove_run(out, created, logs)
         raise
     finally:
         if lock is not None:
@@ -197,6 +224,17 @@ def _spark_rank(args):
     except CommandError as error:
         return str(error)
     return None
+
+
+def _check_tensorboard_dir(path):
+    """Raise CommandError unless the ``--tensorboard`` folder can be written."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise CommandError(f"--tensorboard {path!r} is a file, not a folder")
+    try:
+        io.check_writable(path, who="somanet train", what="the TensorBoard logs")
+    except OSError as error:
+        raise CommandError(f"cannot write to --tensorboard {path!r}: "
+                           f"{getattr(error, 'reason', None) or one_line(error)}") from None
 
 
 def train_config(args):
@@ -260,7 +298,7 @@ def _resume_point(out, config):
 
 
 def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=True, log=print,
-                 jit=False):
+                 jit=False, callbacks=()):
     """Build the model and data of ``config``, train with ``fit``, evaluate, and save.
 
     This is the whole of ``somanet train`` after the command line is read: one
@@ -273,12 +311,20 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
         resume: continue from the checkpoint in ``out_dir``.
         verbose: ``fit``'s verbosity (0 silent, 1 progress bar, 2 a line an epoch).
         device: where to train (``"cpu"``, ``"gpu:0"``).
-        plot: draw the training curves into history.png.
+        plot: draw the plots: the training and validation curves (history.png), the test
+            set's confusion matrix (confusion_matrix.png) and, for images, the
+            misclassified test images (misclassified.png).
         jit: train with compiled steps (``Model.compile(jit=True)``: the same results).
+        callbacks: more callbacks for ``fit`` (after the run's own).
         log: prints the run's summary lines.
 
     Returns:
-        The metrics dict written to metrics.json.
+        The metrics dict written to metrics.json: ``test_loss``, ``test_accuracy``,
+        ``test_samples``, ``train_samples`` (the rows trained on), ``validation_samples``
+        (the last ``config["validation_split"]`` of the training rows, held out as
+        Keras's ``validation_split`` does: ``history`` then has ``val_loss`` and
+        ``val_accuracy`` per epoch), ``epochs``, ``fit_seconds``, ``history`` and
+        ``confusion_matrix`` (rows: true class, columns: predicted, on the test set).
 
     With ``resume``, nothing is written before the checkpoint has been loaded: the data
     must be prepared as config.json says, and a damaged checkpoint is a CommandError.
@@ -313,17 +359,23 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
             write_json(os.path.join(out_dir, CONFIG_FILE), config)  # on resume: epochs may grow
 
     started = _OnTrainBegin(begin_run)
+    # a text run validates on its held-out text (test_bits_per_character), not on windows
+    fraction = 0.0 if found.text else (config.get("validation_split") or 0.0)
+    x_fit, y_fit, x_val, y_val = split_validation(found.x_train, found.y_train, fraction)
+    held_out = f" / {len(y_val):,} validation" if y_val is not None else ""
     log(f"somanet train: {config['model']} ({model.num_parameters():,} parameters) on "
-        f"{config['dataset']} ({len(found.y_train):,} train / {len(found.y_test):,} test), "
+        f"{config['dataset']} ({len(y_fit):,} train{held_out} / {len(found.y_test):,} test), "
         f"{config['epochs']} epochs, {config['optimizer']} lr {config['lr']:g}, batch "
         f"{config['batch_size']}, seed {config['seed']}, {target} -> {out_dir}")
-    x_train, y_train = on_device(found.x_train, target), on_device(found.y_train, target)
+    x_fit, y_fit = on_device(x_fit, target), on_device(y_fit, target)
+    validation = None if y_val is None else (on_device(x_val, target), on_device(y_val, target))
     x_test, y_test = on_device(found.x_test, target), on_device(found.y_test, target)
     start = time.perf_counter()
     try:
-        history = model.fit(x_train, y_train, epochs=config["epochs"],
+        history = model.fit(x_fit, y_fit, epochs=config["epochs"],
                             batch_size=config["batch_size"], verbose=verbose,
-                            seed=config["seed"], resume=resume, callbacks=[started],
+                            validation_data=validation, seed=config["seed"], resume=resume,
+                            callbacks=[started] + list(callbacks),
                             checkpoint_dir=os.path.join(out_dir, CHECKPOINT_DIR))
     except FloatingPointError as error:  # the loss diverged: a learning rate to lower
         where = one_line(error).split("; ")[0]
@@ -336,25 +388,35 @@ def run_training(config, out_dir, resume=False, verbose=1, device="cpu", plot=Tr
         raise
     seconds = time.perf_counter() - start
     test_loss, test_accuracy = loss_and_accuracy(model, x_test, y_test, config["batch_size"])
+    predicted = confusion = None
+    if not found.text:  # a confusion matrix of characters over windows says little
+        predicted = numpy.asarray(model.predict(x_test, batch_size=config["batch_size"]))
+        predicted = predicted.argmax(1)
+        confusion = viz.confusion_matrix(found.y_test, predicted, num_classes=found.num_classes)
     metrics = {"test_loss": test_loss, "test_accuracy": test_accuracy,
-               "test_samples": int(len(found.y_test)), "train_samples": int(len(found.y_train)),
+               "test_samples": int(len(found.y_test)), "train_samples": int(len(y_fit)),
+               "validation_samples": 0 if y_val is None else int(len(y_val)),
                "epochs": config["epochs"], "fit_seconds": round(seconds, 3),
-               "history": _history_dict(history)}
+               "history": _history_dict(history),
+               "confusion_matrix": None if confusion is None else confusion.tolist()}
     if found.text:
         metrics["test_bits_per_character"] = models.bits_per_character(model,
                                                                        found.validation_ids)
     if chief:
         io.save_weights(os.path.join(out_dir, WEIGHTS_FILE), model)
         write_json(os.path.join(out_dir, METRICS_FILE), metrics)
-    plotted = plot and _plot(history, os.path.join(out_dir, PLOT_FILE), log)
+    plotted = []
+    if plot:
+        images = None if found.tabular or found.text else found.x_test
+        plotted = _plot(out_dir, history, found.y_test, predicted, images, found.class_names,
+                        log)
     log(f"test loss {test_loss:.4f}, test accuracy {test_accuracy:.4f} "
         f"({len(found.y_test):,} samples; fit took {seconds:.1f} s)")
     if found.text:
         log(f"held-out text: {metrics['test_bits_per_character']:.3f} bits per character "
             f"(uniform guess {math.log2(found.num_classes):.3f}); next-character accuracy "
             f"{test_accuracy:.4f}")
-    written = [CONFIG_FILE, WEIGHTS_FILE, CHECKPOINT_DIR + "/", METRICS_FILE] + \
-        ([PLOT_FILE] if plotted else [])
+    written = [CONFIG_FILE, WEIGHTS_FILE, CHECKPOINT_DIR + "/", METRICS_FILE] + plotted
     log(f"wrote {out_dir}: {', '.join(written)}")
     return metrics
 
@@ -443,10 +505,27 @@ def _history_dict(history):
     return {key: [float(value) for value in values] for key, values in logs.items()}
 
 
-def _plot(history, path, log):
+def _plot(out_dir, history, labels, predicted, images, class_names, log):
+    """Draw the run's plots; returns the names of the files written (none without
+    matplotlib)."""
     try:
-        viz.plot_history(history, path)
+        figures = [viz.plot_history(history, os.path.join(out_dir, PLOT_FILE))]
     except ImportError:
-        log(f"matplotlib is not installed, so no {PLOT_FILE} (pip install 'somanet[viz]')")
-        return False
-    return True
+        log(f"matplotlib is not installed, so no {', '.join(PLOT_FILES)} (pip install "
+            f"'somanet[viz]')")
+        return []
+    written = [PLOT_FILE]
+    if predicted is not None:
+        figures.append(viz.plot_confusion_matrix(labels, predicted,
+                                                 os.path.join(out_dir, CONFUSION_FILE),
+                                                 class_names=class_names))
+        written.append(CONFUSION_FILE)
+    if images is not None:
+        figures.append(viz.plot_misclassified(images, labels, predicted,
+                                              os.path.join(out_dir, MISCLASSIFIED_FILE),
+                                              class_names=class_names))
+        written.append(MISCLASSIFIED_FILE)
+    from matplotlib import pyplot  # present: the plots above needed it
+    for figure in figures:  # many runs in one process (the Python API) must not pile up
+        pyplot.close(figure)
+    return written

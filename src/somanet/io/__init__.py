@@ -5,7 +5,8 @@ JSON, and every write is atomic (a temporary file, then a rename). Every functio
 takes the file or folder first, then the model (and what else is saved with it);
 the other order is a TypeError saying which argument is which. PyTorch
 ``state_dict`` files load with ``load_weights(path, model, layout="torch")``
-(``somanet.io.layouts``).
+(``somanet.io.layouts``). TensorBoard event files are written and read by
+``somanet.io.events``.
 
     >>> import os, tempfile, somanet as sn
     >>> from somanet import nn
@@ -17,7 +18,7 @@ the other order is a TypeError saying which argument is which. PyTorch
 from .atomic import atomic_write_bytes, atomic_write_text, remove_orphans
 from .checkpoint import (clean_checkpoint_folder, is_checkpoint, load_checkpoint,
                          save_checkpoint)
-from . import layouts
+from . import events, layouts
 from .folders import FolderLockedError, check_writable, lock_folder, remove_empty_folders
 from .weights import load_weights, read_header, read_metadata, read_weights, save_weights
 

@@ -18,7 +18,7 @@ metrics, Keras-named losses and ``lr_find``.
 from . import callbacks, metrics
 from .callbacks import (CSVLogger, Callback, CallbackList, EarlyStopping, History,
                         LambdaCallback, LearningRateScheduler, ModelCheckpoint, ProgbarLogger,
-                        ProgressBar, ReduceLROnPlateau, TerminateOnNaN)
+                        ProgressBar, ReduceLROnPlateau, TensorBoard, TerminateOnNaN)
 from . import losses, optimizers
 from .compile_utils import DoubleSoftmaxWarning
 from .model import Model

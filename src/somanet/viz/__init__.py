@@ -1,6 +1,7 @@
 """Layer 5: plots with matplotlib -- training curves, the activation functions (sigmoid,
 tanh, ReLU...), the learning-rate sweep, image grids with predictions, weight histograms,
-decision boundaries of 2-D classifiers; and computation graphs as Graphviz DOT text
+decision boundaries of 2-D classifiers, the confusion matrix and the misclassified
+examples of a classifier; and computation graphs as Graphviz DOT text
 (``autograd_graph``).
 
 matplotlib is imported inside the functions, so ``import somanet`` works without it
@@ -16,6 +17,7 @@ used. Every function returns the matplotlib Figure and, given ``path``, saves it
     True
 """
 from .activations import ACTIVATIONS, activation_curves, plot_activations
+from .classification import confusion_matrix, plot_confusion_matrix, plot_misclassified
 from .curves import plot_curves, plot_history, plot_lr_finder
 from .graphs import autograd_graph
 from .images import plot_image_grid
@@ -23,4 +25,5 @@ from .model_plots import plot_decision_boundary, plot_weight_histograms
 
 __all__ = ["plot_history", "plot_curves", "plot_lr_finder", "plot_activations",
            "activation_curves", "plot_image_grid", "plot_weight_histograms",
-           "plot_decision_boundary", "ACTIVATIONS"]
+           "plot_decision_boundary", "confusion_matrix", "plot_confusion_matrix",
+           "plot_misclassified", "ACTIVATIONS"]

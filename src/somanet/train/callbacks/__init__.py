@@ -29,7 +29,7 @@ the learning rate; ``model.state_dict()`` / ``load_state_dict()`` the weights.
 The modules: ``base`` (Callback, LambdaCallback), ``callback_list`` (CallbackList),
 ``progress`` (ProgressBar), ``monitors`` (EarlyStopping, ReduceLROnPlateau,
 TerminateOnNaN), ``checkpoints`` (ModelCheckpoint), ``schedules``
-(LearningRateScheduler), ``logging`` (History, CSVLogger).
+(LearningRateScheduler), ``logging`` (History, CSVLogger), ``tensorboard`` (TensorBoard).
 """
 from .base import HOOKS, Callback, LambdaCallback
 from .callback_list import CallbackList
@@ -38,7 +38,8 @@ from .logging import CSVLogger, History
 from .monitors import EarlyStopping, ReduceLROnPlateau, TerminateOnNaN, resolve_mode
 from .progress import ProgbarLogger, ProgressBar, format_logs
 from .schedules import LearningRateScheduler
+from .tensorboard import TensorBoard
 
 __all__ = ["Callback", "CallbackList", "History", "ProgressBar", "ProgbarLogger",
            "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau",
-           "CSVLogger", "TerminateOnNaN", "LambdaCallback"]
+           "CSVLogger", "TerminateOnNaN", "LambdaCallback", "TensorBoard"]
