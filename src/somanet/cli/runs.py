@@ -261,16 +261,19 @@ _CONFIG_VALUES = {
     "categorical": (lambda v: v is None or _names(v), "a list of column names or null"),
     "epochs": (lambda v: _whole(v, 1), "an int >= 1"),
     "batch_size": (lambda v: _whole(v, 1), "an int >= 1"),
-    "optimizer": (lambda v: isinstance(v, str) and v != "", "an optimizer name"),
+    "optimizer": (lambda v: v is None or (isinstance(v, str) and v != ""),
+                  "an optimizer name or null (the architecture's own)"),
     "lr": (lambda v: v is None or (_number(v) and v > 0), "a positive number or null"),
     "seed": (lambda v: _whole(v, 0), "an int >= 0"),
     "limit": (lambda v: v is None or _whole(v, 1), "an int >= 1 or null"),
     "validation_split": (lambda v: _number(v) and 0 <= v < 1, "a fraction in [0, 1)"),
     "num_classes": (lambda v: _whole(v, 2), "an int >= 2"),
     "class_names": (_names, "a list of names"),
-    "preprocessing": (lambda v: isinstance(v, dict) and v.get("kind") in ("image", "tabular")
-                      and (v["kind"] == "image" or isinstance(v.get("encoder"), dict)),
-                      "{\"kind\": \"image\"} or {\"kind\": \"tabular\", \"encoder\": {...}}"),
+    "preprocessing": (lambda v: isinstance(v, dict) and v.get("kind") in ("image", "tabular",
+                                                                           "text")
+                      and (v["kind"] != "tabular" or isinstance(v.get("encoder"), dict)),
+                      "{\"kind\": \"image\"}, {\"kind\": \"text\", ...} or {\"kind\": "
+                      "\"tabular\", \"encoder\": {...}}"),
 }
 
 

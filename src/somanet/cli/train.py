@@ -41,8 +41,8 @@ def add_parser(commands):
     train.add_argument("--model", help=f"one of {', '.join(model_names())} (default mlp; "
                                        f"CSV data uses a tabular MLP, text {TEXT_MODEL}; "
                                        f"gan, dcgan, rbm, dbn, cdbn, autoencoder, dae, vae, "
-                                       f"dsn and lamstar train on images with their own "
-                                       f"defaults)")
+                                       f"dsn and lamstar train on images with settings of "
+                                       f"their own)")
     train.add_argument("--dataset", help=f"{DATASET_FORMS} (default mnist-small; shakespeare "
                                          f"for --model {TEXT_MODEL})")
     train.add_argument("--target", help="the column to predict, for csv:FILE")
