@@ -40,7 +40,7 @@ The fully connected GAN (``--model gan``: ``models.gan()``'s defaults, its
 discriminator seeing the pixels as 2x - 1 and dropping out 0.3; the same 50 epochs, seed
 and judge): 41.2% of the 1,000 digits labelled with confidence >= 0.9, covering 9 classes
 (per class 0, 62, 27, 90, 68, 8, 6, 80, 13, 58: no zeros), D(G(z)) 0.19 in the last
-epoch; 166 s of training on the busy machine. After 30 epochs: 21.3%, 8 classes. Fed raw
+epoch; 166 to 212 s of training on the busy machine. After 30 epochs: 21.3%, 8 classes. Fed raw
 [0, 1] pixels, its discriminator won within an epoch (D(G(z)) 0.004 after 30) and every
 sample was the same blob: 0.2%, one class (a torch twin of the same networks and
 optimisers collapsed alike; with [-1, 1] inputs it did not).

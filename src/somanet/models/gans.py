@@ -717,7 +717,7 @@ def gan(latent_dim=64, image_shape=IMAGE_SHAPE, hidden=(256, 512),
     trained on the real digits labels 41.2% of 1,000 of them with confidence >= 0.9,
     covering 9 classes (after 30 epochs: 21.3%, 8 classes; 12.1% and 6 classes without
     dropout; with [0, 1] pixels for D: 0.2%, one class, ``D(G(z))`` 0.004). 50 epochs
-    took 166 s on a busy 2-core machine (``examples/gan_digits.py --model gan``).
+    took 166 to 212 s on a busy 2-core machine (``examples/gan_digits.py --model gan``).
     ``models.dcgan`` draws cleaner digits (69.4%, 10 classes, after 50 epochs).
 
     Args:
