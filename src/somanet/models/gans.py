@@ -672,8 +672,22 @@ def _image_shape(shape, who):
     return tuple(check_positive_int(who, "image_shape entries", size) for size in shape)
 
 
+class _Rescale(nn.Module):
+    """``x -> scale * x + offset`` (Keras's ``Rescaling``), no parameters."""
+
+    def __init__(self, scale, offset):
+        super().__init__()
+        self.scale, self.offset = float(scale), float(offset)
+
+    def forward(self, x):
+        return x * self.scale + self.offset
+
+    def extra_repr(self):
+        return f"scale={self.scale:g}, offset={self.offset:g}"
+
+
 def gan(latent_dim=64, image_shape=IMAGE_SHAPE, hidden=(256, 512),
-        generator_loss="non_saturating", dropout=0.0, ema_decay=None):
+        generator_loss="non_saturating", dropout=0.3, ema_decay=None):
     """The fully connected GAN of Goodfellow et al. (2014), for images in [0, 1].
 
     Architecture (defaults)::
@@ -683,15 +697,28 @@ def gan(latent_dim=64, image_shape=IMAGE_SHAPE, hidden=(256, 512),
           Dense(512), LeakyReLU(0.2)            256*512 + 512    = 131,584
           Dense(784, sigmoid), Reshape(28, 28)  512*784 + 784    = 402,192
         discriminator                           x (N, 28, 28)
-          Flatten
-          Dense(512), LeakyReLU(0.2)            784*512 + 512    = 401,920
-          Dense(256), LeakyReLU(0.2)            512*256 + 256    = 131,328
+          2x - 1, Flatten                       pixels in [-1, 1]
+          Dense(512), LeakyReLU(0.2), Dropout(0.3)  784*512 + 512 = 401,920
+          Dense(256), LeakyReLU(0.2), Dropout(0.3)  512*256 + 256 = 131,328
           Dense(1)                              a logit              257
                                                 total             1,083,921
 
     The generator mirrors the discriminator (``hidden`` from the noise up); a sigmoid
-    output matches data in [0, 1] (``output_range``). See ``GAN`` and the module
-    docstring for the losses.
+    output matches data in [0, 1] (``output_range``). The discriminator sees the pixels
+    as ``2x - 1`` (the [-1, 1] range of the usual tanh GANs): fed [0, 1] pixels, whose
+    dark background is 0, its first layer learns nothing from the real digits'
+    background, it wins on the fakes' grey alone (``D(G(z))`` ~0.05 within an epoch on
+    mnist_small) and the generator collapses onto a single blob, every sample alike.
+    See ``GAN`` and the module docstring for the losses.
+
+    On mnist_small's 4,000 training digits (Adam 2e-4, beta_1 0.5, batches of 64,
+    samples from ``ema_decay=0.999``, seed 0) the players stay in a game (``D(G(z))``
+    0.19, ``d_loss`` 0.57 in the 50th epoch) and the samples are varied digits: a LeNet
+    trained on the real digits labels 41.2% of 1,000 of them with confidence >= 0.9,
+    covering 9 classes (after 30 epochs: 21.3%, 8 classes; 12.1% and 6 classes without
+    dropout; with [0, 1] pixels for D: 0.2%, one class, ``D(G(z))`` 0.004). 50 epochs
+    took 166 to 212 s on a busy 2-core machine (``examples/gan_digits.py --model gan``).
+    ``models.dcgan`` draws cleaner digits (69.4%, 10 classes, after 50 epochs).
 
     Args:
         latent_dim: the noise size.
@@ -699,7 +726,8 @@ def gan(latent_dim=64, image_shape=IMAGE_SHAPE, hidden=(256, 512),
         hidden: the generator's hidden widths, from the noise up; the discriminator uses
             them in reverse.
         generator_loss: ``"non_saturating"`` or ``"minimax"``.
-        dropout: dropout after each hidden layer of the discriminator (0: none).
+        dropout: dropout after each hidden layer of the discriminator (0: none); 0.3,
+            the usual choice for this GAN, slows the discriminator down.
         ema_decay: keep a moving average of the generator's weights to sample from (see
             ``GAN``); ``None``: none.
     """
@@ -716,7 +744,11 @@ def gan(latent_dim=64, image_shape=IMAGE_SHAPE, hidden=(256, 512),
         width = size
     generator = nn.Sequential(*layers, nn.Dense(width, features, activation="sigmoid"),
                               nn.Reshape(*image_shape))
-    layers, width = [nn.Flatten()], features
+    # D sees 2x - 1: a background of -1, not 0. On inputs in [0, 1] the first layer's
+    # weights on dark pixels get no gradient from real digits, D wins by the fakes' grey
+    # background alone and G collapses onto one blob (D(G(z)) ~0.05 after a few epochs,
+    # in torch too); centred inputs keep the game balanced.
+    layers, width = [_Rescale(2.0, -1.0), nn.Flatten()], features
     for size in reversed(hidden):
         layers += [nn.Dense(width, size), nn.LeakyReLU(0.2)]
         if dropout:
