@@ -45,6 +45,9 @@ LAYERS = {
 LAYERS = {name: entry for name, entry in LAYERS.items() if hasattr(nn, name)}
 NOT_LAYERS = {"Module", "ModuleDict", "ModuleList", "ParameterList", "Sequential",
               "Embedding"}  # containers; Embedding takes integers (tested below)
+# Layers of several inputs, tested in a functional model with one Input each.
+MERGE_LAYERS = ("Add", "Average", "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract")
+ATTENTION_LAYERS = ("Attention", "AdditiveAttention")
 
 
 class _First(nn.Module):
@@ -68,7 +71,27 @@ def test_every_layer_is_in_the_table():
     layers = {value.__name__ for value in vars(nn).values()
               if inspect.isclass(value) and issubclass(value, nn.Module)
               and not value.__name__.endswith("Loss")}
-    assert sorted(layers - NOT_LAYERS - set(LAYERS)) == []
+    several = set(MERGE_LAYERS) | set(ATTENTION_LAYERS)
+    assert sorted(layers - NOT_LAYERS - set(LAYERS) - several) == []
+
+
+@pytest.mark.parametrize("name", MERGE_LAYERS + ATTENTION_LAYERS)
+def test_layers_of_several_inputs_get_them_cast_at_the_boundary(name):
+    sn.manual_seed(0)
+    if name in MERGE_LAYERS:
+        shapes = [(3,), (3,)]
+        inputs = [sn.Input(shape) for shape in shapes]
+        outputs = getattr(nn, name)()(inputs)
+    else:
+        shapes = [(2, 3), (5, 3)]
+        inputs = [sn.Input(shape) for shape in shapes]
+        outputs = getattr(nn, name)()(*inputs)
+    model = sn.Model(inputs, outputs)
+    data = [_data(shape, "int64", seed) for seed, shape in enumerate(shapes)]
+    out = model(data)
+    assert out.dtype == np.float32, f"{name} on int64 gave {out.dtype}"
+    np.testing.assert_allclose(out.numpy(), model([d.astype(np.float32) for d in data]).numpy(),
+                               rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
