@@ -97,3 +97,25 @@ def all_cases():
         if module.name.startswith("cases_"):
             cases.extend(importlib.import_module(f"tests.ops.{module.name}").CASES)
     return cases
+
+
+def gradcheck_sample(case, index, device=None):
+    """The float64 finite-difference gradient check of sample ``index`` of ``case`` (on
+    ``device``); skipped when the sample has no differentiable input."""
+    import pytest
+
+    import somanet as sn
+    rng = np.random.default_rng(100 + index)
+    ours, _ = build_inputs(case.samples[index], rng, np.float64, True, case.distinct,
+                           device=device)
+    if not any(isinstance(t, sn.Tensor) and t.requires_grad for t in ours):
+        pytest.skip("no differentiable input in this sample")
+    tensors = [i for i, t in enumerate(ours) if isinstance(t, sn.Tensor)]
+
+    def fn(*args):
+        full = list(ours)
+        for position, value in zip(tensors, args):
+            full[position] = value
+        return case.fn(*full)
+
+    assert sn.gradcheck(fn, [ours[i] for i in tensors], eps=case.eps)

@@ -4,10 +4,9 @@ NumPy directly fails here with the strict device's TypeError."""
 import numpy as np
 import pytest
 
-import somanet as sn
 from somanet.backend import to_numpy
 
-from .registry import build_inputs, x
+from .registry import build_inputs, gradcheck_sample, x
 from .test_registry import CASES, SAMPLES, _as_list, _ids
 
 
@@ -54,17 +53,4 @@ def test_forward_on_the_strict_device(item, strict):
 @pytest.mark.parametrize("item", GRAD_SAMPLES, ids=[_ids(s) for s in GRAD_SAMPLES])
 def test_gradient_on_the_strict_device(item, strict):
     case, index = item
-    rng = np.random.default_rng(100 + index)
-    ours, _ = build_inputs(case.samples[index], rng, np.float64, True, case.distinct,
-                           device=strict)
-    if not any(isinstance(t, sn.Tensor) and t.requires_grad for t in ours):
-        pytest.skip("no differentiable input in this sample")
-    tensors = [i for i, t in enumerate(ours) if isinstance(t, sn.Tensor)]
-
-    def fn(*args):
-        full = list(ours)
-        for position, value in zip(tensors, args):
-            full[position] = value
-        return case.fn(*full)
-
-    assert sn.gradcheck(fn, [ours[i] for i in tensors], eps=case.eps)
+    gradcheck_sample(case, index, device=strict)

@@ -1,4 +1,5 @@
-"""The four shapes of a recurrent network (seed 004's figure), each a plain ``Sequential``.
+"""The four shapes of a recurrent network (one-to-one, one-to-many, many-to-one,
+many-to-many), each a plain ``Sequential``.
 
 A recurrent layer reads a sequence one step at a time and carries what it has read in
 its hidden state ``h_t = f(x_t, h_{t-1})``. Which steps take an input and which give an

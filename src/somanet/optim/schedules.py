@@ -77,18 +77,8 @@ class LRSchedule:
 
     def __init__(self, optimizer, base_lr=None):
         name = type(self).__name__
-        if optimizer is not None and not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{name}: expected an Optimizer (or None to use the schedule on "
-                            f"its own), got {type(optimizer).__name__}")
-        if optimizer is not None and not optimizer.built:
-            raise ValueError(f"{name}: the {type(optimizer).__name__} has no parameters yet "
-                             f"(it was made without them), so there is no learning rate to "
-                             f"schedule; build the schedule once it is bound (after "
-                             f"model.compile and a fit or model.build, or "
-                             f"optimizer.build(model.parameters()))")
-        if optimizer is not None and base_lr is not None:
-            raise ValueError(f"{name}: give either an optimizer or base_lr, not both (the "
-                             f"base learning rates are the optimizer's group lrs)")
+        _check_optimizer(name, optimizer, base_lr, "or None to use the schedule on its own",
+                         " (the base learning rates are the optimizer's group lrs)")
         self.optimizer = optimizer
         if optimizer is not None:
             self.base_lrs = [group["lr"] for group in optimizer.param_groups]
@@ -335,17 +325,7 @@ class ReduceLROnPlateau:
             raise ValueError(f"{name}: threshold_mode must be 'rel' or 'abs', got "
                              f"{threshold_mode!r}")
         self.threshold_mode = threshold_mode
-        if optimizer is not None and not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{name}: expected an Optimizer (or None), got "
-                            f"{type(optimizer).__name__}")
-        if optimizer is not None and not optimizer.built:
-            raise ValueError(f"{name}: the {type(optimizer).__name__} has no parameters yet "
-                             f"(it was made without them), so there is no learning rate to "
-                             f"schedule; build the schedule once it is bound (after "
-                             f"model.compile and a fit or model.build, or "
-                             f"optimizer.build(model.parameters()))")
-        if optimizer is not None and base_lr is not None:
-            raise ValueError(f"{name}: give either an optimizer or base_lr, not both")
+        _check_optimizer(name, optimizer, base_lr, "or None")
         if optimizer is None and base_lr is None:
             raise ValueError(f"{name}: without an optimizer, give base_lr=...")
         self.mode = mode
@@ -479,3 +459,21 @@ def _check_lrs(owner, lrs, optimizer, key, expected=None):
                          f"rate per parameter group ({expected}), got {lrs!r:.80}")
     for lr in lrs:
         check_lr(owner, lr, key)
+
+
+def _check_optimizer(name, optimizer, base_lr, none_means, both_hint=""):
+    """A schedule's ``optimizer`` argument: an Optimizer bound to parameters, or ``None``
+    (then ``base_lr`` may be given instead, never both)."""
+    if optimizer is None:
+        return
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{name}: expected an Optimizer ({none_means}), got "
+                        f"{type(optimizer).__name__}")
+    if not optimizer.built:
+        raise ValueError(f"{name}: the {type(optimizer).__name__} has no parameters yet "
+                         f"(it was made without them), so there is no learning rate to "
+                         f"schedule; build the schedule once it is bound (after "
+                         f"model.compile and a fit or model.build, or "
+                         f"optimizer.build(model.parameters()))")
+    if base_lr is not None:
+        raise ValueError(f"{name}: give either an optimizer or base_lr, not both{both_hint}")
