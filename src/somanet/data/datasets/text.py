@@ -8,11 +8,10 @@ Both return the text as one ``str``; ``somanet.data.text`` turns it into a
     >>> len(text), text[:7]
     (419129, 'HAMLET,')
 """
-import hashlib
 import os
-from importlib import resources
 
 from ..._checks import check_choice, check_real
+from ._bundled import bundled_bytes
 
 SHAKESPEARE_SHA256 = "247da9d804173f0468269a35e040488051c09f8719a7070a592db4a61b369d66"
 
@@ -40,11 +39,7 @@ def shakespeare(split="all", validation_fraction=0.1):
     _check_share("shakespeare", validation_fraction)
     text = _cache.get("shakespeare")
     if text is None:
-        raw = (resources.files(__package__) / "data" / "shakespeare.txt").read_bytes()
-        digest = hashlib.sha256(raw).hexdigest()
-        if digest != SHAKESPEARE_SHA256:
-            raise ValueError(f"the bundled shakespeare.txt is damaged: its SHA-256 is "
-                             f"{digest}, expected {SHAKESPEARE_SHA256}; reinstall somanet")
+        raw = bundled_bytes("shakespeare.txt", SHAKESPEARE_SHA256)
         text = _cache["shakespeare"] = raw.decode("ascii")
     return split_text(text, validation_fraction)[split] if split != "all" else text
 

@@ -15,12 +15,12 @@ import io
 import os
 import tempfile
 import urllib.request
-from importlib import resources
 
 import numpy
 
 from ..._checks import check_choice
 from ...backend import fresh_generator
+from ._bundled import bundled_bytes
 from .idx import read_idx
 
 MNIST_SMALL_SHA256 = "4c69d7b3022c7272aeadf489ab863407cfcaea3d706b0d79269fa126997821cf"
@@ -72,11 +72,7 @@ def _finish(images, labels, normalize):
 def _load_small():
     found = _small_cache.get("arrays")
     if found is None:
-        raw = (resources.files(__package__) / "data" / "mnist_small.npz").read_bytes()
-        digest = hashlib.sha256(raw).hexdigest()
-        if digest != MNIST_SMALL_SHA256:
-            raise ValueError(f"the bundled mnist_small.npz is damaged: its SHA-256 is {digest}, "
-                             f"expected {MNIST_SMALL_SHA256}; reinstall somanet")
+        raw = bundled_bytes("mnist_small.npz", MNIST_SMALL_SHA256)
         with numpy.load(io.BytesIO(raw), allow_pickle=False) as archive:
             images, labels = archive["images"], archive["labels"]
         order = fresh_generator(0).permutation(images.shape[0])  # = default_rng(0).permutation
