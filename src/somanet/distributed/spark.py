@@ -360,8 +360,9 @@ def _fit_rank(model, features, label, shape, batch_size, seed, fit_options):
                                  seed=seed + comm.rank)
     loader = DataLoader(dataset, batch_size=batch_size // comm.size, sampler=sampler)
     history = model.fit(loader, **fit_options)
-    weights = {name: value.numpy() for name, value in model.state_dict().items()}
-    return weights, dict(history.history)
+    from ..io.weights import safetensors_bytes, state_arrays
+    # the weights travel as safetensors, read back by the checked loader
+    return safetensors_bytes(state_arrays(model)), dict(history.history)
 
 
 def fit(model, dataframe, features, label, num_workers=None, spark=None, batch_size=32,
@@ -417,5 +418,9 @@ def fit(model, dataframe, features, label, num_workers=None, spark=None, batch_s
     except Exception as error:
         raise SparkJobError(_explain(error)) from None
     weights, history = load_payload(rows[0]["result"])
-    model.load_state_dict(weights)
+    from ..io import load_weights
+    with tempfile.TemporaryDirectory(prefix="somanet-spark-") as folder:
+        path = os.path.join(folder, "model.safetensors")
+        write_atomically(path, weights)
+        load_weights(path, model)
     return history
