@@ -186,6 +186,25 @@ def test_the_guardian_is_quiet_when_a_rank_reported_its_own_error(tmp_path):
     assert process.returncode == 0 and err == ""
 
 
+def test_the_guardian_reads_a_late_rank_s_failure_before_naming_a_closed_one(tmp_path):
+    # The rank that failed connects last, and the guardian (stopped, as on a busy
+    # machine) sees its connection, its "failed" and rank 0's close (MPI_Abort) at once.
+    import signal
+    process, path = _guardian(tmp_path, 2)
+    first = _connect(path, 0, 4000)
+    time.sleep(0.2)  # rank 0's record has been read
+    process.send_signal(signal.SIGSTOP)
+    try:
+        late = _connect(path, 1, 4001)
+        late.sendall(b"failed\n")
+        late.close()
+        first.close()
+    finally:
+        process.send_signal(signal.SIGCONT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0 and err == ""
+
+
 def test_the_guardian_names_every_rank_gone_at_the_same_moment(tmp_path):
     process, path = _guardian(tmp_path, 2)
     ranks = [_connect(path, rank, 4000 + rank) for rank in range(2)]

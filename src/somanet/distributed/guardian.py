@@ -39,37 +39,48 @@ def serve(path, expected, out=sys.stderr):
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     peers = {}  # connection -> {"rank", "pid", "host", "said", "buffer"}
-    accepted, begin = 0, time.monotonic()
+    accepted, begin = [0], time.monotonic()
+
+    def poll(timeout):
+        """Accept new ranks and read what has arrived; (anything ready, the ranks that
+        closed their connection)."""
+        waiting = [server] if accepted[0] < expected else []
+        ready, _, _ = select.select(waiting + list(peers), [], [], timeout)
+        gone = []
+        for item in ready:
+            if item is server:
+                connection, _ = server.accept()
+                peers[connection] = {"rank": None, "pid": None, "host": None,
+                                     "said": None, "buffer": b""}
+                accepted[0] += 1
+                continue
+            try:
+                data = item.recv(4096)
+            except OSError:
+                data = b""
+            if data:
+                _read(peers[item], data)
+            else:
+                gone.append(peers.pop(item))
+                item.close()
+        return bool(ready), gone
+
     reported = False
     try:
-        while peers or (accepted == 0 and time.monotonic() - begin < ACCEPT_SECONDS
+        while peers or (accepted[0] == 0 and time.monotonic() - begin < ACCEPT_SECONDS
                         and os.getppid() == parent):
-            waiting = [server] if accepted < expected else []
-            ready, _, _ = select.select(waiting + list(peers), [], [], 1.0)
-            gone = []
-            for item in ready:  # first every message, then the connections that closed
-                if item is server:
-                    connection, _ = server.accept()
-                    peers[connection] = {"rank": None, "pid": None, "host": None,
-                                         "said": None, "buffer": b""}
-                    accepted += 1
-                    continue
-                try:
-                    data = item.recv(4096)
-                except OSError:
-                    data = b""
-                if data:
-                    _read(peers[item], data)
-                else:
-                    gone.append(item)
-            if any(peer["said"] == "failed" for peer in peers.values()):
+            _, gone = poll(1.0)
+            if gone and not reported:
+                # Before taking a close for a kill, read what every rank had already sent:
+                # a rank's "failed" precedes the MPI_Abort that closes the others, but it
+                # may sit unread on a connection not yet accepted or not yet polled.
+                ready = True
+                while ready:
+                    ready, more = poll(0)
+                    gone += more
+            if any(peer["said"] == "failed" for peer in list(peers.values()) + gone):
                 reported = True  # a rank reported its own error: the rest is cleanup
-            silent = []
-            for item in gone:
-                peer = peers.pop(item)
-                item.close()
-                if peer["said"] is None and peer["rank"] is not None:
-                    silent.append(peer)
+            silent = [peer for peer in gone if peer["said"] is None and peer["rank"] is not None]
             if silent and not reported:
                 reported = True
                 _report(silent, out)
