@@ -16,6 +16,8 @@ processes (the first epoch, a warm-up, is not counted):
   ... ov      the same with DistributedOptimizer(overlap=True), the default: each bucket's
               all-reduce starts from the grad-ready hooks while backward still runs; the
               others use overlap=False (everything reduced at the step, the old path)
+  ... bN      overlap with buckets of N MB (the default, BUCKET_MB, otherwise)
+  ... fp16    overlap with compression="fp16": the gradients travel as float16
 
 For each: examples per second (global batch / median step; "epoch" in the JSON: from
 whole epochs, stalls from other work on the machine included), milliseconds per step, the
@@ -23,7 +25,10 @@ milliseconds per step one
 rank waits for the other before the reduction (a barrier, timed apart: on a shared
 2-core machine the ranks drift), and the milliseconds per step in
 DistributedOptimizer.reduce_gradients() (pack, all-reduce, unpack; with overlap: the wait
-for the reductions still in flight, and any bucket not started yet). Then a sweep of the bare
+for the reductions still in flight, and any bucket not started yet). A run with
+--fp16-error (not timed) measures what compression="fp16" does to the averaged gradients
+of W2 at every step: the norm of the difference from the float32 mean over its norm.
+Then a sweep of the bare
 all-reduce (a barrier first, so no waiting) over sizes up to a 25M-parameter model's
 gradients gives the bus bandwidth of the ring model, busbw = 2 (N-1)/N * bytes / time.
 Prints a table and one JSON line per measurement ("RESULT {...}").
@@ -57,11 +62,13 @@ def worker(args):
     model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
                           nn.Linear(512, 10))
     optimizer = distributed.DistributedOptimizer(
-        sn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9), overlap=args.overlap)
+        sn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9), overlap=args.overlap,
+        bucket_mb=args.bucket_mb, compression=args.compression)
     loader = DataLoader(data, batch_size=args.batch, shuffle=True, seed=1, drop_last=True)
     optimizer, loader = distributed.prepare(model, optimizer, loader,
                                             split_batch=not args.per_rank)
-    step_times, wait_times, reduce_times, epoch_times = [], [], [], []
+    step_times, wait_times, reduce_times, epoch_times, errors = [], [], [], [], []
+    comm = distributed.communicator()
     for epoch in range(args.epochs):
         distributed.barrier()
         epoch_start = time.perf_counter()
@@ -71,10 +78,17 @@ def worker(args):
             optimizer.zero_grad()
             loss.backward()
             arrived = time.perf_counter()
+            if args.fp16_error:
+                exact = [p.grad.numpy().copy() for p in model.parameters()]
             distributed.barrier()  # the wait for the slower rank, timed apart from the reduce
             before = time.perf_counter()
             optimizer.reduce_gradients()
             after = time.perf_counter()
+            if args.fp16_error:
+                exact = np.concatenate([grad.ravel() for grad in exact])
+                comm.allreduce_(exact, "mean")
+                got = np.concatenate([p.grad.numpy().ravel() for p in model.parameters()])
+                errors.append(float(np.linalg.norm(got - exact) / np.linalg.norm(exact)))
             optimizer.step()
             if epoch > 0:
                 step_times.append(time.perf_counter() - start)
@@ -87,15 +101,29 @@ def worker(args):
     step = statistics.median(step_times)
     result = {"kind": "train", "processes": world, "threads": args.threads,
               "overlap": args.overlap, "buckets": len(optimizer._buckets or []),
+              "bucket_mb": args.bucket_mb, "compression": args.compression,
               "batch_per_rank": loader.batch_size, "global_batch": global_batch,
               "steps_per_epoch": steps, "examples_per_s": global_batch / step,
               "epoch_examples_per_s": steps * global_batch / seconds,
               "step_ms": 1e3 * step,
               "wait_ms": 1e3 * statistics.median(wait_times),
               "reduce_ms": 1e3 * statistics.median(reduce_times),
-              "final_loss": float(loss)}
+              "final_loss": float(loss), "accuracy": _accuracy(model)}
+    if errors:
+        result["fp16_error_median"] = statistics.median(errors)
+        result["fp16_error_max"] = max(errors)
     if distributed.is_main():
         print("RESULT " + json.dumps(result), flush=True)
+
+
+def _accuracy(model):
+    """Test accuracy on mnist_small's 1,000 test digits."""
+    import numpy as np
+    import somanet as sn
+    images, labels = sn.datasets.mnist_small("test")
+    with sn.no_grad():
+        logits = model(sn.tensor(images.reshape(len(images), -1).astype(np.float32)))
+    return float((logits.numpy().argmax(1) == labels).mean())
 
 
 def sweep(args):
@@ -145,23 +173,36 @@ def main():
     parser.add_argument("--repeat", type=int, default=20, help="all-reduces per size")
     parser.add_argument("--runs", type=int, default=3, help="runs of each configuration; "
                         "the fastest is reported (the machine is shared)")
+    parser.add_argument("--buckets", type=float, nargs="*", default=[0.25, 1.0],
+                        help="bucket sizes (MB) to try besides the default, with overlap")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sweep", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=128, help=argparse.SUPPRESS)
     parser.add_argument("--per-rank", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--overlap", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bucket-mb", type=float, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--compression", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--fp16-error", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
+        if args.bucket_mb is None:
+            from somanet.distributed.optimizer import BUCKET_MB
+            args.bucket_mb = BUCKET_MB
         return sweep(args) if args.sweep else worker(args)
     if not MPIEXEC.exists():
         sys.exit(f"no mpiexec next to {sys.executable}: pip install 'somanet[distributed]'")
 
     common = ["--epochs", str(args.epochs)]
     overlap, weak = ["--overlap"], ["--per-rank"]
+    fp16 = overlap + ["--compression", "fp16"]
     runs = [("1p x 1t", 1, 1, common), ("1p x 2t", 1, 2, common),
             ("2p x 1t", 2, 1, common), ("2p x 1t ov", 2, 1, common + overlap),
             ("2p x 1t w", 2, 1, common + weak), ("2p x 1t w ov", 2, 1, common + weak + overlap)]
+    runs += [(f"2p x 1t w ov b{mb:g}", 2, 1, common + weak + overlap + ["--bucket-mb", str(mb)])
+             for mb in args.buckets]
+    runs += [("2p x 1t ov fp16", 2, 1, common + fp16),
+             ("2p x 1t w ov fp16", 2, 1, common + weak + fp16)]
     load_before = os.getloadavg()[0]
     rows = []
     for name, processes, threads, extra in runs:
@@ -170,6 +211,7 @@ def main():
         result["config"] = name
         rows.append(result)
         print("RESULT " + json.dumps(result), flush=True)
+    error = launch(2, 1, common + fp16 + ["--fp16-error"])[0]
     sweeps = []
     for _ in range(args.runs):
         found = launch(2, 1, ["--sweep", "--repeat", str(args.repeat)])
@@ -182,13 +224,15 @@ def main():
     print(f"\nW2 ({W2_PARAMETERS:,} parameters), mnist_small 4,000 training digits, "
           f"median of epochs 2..{args.epochs}, best of {args.runs} runs; load average "
           f"{load_before:.1f} before, {load_after:.1f} after (2 cores)")
-    print(f"{'config':<13} {'batch/rank':>10} {'global':>6} {'examples/s':>10} "
-          f"{'ms/step':>8} {'wait ms':>8} {'all-reduce ms':>13} {'share':>6}")
+    print(f"{'config':<19} {'buckets':>7} {'batch/rank':>10} {'global':>6} {'examples/s':>10} "
+          f"{'ms/step':>8} {'wait ms':>8} {'all-reduce ms':>13} {'share':>6} {'loss':>7} "
+          f"{'acc.':>6}")
     for row in rows:
         share = row["reduce_ms"] / row["step_ms"]
-        print(f"{row['config']:<13} {row['batch_per_rank']:>10} {row['global_batch']:>6} "
-              f"{row['examples_per_s']:>10.0f} {row['step_ms']:>8.2f} {row['wait_ms']:>8.3f} "
-              f"{row['reduce_ms']:>13.3f} {share:>6.1%}")
+        print(f"{row['config']:<19} {row['buckets']:>7} {row['batch_per_rank']:>10} "
+              f"{row['global_batch']:>6} {row['examples_per_s']:>10.0f} {row['step_ms']:>8.2f} "
+              f"{row['wait_ms']:>8.3f} {row['reduce_ms']:>13.3f} {share:>6.1%} "
+              f"{row['final_loss']:>7.4f} {row['accuracy']:>6.3f}")
     by_name = {row["config"]: row for row in rows}
     one = by_name["1p x 1t"]["examples_per_s"]
     for mode in ("", " ov"):
@@ -196,6 +240,8 @@ def main():
         weak = by_name["2p x 1t w" + mode]["examples_per_s"] / (2 * one)
         print(f"scaling efficiency{mode or ' (blocking)':>14}: strong {strong:.0%}, weak "
               f"{weak:.0%} (examples/s over twice one process's)")
+    print(f"fp16 compression, W2, every step of {args.epochs - 1} epochs: |mean16 - mean32| / "
+          f"|mean32| median {error['fp16_error_median']:.2e}, max {error['fp16_error_max']:.2e}")
     print("\nbare all-reduce, 2 processes (barrier first)")
     print(f"{'parameters':>11} {'MB':>8} {'ms':>8} {'busbw GB/s':>11}")
     for result in sweeps:
@@ -204,41 +250,76 @@ def main():
     estimate(rows[0], sweeps)
 
 
+W2_SIZES = [784 * 512, 512, 512 * 512, 512, 512 * 10, 10]  # the optimiser's order
+
+
+def bucket_shares(sizes, megabytes):
+    """Each bucket's share of the parameters, in the order backward completes them (the
+    cut DistributedOptimizer makes: runs of whole parameters from the last, >= bucket)."""
+    shares, run = [], 0
+    for size in reversed(sizes):
+        run += size
+        if 4 * run >= megabytes * 2 ** 20:
+            shares.append(run)
+            run = 0
+    if run:
+        shares.append(run)
+    return [share / sum(sizes) for share in shares]
+
+
+def exposed_ms(ring, compute, shares):
+    """The all-reduce time left after overlapping it with backward (2/3 of the compute,
+    spent on each bucket's layers in proportion to their parameters): each bucket's
+    reduction (its share of ``ring``) starts when its gradients are ready and the one
+    before has finished; what runs past the end of backward is exposed."""
+    backward = 2 / 3 * compute
+    ready = end = 0.0
+    for share in shares:
+        ready += share * backward
+        end = max(end, ready) + share * ring
+    return max(0.0, end - backward)
+
+
 def estimate(single, sweeps):
     """Step time on N machines, one rank each, 128 examples per rank (weak scaling):
     compute (measured: 1 process, 1 thread) + the ring all-reduce,
     2 (N-1)/N * bytes / busbw, with the busbw measured above for that size, and with
     10 Gb/s Ethernet (1.25 GB/s) and 100 Gb/s InfiniBand (about 12 GB/s) for
-    comparison. The 25M-parameter model's compute is W2's scaled by the parameter
-    count (a dense network). Latency (2 (N-1) hops of a few microseconds) is left out.
+    comparison. The 25M-parameter model is W2 with every layer 37x larger (a dense
+    network of three layers); its compute is W2's scaled by the parameter count.
+    Latency (2 (N-1) hops of a few microseconds) is left out.
 
-    With overlap, the all-reduce of every bucket but the one finished last hides
-    behind the rest of backward (taken as 60% of the compute, backward being about
-    twice the forward): the exposed part is max(ring - 0.6 compute, the last bucket's
-    ring time), the last bucket being BUCKET_MB of the parameters' bytes."""
+    Three cases: blocking (everything reduced after backward), overlap (the default:
+    buckets of BUCKET_MB reduced as backward completes them, ``exposed_ms``), and
+    overlap with fp16 compression (half the bytes). In a three-layer network the first
+    layer (60% of the parameters) is finished last, so at least its reduction is
+    exposed: overlap hides at most the other 40%."""
+    from somanet.distributed.optimizer import BUCKET_MB
     compute_w2 = single["step_ms"]
-    models = [("W2", W2_PARAMETERS, compute_w2),
-              ("25M", 25_000_000, compute_w2 * 25_000_000 / W2_PARAMETERS)]
+    scale = 25_000_000 / W2_PARAMETERS
+    models = [("W2", W2_SIZES, compute_w2),
+              ("25M", [size * scale for size in W2_SIZES], compute_w2 * scale)]
     busbw = {result["parameters"]: result["busbw_GBps"] for result in sweeps}
     links = [("here", None), ("10GbE", 1.25), ("IB100", 12.0)]
-    from somanet.distributed.optimizer import BUCKET_MB
-    for overlapped in (False, True):
+    for case in ("blocking", "overlap", "overlap + fp16"):
         print(f"\nestimated ms per step on N machines (share of the step in the all-reduce), "
-              f"{'with overlap' if overlapped else 'blocking'}")
+              f"{case}")
         print(f"{'N':>4}" + "".join(f" {name + ' ' + link:>16}" for name, _, _ in models
                                      for link, _ in links))
         for machines in (1, 2, 4, 8, 16, 64, 256):
             cells = []
-            for name, parameters, compute in models:
+            for name, sizes, compute in models:
+                parameters = round(sum(sizes))
                 for _, bandwidth in links:
-                    bandwidth = busbw[parameters] if bandwidth is None else bandwidth
-                    ring = 2 * (machines - 1) / machines * 4 * parameters / (bandwidth * 1e9) \
-                        * 1e3
-                    if overlapped:
-                        last = ring * min(1.0, BUCKET_MB * 2 ** 20 / (4 * parameters))
-                        ring = max(ring - 0.6 * compute, last)
+                    bandwidth = busbw[min(busbw, key=lambda n: abs(n - parameters))] \
+                        if bandwidth is None else bandwidth
+                    nbytes = (2 if case.endswith("fp16") else 4) * parameters
+                    ring = 2 * (machines - 1) / machines * nbytes / (bandwidth * 1e9) * 1e3
+                    if case != "blocking":
+                        ring = exposed_ms(ring, compute, bucket_shares(sizes, BUCKET_MB))
                     cells.append(f"{compute + ring:.1f} ({ring / (compute + ring):.0%})")
             print(f"{machines:>4}" + "".join(f" {cell:>16}" for cell in cells))
+
 
 if __name__ == "__main__":
     main()

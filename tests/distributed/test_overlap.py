@@ -19,7 +19,7 @@ def _model():
                          nn.Linear(16, 3))
 
 
-def _run(overlap, accumulate=1, clip=None, steps=4, bucket_mb=0.0005):
+def _run(overlap, accumulate=1, clip=None, steps=4, bucket_mb=0.0005, compression=None):
     """Two simulated ranks training on their halves; returns rank 0's weights."""
     models = [_model(), _model()]  # made here: threads drawing from one generator interleave
 
@@ -28,7 +28,7 @@ def _run(overlap, accumulate=1, clip=None, steps=4, bucket_mb=0.0005):
         optimizer = DistributedOptimizer(sn.optim.SGD(model.parameters(), lr=0.1,
                                                       momentum=0.9),
                                          communicator=comm, overlap=overlap,
-                                         bucket_mb=bucket_mb)
+                                         bucket_mb=bucket_mb, compression=compression)
         rows = np.arange(comm.rank, 32, 2)
         for _ in range(steps):
             optimizer.zero_grad()
@@ -83,7 +83,57 @@ def test_buckets_start_during_backward_last_layer_first():
     optimizer.step()
 
 
+def _half_gradients(rank):
+    model = _model()
+    rows = np.arange(rank, 32, 2)
+    sn.cross_entropy(model(sn.tensor(X[rows])), sn.tensor(Y[rows])).backward()
+    return [p.grad.numpy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_fp16_compression_sums_float16_halves_and_widens_them(overlap):
+    # mean over 2 ranks = float32(float16(g0 / 2) + float16(g1 / 2)), bitwise
+    halves = [_half_gradients(rank) for rank in range(2)]
+    expected = [((a * np.float32(0.5)).astype(np.float16) +
+                 (b * np.float32(0.5)).astype(np.float16)).astype(np.float32)
+                for a, b in zip(*halves)]
+    models = [_model(), _model()]
+
+    def rank_run(comm):
+        model = models[comm.rank]
+        optimizer = DistributedOptimizer(sn.optim.SGD(model.parameters(), lr=0.1), comm,
+                                         overlap=overlap, bucket_mb=0.0005,
+                                         compression="fp16")
+        rows = np.arange(comm.rank, 32, 2)
+        for _ in range(2):  # the second backward packs from the grad-ready hooks
+            optimizer.zero_grad()
+            sn.cross_entropy(model(sn.tensor(X[rows])), sn.tensor(Y[rows])).backward()
+            optimizer.reduce_gradients()
+            grads = [p.grad.numpy().copy() for p in model.parameters()]
+            optimizer.zero_grad()  # no update: the second step sees the same weights
+        return grads, optimizer
+
+    (grads, optimizer), _ = run_ranks(2, rank_run)
+    assert optimizer.compression == "fp16"
+    assert all(bucket.wire.dtype == np.float16 for bucket in optimizer._buckets)
+    for got, want in zip(grads, expected):
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, want)
+
+
+def test_fp16_compression_trains_within_float16_rounding_of_float32():
+    (exact, _), _ = _run(overlap=True)
+    (compressed, _), _ = _run(overlap=True, compression="fp16")
+    for a, b in zip(exact, compressed):
+        np.testing.assert_allclose(a, b, rtol=0, atol=2e-3 * np.abs(a).max())
+    assert any(not np.array_equal(a, b) for a, b in zip(exact, compressed))
+
+
 def test_options_are_checked():
+    with pytest.raises(ValueError, match="unknown compression 'fp8'.*Known compressions: "
+                                         "none, fp16 \\(or None\\)"):
+        DistributedOptimizer(sn.optim.SGD([sn.zeros(1, requires_grad=True)], lr=0.1),
+                             compression="fp8")
     with pytest.raises(ValueError, match="bucket_mb must be a finite number > 0"):
         DistributedOptimizer(sn.optim.SGD([sn.zeros(1, requires_grad=True)], lr=0.1),
                              bucket_mb=0)

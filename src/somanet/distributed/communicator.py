@@ -230,6 +230,22 @@ def _process_alive(pid):
         return True
 
 
+def _float16_type(MPI):
+    """MPI's float16 datatype (MPICH's ``MPIX_C_FLOAT16``), or ``None`` if it has none."""
+    try:
+        return MPI.Datatype.fromcode("e")
+    except (KeyError, ValueError, AttributeError):
+        return None
+
+
+def _numpy_op(MPI, ufunc):
+    """A commutative MPI op that reduces float16 buffers with the NumPy ``ufunc``."""
+    def reduce(inbuf, inoutbuf, datatype):
+        target = numpy.frombuffer(inoutbuf, dtype=numpy.float16)
+        ufunc(target, numpy.frombuffer(inbuf, dtype=numpy.float16), out=target)
+    return MPI.Op.Create(reduce, commute=True)
+
+
 def _rank_list(ranks):
     ranks = sorted(ranks)
     return f"rank {ranks[0]}" if len(ranks) == 1 else f"ranks {ranks}"
@@ -268,6 +284,8 @@ class MPICommunicator(Communicator):
                        numpy.dtype(numpy.uint8): MPI.UINT8_T,
                        numpy.dtype(numpy.int8): MPI.INT8_T}
         self._ops = {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}
+        self._float16_ops = None  # user-defined ops, where MPI has no float16 of its own
+        self._types[numpy.dtype(numpy.float16)] = _float16_type(MPI) or MPI.UINT16_T
         self.peers = self.allgather_object({"host": socket.gethostname(), "pid": os.getpid(),
                                             "pidns": _pid_namespace()})
 
@@ -287,7 +305,8 @@ class MPICommunicator(Communicator):
         MPI = self._MPI
         buffer = [target, self._types[target.dtype]]
         self._run("allreduce", lambda: self._comm.Iallreduce(MPI.IN_PLACE, buffer,
-                                                             self._ops[op]).Test, timeout)
+                                                             self._op(op, target)).Test,
+                  timeout)
         if target is not array:
             numpy.copyto(array, target, casting="unsafe")
         if op == "mean":
@@ -302,7 +321,8 @@ class MPICommunicator(Communicator):
         self._sequence += 1
         try:
             request = self._comm.Iallreduce(self._MPI.IN_PLACE,
-                                            [array, self._types[array.dtype]], self._ops[op])
+                                            [array, self._types[array.dtype]],
+                                            self._op(op, array))
         except self._MPI.Exception as error:
             self._mpi_failed(error)
 
@@ -373,9 +393,21 @@ class MPICommunicator(Communicator):
         finally:
             os._exit(code)  # MPI_Abort may return before the launcher has killed us
 
+    def _op(self, op, array):
+        """The MPI reduction ``op`` for ``array``'s dtype: MPI's own, or for float16 where
+        MPI has no float16 type (it travels as uint16), NumPy's, run by MPI as a
+        user-defined op (the sum of float16 numbers, rounded to float16 each time)."""
+        if array.dtype != numpy.float16 or self._types[array.dtype] is not self._MPI.UINT16_T:
+            return self._ops[op]
+        if self._float16_ops is None:
+            self._float16_ops = {name: _numpy_op(self._MPI, ufunc) for name, ufunc in
+                                 (("sum", numpy.add), ("mean", numpy.add),
+                                  ("max", numpy.maximum), ("min", numpy.minimum))}
+        return self._float16_ops[op]
+
     def _mpi_ready(self, array):
         """``array`` itself when MPI can use it in place, else a contiguous staging copy
-        in a dtype MPI reduces (float16 -> float64, bool -> int64...)."""
+        in a dtype MPI reduces (bfloat16 -> float64, bool -> int64...)."""
         if array.dtype in self._types:
             if array.flags.c_contiguous and array.flags.writeable:
                 return array

@@ -11,10 +11,42 @@ comm = distributed.communicator()
 rank, size = comm.rank, comm.size
 assert size == 2 and distributed.is_initialized()
 
-# arrays of every kind MPI takes directly, and some it needs staged (float16, bool, strided)
+# arrays of every kind MPI takes directly, and some it needs staged (bool, strided)
 for dtype in ("float32", "float64", "int32", "int64", "uint8", "float16"):
     array = np.full(5, rank + 1, dtype=dtype)
     assert comm.allreduce_(array, "sum") is array and array.tolist() == [3] * 5, dtype
+# float16 sums in float16 (rounded), with MPI's own type and, where an MPI has none,
+# travelling as uint16 with a NumPy-defined op
+halves = [np.float16(0.1), np.float16(1.1)]
+for native in (True, False):
+    if not native:
+        comm._types[np.dtype(np.float16)] = comm._MPI.UINT16_T
+    array = np.full(3, halves[rank])
+    assert comm.allreduce_(array, "sum").dtype == np.float16
+    assert array.tolist() == [float(halves[0] + halves[1])] * 3, (native, array)
+    array = np.full(2, halves[rank])
+    comm.start_allreduce_(array, "max").wait()
+    assert array.tolist() == [float(halves[1])] * 2
+    array[:] = halves[rank]
+    comm.broadcast_(array, root=0)
+    assert array.tolist() == [float(halves[0])] * 2
+comm._types[np.dtype(np.float16)] = comm._MPI.Datatype.fromcode("e")
+
+# a compressed step: the gradients travel as float16 and come back float32
+sn.manual_seed(0)
+linear = sn.nn.Linear(4, 2)
+optimizer = distributed.DistributedOptimizer(sn.optim.SGD(linear.parameters(), lr=0.1),
+                                             compression="fp16")
+for _ in range(2):  # the second step reduces from the grad-ready hooks
+    optimizer.zero_grad()
+    inputs = np.full((3, 4), rank + 1.0, np.float32)
+    linear(sn.tensor(inputs)).sum().backward()
+    optimizer.reduce_gradients()
+    grad = linear.weight.grad.numpy()
+    assert grad.dtype == np.float32 and optimizer._buckets[0].wire.dtype == np.float16
+    assert np.all(grad == 4.5), grad  # (3 + 6) / 2: every term exact in float16
+    optimizer.step()
+
 flags = np.array([rank == 0, False])
 comm.allreduce_(flags, "max")
 assert flags.tolist() == [True, False]
