@@ -20,6 +20,7 @@ from .autograd import (Function, GradcheckError, GraphGrowthWarning, detect_anom
                        enable_grad, grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled)
 from .ops import *  # noqa: F401,F403  (the functional API: sn.exp, sn.matmul, sn.zeros...)
 from . import ops
+from . import nd  # MXNet's NDArray names: nd.zeros((4, 5), ctx=nd.gpu(0)), x.asnumpy()...
 from . import nn  # layer 2: Module, layers, initialisers, loss classes
 from .nn import (GRU, LSTM, RNN, AvgPool2D, BatchNorm1D, BatchNorm2D, Conv1D, Conv2D,
                  ConvTranspose2D, Dense, Dropout, ELU, Embedding, Flatten, GELU, GlobalAvgPool2D,

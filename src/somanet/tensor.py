@@ -144,6 +144,38 @@ class Tensor:
         """The values as a NumPy array on the host (shared, not copied, on the CPU)."""
         return to_numpy(self.data)
 
+    def asnumpy(self):
+        """The values as a new NumPy array on the host (always a copy; MXNet's name)."""
+        array = to_numpy(self.data)
+        return array.copy() if array is self.data else array
+
+    @property
+    def context(self):
+        """The Device this tensor lives on (MXNet's name for ``device``)."""
+        return self.device
+
+    def as_in_context(self, ctx):
+        """This tensor on device ``ctx``: itself when it is already there (MXNet's name
+        for ``to(device)``)."""
+        return _ops.to_device(self, as_device(ctx))
+
+    def copyto(self, other):
+        """A copy of the values (outside autograd), MXNet's ``copyto``: on device
+        ``other`` (a Device or ``"gpu:1"``), returned; or into the tensor ``other``,
+        which must have this shape (values cast to its dtype), returning ``other``."""
+        if isinstance(other, Tensor):
+            if other.shape != self.shape:
+                raise ValueError(f"copyto: the target has shape {other.shape}, the source "
+                                 f"{self.shape}; they must be the same")
+            other._check_writable("copyto")
+            other.data[...] = to_device(self.data, other.device)
+            return other
+        target = as_device(other)
+        copy = Tensor.__new__(Tensor)
+        moved = to_device(self.data, target)
+        copy.data = moved.copy() if moved is self.data else moved
+        return copy
+
     def __array__(self, dtype=None, copy=None):
         array = to_numpy(self.data)
         if dtype is not None and array.dtype != dtype:
