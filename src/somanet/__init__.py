@@ -14,8 +14,8 @@ from ._version import __version__
 # tensor first: ops and autograd import the Tensor class from it.
 from .tensor import Tensor, from_dlpack
 from .backend import (Device, bool_, cpu, device, float16, float32, float64, get_default_dtype,
-                      get_rng_state, gpu, gpu_count, int8, int16, int32, int64, manual_seed,
-                      set_default_dtype, set_rng_state, uint8)
+                      get_rng_state, gpu, gpu_count, gpu_memory, int8, int16, int32, int64,
+                      manual_seed, set_default_dtype, set_rng_state, uint8)
 from .autograd import (Function, GradcheckError, GraphGrowthWarning, detect_anomaly,
                        enable_grad, grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled)
 from .ops import *  # noqa: F401,F403  (the functional API: sn.exp, sn.matmul, sn.zeros...)

@@ -57,3 +57,58 @@ def test_gpu_round_trip():
     assert back.numpy().tolist() == [1.0, 2.0]
     with pytest.raises(ValueError, match="gpu:0"):
         t + back
+
+
+class _StubCupy:
+    """Just what GPUDevice.memory() and name() read from CuPy."""
+
+    class ndarray:
+        pass
+
+    class _Pool:
+        def used_bytes(self):
+            return 3 * 2 ** 20
+
+        def total_bytes(self):
+            return 8 * 2 ** 20
+
+    class cuda:
+        class Device:
+            def __init__(self, index):
+                self.index = index
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+        class runtime:
+            @staticmethod
+            def memGetInfo():
+                return (100 * 2 ** 30, 140 * 2 ** 30)
+
+            @staticmethod
+            def getDeviceProperties(index):
+                return {"name": b"NVIDIA H200"}
+
+    @classmethod
+    def get_default_memory_pool(cls):
+        return cls._Pool()
+
+
+def test_gpu_memory_reports_cupys_pool_and_the_gpu():
+    from somanet.backend.device import GPUDevice
+    fake = GPUDevice(0, _StubCupy)
+    assert fake.memory() == {"device": "gpu:0", "used": 3 * 2 ** 20, "held": 8 * 2 ** 20,
+                             "free": 100 * 2 ** 30, "total": 140 * 2 ** 30}
+    assert fake.name() == "NVIDIA H200"
+    assert sn.gpu_memory(fake) == fake.memory()
+
+
+def test_gpu_memory_of_the_cpu_or_a_missing_gpu_is_a_clear_error():
+    with pytest.raises(ValueError, match="gpu_memory reports a GPU's memory; cpu is not a GPU"):
+        sn.gpu_memory("cpu")
+    if sn.gpu_count() == 0:
+        with pytest.raises(RuntimeError, match="GPU devices need CuPy|does not exist"):
+            sn.gpu_memory()

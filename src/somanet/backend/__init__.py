@@ -5,7 +5,8 @@ Device for its ``xp``.
 """
 from .arrays import (as_array_like, from_dlpack, isfinite_all, same_device, scatter_add, sum_to,
                      to_device, to_numpy, xp_of)
-from .device import CPU, Device, cpu, device, device_of, gpu, gpu_count, is_device_spec
+from .device import (CPU, Device, cpu, device, device_of, gpu, gpu_count, gpu_memory,
+                     is_device_spec)
 from .dtypes import (as_dtype, bool_, common_float_dtype, float16, float32, float64,
                      get_default_dtype, infer_dtype, int8, int16, int32, int64, is_floating,
                      set_default_dtype, uint8)

@@ -94,6 +94,21 @@ class GPUDevice(Device):
     def synchronize(self):
         self._cuda_device.synchronize()
 
+    def memory(self):
+        """This GPU's memory, in bytes: ``used`` by CuPy arrays alive now, ``held`` by
+        CuPy's pool (used plus blocks kept for reuse; ``cupy.get_default_memory_pool()
+        .free_all_blocks()`` gives those back), and the GPU's ``free`` and ``total``."""
+        pool = self.xp.get_default_memory_pool()
+        with self._cuda_device:
+            free, total = self.xp.cuda.runtime.memGetInfo()
+            return {"device": str(self), "used": int(pool.used_bytes()),
+                    "held": int(pool.total_bytes()), "free": int(free), "total": int(total)}
+
+    def name(self):
+        """The GPU's model name (for example ``"NVIDIA H200"``)."""
+        name = self.xp.cuda.runtime.getDeviceProperties(self.index)["name"]
+        return name.decode() if isinstance(name, bytes) else str(name)
+
     def __enter__(self):
         return self._cuda_device.__enter__()
 
@@ -134,6 +149,22 @@ def gpu(index=0):
             raise RuntimeError(f"gpu:{index} does not exist: this machine has {count} GPU(s)")
         found = _GPUS[index] = GPUDevice(index, cupy)
     return found
+
+
+def gpu_memory(spec="gpu:0"):
+    """The memory of a GPU (``"gpu:1"``, a Device; default the first), in bytes: a dict
+    with ``used`` (CuPy arrays alive now), ``held`` (CuPy's pool: used plus blocks kept
+    for reuse), and the GPU's ``free`` and ``total``.
+
+    Raises:
+        RuntimeError: CuPy is missing or there is no such GPU.
+        ValueError: ``spec`` is not a GPU.
+    """
+    found = device(spec)
+    if not isinstance(found, GPUDevice):
+        raise ValueError(f"gpu_memory reports a GPU's memory; {found} is not a GPU "
+                         f"(give 'gpu:N')")
+    return found.memory()
 
 
 def gpu_count():

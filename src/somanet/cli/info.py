@@ -8,7 +8,7 @@ import sys
 import numpy
 
 from .. import __version__
-from ..backend import gpu_count
+from ..backend import gpu, gpu_count
 from .help import DefaultsOnceFormatter
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # somanet/, above cli/
@@ -25,6 +25,18 @@ def add_parser(commands):
     return info
 
 
+def _describe_gpu(index):
+    """``gpu:0 (NVIDIA H200, 139.8 GiB, 1.2 GiB held by CuPy)``, or the bare name when
+    CUDA will not say more."""
+    try:
+        found = gpu(index)
+        memory = found.memory()
+        return (f"gpu:{index} ({found.name()}, {memory['total'] / 2 ** 30:.1f} GiB, "
+                f"{memory['held'] / 2 ** 30:.1f} GiB held by CuPy)")
+    except Exception:  # a driver that lists a GPU it cannot open: still list it
+        return f"gpu:{index}"
+
+
 def cmd_info(args):
     """``somanet info``: what somanet runs on."""
     try:
@@ -32,7 +44,7 @@ def cmd_info(args):
     except AttributeError:  # not on Linux
         usable = os.cpu_count()
     gpus = gpu_count()
-    devices = ["cpu"] + [f"gpu:{i}" for i in range(gpus)]
+    devices = ["cpu"] + [_describe_gpu(i) for i in range(gpus)]
     lines = [
         ("somanet", f"{__version__} ({PACKAGE_DIR})"),
         ("python", f"{platform.python_version()} ({sys.executable})"),
