@@ -239,3 +239,29 @@ def test_grad_ready_hooks_fire_in_a_replay_as_in_eager_code():
     seen.clear()
     compiled(sn.ones(2, 3))  # the replay
     assert seen == eager and sorted(eager) == sorted(n for n, _ in model.named_parameters())
+
+
+def test_a_program_is_straight_line_code_that_can_be_read():
+    sn.manual_seed(0)
+    model = nn.Linear(3, 1)
+    optimizer = sn.optim.SGD(model.parameters(), lr=0.1)
+
+    def train_step(x, y):
+        loss = sn.mse(model(x), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        return loss
+
+    step = sn.graph.compile(train_step)
+    x, y = sn.ones(4, 3), sn.zeros(4, 1)
+    step(x, y)
+    step(x, y)
+    (program,) = step.programs.values()
+    source = program.source
+    assert source.startswith("def run(arrays):") and "for " not in source
+    assert source.count("= ones_like(") == 1  # one backward, from the loss
+    assert source.count("deliver(") == 2  # the weight's and the bias's gradients
+    import linecache
+    filename = program.run.__code__.co_filename
+    assert "".join(linecache.getlines(filename)) == source  # tracebacks show the code

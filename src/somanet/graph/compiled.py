@@ -11,11 +11,12 @@ input signature runs it eagerly, for real, while recording:
 - every change of state, in order: ``backward``, optimiser steps, ``zero_grad``,
   clipping, metric updates (the functions marked ``@recordable``).
 
-Later calls with that signature replay the record as array code: each op's
-``forward`` on a context object kept from call to call, then each ``backward`` in
-the order the engine would run them, with the gradients summed in the same order,
-so the results are bitwise those of eager code; no Tensor, node or graph object is
-made per op. Optimiser steps go straight to the optimiser's update kernels; the
+Later calls with that signature run the record as one generated Python function of
+straight-line array code (its text: ``program.source``, for each program in
+``step.programs``): each op's ``forward`` on a context object kept from call to call,
+then each ``backward`` in the order the engine would run them, with the gradients
+summed in the same order, so the results are bitwise those of eager code; no Tensor,
+node or graph object is made per op, and no loop interprets the record. Optimiser steps go straight to the optimiser's update kernels; the
 other state changes are called again with the new values. Randomness (dropout)
 draws from the same generator in the same order, so a seeded run gives eager's
 masks; batch-norm statistics update inside their op as in eager mode.
@@ -44,6 +45,8 @@ call only.
     >>> losses[0] > losses[1] > losses[2], len(step.programs)
     (True, 1)
 """
+import builtins
+import linecache
 import warnings
 
 from ..autograd.engine import _HOOKED, grad_ready
@@ -296,16 +299,17 @@ class _Identity:
 class StepProgram:
     """A captured training step, replayed as array code (see the module docstring).
 
-    The record becomes flat instruction lists, made once: a forward instruction is
-    ``(forward, input slots, params, output slots, several outputs?)``, a backward one
-    ``(backward, output slots, output shapes and dtypes or None, gradient targets)``,
-    where a target is the slot of an earlier op's output or a leaf tensor.
+    The record becomes the source of one Python function, made once: each op is a
+    call of its Function's ``forward`` on the arrays (held in locals, ``v<slot>``),
+    each backward the ops' ``backward`` calls in the engine's order with the
+    gradients (``g<slot>``) summed in the same order, each other state change a call
+    of the recorded function. No loop over instructions, no Tensor or node per op.
+    ``program.source`` is that function's text (for reading, and in tracebacks).
     """
 
     def __init__(self, capture, output_slots, output_spec):
         self.inputs = capture.inputs
         self.leaves = capture.leaves
-        self.size = capture.count
         self.output_slots = output_slots
         self.output_spec = output_spec
         ops = capture.ops
@@ -329,83 +333,157 @@ class StepProgram:
                 fn, args, kwargs = event
                 plain = not _has_slots((args, kwargs))  # no step tensor among the arguments
                 self.events.append(("call", position, (fn, args, kwargs, plain)))
+        self.source, self.run = _Generator(self).function()
 
-    def run(self, arrays):
-        values = [None] * self.size
-        for slot, array in zip(self.inputs, arrays):
-            values[slot] = array
-        leaves = self.leaves
-        for slot, tensor in leaves:  # by reference: updates since the last call count
-            values[slot] = tensor.data
-        done = 0  # the ops run so far: each state change comes where it came in eager code
-        for kind, position, event in self.events:
-            self._forward(values, done, position)
+
+class _Generator:
+    """Writes a ``StepProgram``'s function: its source and the objects it names."""
+
+    def __init__(self, program):
+        self.program = program
+        self.lines = ["def run(arrays):"]
+        self.names = {"as_array_like": as_array_like, "deliver": _deliver,
+                      "grad_ready": grad_ready, "hooked_uses": _hooked_uses, "rebuild": rebuild,
+                      "tensor_of": _tensor_of, "ones_like": _ones_like, "filled": _filled,
+                      "values_of": _values}
+
+    def name(self, value, hint):
+        """A name in the function's namespace bound to ``value`` (a Function's method,
+        an attribute value, a leaf tensor, a state-changing function...)."""
+        name = f"{hint}{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def emit(self, text, depth=1):
+        self.lines.append("    " * depth + text)
+
+    def function(self):
+        program = self.program
+        if program.inputs:
+            self.emit(", ".join(f"v{slot}" for slot in program.inputs) + ", = arrays")
+        leaves = [(slot, self.name(tensor, "leaf")) for slot, tensor in program.leaves]
+        read_leaves = [f"v{slot} = {leaf}.data" for slot, leaf in leaves]
+        for text in read_leaves:  # by reference: updates since the last call count
+            self.emit(text)
+        done = 0  # the ops written so far: each state change comes where it came eagerly
+        for kind, position, event in program.events:
+            self.forward(done, position)
             done = position
             if kind == "backward":
-                self._backward(values, *event)
+                self.backward(*event)
             else:
-                fn, args, kwargs, plain = event
-                if plain:
-                    fn(*args, **kwargs)
-                else:
-                    fn(*_values(args, values), **_values(kwargs, values))
-                for slot, tensor in leaves:  # an update may have replaced an array
-                    values[slot] = tensor.data
-        self._forward(values, done, len(self.forward))
-        if not self.output_slots and self.output_spec is None:
-            return None  # the step returned nothing
-        tensors = []
-        for slot in self.output_slots:
-            tensor = Tensor.__new__(Tensor)
-            tensor.data = values[slot]
-            tensors.append(tensor)
-        return rebuild(self.output_spec, tensors)
+                self.call(*event)
+                for text in read_leaves:  # an update may have replaced an array
+                    self.emit(text)
+        self.forward(done, len(program.forward))
+        if not program.output_slots and program.output_spec is None:
+            self.emit("return None")  # the step returned nothing
+        else:
+            outputs = ", ".join(f"tensor_of(v{slot})" for slot in program.output_slots)
+            self.emit(f"return rebuild({self.name(program.output_spec, 'spec')}, [{outputs}])")
+        source = "\n".join(self.lines) + "\n"
+        filename = f"<compiled step {id(program):x}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        namespace = dict(self.names)
+        exec(builtins.compile(source, filename, "exec"), namespace)
+        return source, namespace["run"]
 
-    def _forward(self, values, start, stop):
-        for forward, sources, params, outputs, several in self.forward[start:stop]:
-            arrays = [values[source] for source in sources]
-            out = forward(*arrays, **params)
-            kind = type(arrays[0])
+    def forward(self, start, stop):
+        for forward, sources, params, outputs, several in self.program.forward[start:stop]:
+            arguments = [f"v{source}" for source in sources] + \
+                [f"{key}={self.name(value, 'a')}" for key, value in params.items()]
+            call = f"{self.name(forward, 'f')}({', '.join(arguments)})"
+            first = f"v{sources[0]}"
             if several:
-                for slot, part in zip(outputs, out):
-                    values[slot] = part if type(part) is kind else \
-                        as_array_like(part, arrays[0])
+                self.emit(f"r = {call}")
+                for position, slot in enumerate(outputs):
+                    self.emit(f"v{slot} = r[{position}]")
             else:
-                values[outputs[0]] = out if type(out) is kind else \
-                    as_array_like(out, arrays[0])
+                self.emit(f"v{outputs[0]} = {call}")
+            for slot in outputs:  # a NumPy scalar from a reduction: the array type again
+                self.emit(f"if v{slot}.__class__ is not {first}.__class__: "
+                          f"v{slot} = as_array_like(v{slot}, {first})")
 
-    def _backward(self, values, root, gradient, schedule, uses):
-        hooked = {key: [count, leaf] for key, (count, leaf) in uses.items()} \
-            if _HOOKED[0] else None  # as the engine: hooks run once a leaf's gradient is whole
-        grads = [None] * self.size  # the gradient of each op output so far, by slot
-        root_value = values[root]
-        grads[root] = device_of(root_value).xp.ones_like(root_value) if gradient is None \
-            else values[gradient.index]
+    def backward(self, root, gradient, schedule, uses):
+        self.emit(f"hooked = hooked_uses({self.name(uses, 'uses')})")
+        pending = sorted({slot for _, outputs, _, targets in schedule
+                          for slot in outputs + tuple(t for t in targets
+                                                      if t.__class__ is int)} - {root})
+        for slot in pending:  # the gradient of each op output so far
+            self.emit(f"g{slot} = None")
+        self.emit(f"g{root} = " + (f"ones_like(v{root})" if gradient is None
+                                   else f"v{gradient.index}"))
         for backward, outputs, meta, targets in schedule:
+            method = self.name(backward, "b")
             if meta is None:
-                given = (grads[outputs[0]],)
+                reference = f"g{outputs[0]}"
+                self.emit(f"r = {method}({reference})")
             else:  # several outputs: zeros for those that got no gradient, as the engine
-                given = [grads[slot] for slot in outputs]
-                reference = next(g for g in given if g is not None)
-                xp = device_of(reference).xp
-                given = [xp.zeros(shape, dtype) if g is None else g
-                         for g, (shape, dtype) in zip(given, meta)]
-            input_grads = backward(*given)
-            if input_grads.__class__ is not tuple:
-                input_grads = (input_grads,)
-            kind = type(given[0])
-            for target, input_grad in zip(targets, input_grads):
-                if target is None or input_grad is None:
+                given = ", ".join(f"g{slot}" for slot in outputs)
+                self.emit(f"given = filled(({given},), {self.name(meta, 'meta')})")
+                self.emit(f"r = {method}(*given)")
+                reference = "given[0]"
+            self.emit("if r.__class__ is not tuple: r = (r,)")
+            for position, target in enumerate(targets):
+                if target is None:
                     continue
-                if type(input_grad) is not kind:
-                    input_grad = as_array_like(input_grad, given[0])
+                self.emit(f"t = r[{position}] if len(r) > {position} else None")
+                self.emit("if t is not None:")
+                self.emit(f"if t.__class__ is not {reference}.__class__: "
+                          f"t = as_array_like(t, {reference})", 2)
                 if target.__class__ is int:  # the slot of an earlier op's output
-                    previous = grads[target]
-                    grads[target] = input_grad if previous is None else previous + input_grad
+                    self.emit(f"g{target} = t if g{target} is None else g{target} + t", 2)
                 else:
-                    _deliver(target, input_grad)
-                    if hooked:
-                        grad_ready(hooked, target)
+                    leaf = self.name(target, "leaf")
+                    self.emit(f"deliver({leaf}, t)", 2)
+                    self.emit(f"if hooked: grad_ready(hooked, {leaf})", 2)
+
+    def call(self, fn, args, kwargs, plain):
+        slots = sorted(_slots((args, kwargs)))
+        fn, args, kwargs = self.name(fn, "call"), self.name(args, "args"), \
+            self.name(kwargs, "kwargs")
+        if plain:
+            self.emit(f"{fn}(*{args}, **{kwargs})")
+            return
+        values = "{" + ", ".join(f"{slot}: v{slot}" for slot in slots) + "}"
+        self.emit(f"{fn}(*values_of({args}, {values}), **values_of({kwargs}, {values}))")
+
+
+def _slots(value):
+    """The slots of the step tensors among a state change's arguments."""
+    if isinstance(value, _Slot):
+        return {value.index}
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_slots(item) for item in value))
+    if isinstance(value, dict):
+        return _slots(list(value.values()))
+    return set()
+
+
+def _hooked_uses(uses):
+    """A backward's count of the gradients each hooked leaf still awaits, or ``None``
+    when no grad-ready hook exists (as the engine: hooks run once a leaf's gradient is
+    whole)."""
+    if not _HOOKED[0]:
+        return None
+    return {key: [count, leaf] for key, (count, leaf) in uses.items()}
+
+
+def _tensor_of(array):
+    tensor = Tensor.__new__(Tensor)
+    tensor.data = array
+    return tensor
+
+
+def _ones_like(array):
+    return device_of(array).xp.ones_like(array)
+
+
+def _filled(given, meta):
+    """The gradients of an op's outputs, zeros for those that got none (as the engine)."""
+    reference = next(g for g in given if g is not None)
+    xp = device_of(reference).xp
+    return [xp.zeros(shape, dtype) if g is None else g for g, (shape, dtype) in zip(given, meta)]
 
 
 def _has_slots(value):
