@@ -533,12 +533,21 @@ class CompiledStep:
         self.fn = fn
         self.strict = strict
         self.programs = {}
+        self._fast = {}  # (arguments' shapes, dtypes and devices, modes) -> a program
         self._modules = None  # the Modules fn reads (closures, globals, self): their modes
         self._module_list = None  # every module of those, for the modes in the signature
         self.__name__ = getattr(fn, "__name__", "train_step")
         self.__doc__ = getattr(fn, "__doc__", None)
 
     def __call__(self, *args):
+        fast = None  # the usual call, step(x, y) with tensors: its program by a short key
+        if self._modules is not None and all(arg.__class__ is Tensor for arg in args):
+            fast = (tuple([(arg.data.shape, arg.data.dtype, device_of(arg.data))
+                           for arg in args]),
+                    tuple([module.training for module in self._module_list]))
+            program = self._fast.get(fast)
+            if program is not None:
+                return program.run([arg.data for arg in args])
         leaves, spec = flatten(list(args), lambda item: _is_tensor_like(item))
         tensors = [leaf if isinstance(leaf, Tensor) else Tensor(leaf) for leaf in leaves
                    if _is_tensor_like(leaf)]
@@ -554,6 +563,8 @@ class CompiledStep:
         program = self.programs[key]
         if program is None:
             return self.fn(*args)
+        if fast is not None:
+            self._fast[fast] = program
         return program.run([tensor.data for tensor in tensors])
 
     def _capture(self, key, leaves, spec, tensors):
