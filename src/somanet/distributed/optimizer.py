@@ -34,9 +34,10 @@ whole buffer's).
 Compression (``compression="fp16"``, as Horovod offers): each gradient, divided by
 ``W``, is rounded to float16 into a float16 copy of its bucket, the ranks sum those
 (half the bytes on the wire; MPI adds float16 numbers rounding each sum to float16),
-and the sum is widened back into the float32 buffer the ``.grad`` views point at. The averaged gradient then carries float16's rounding:
-a relative error of up to ``2**-11`` per rank's term and per addition (measured on
-W2 in ``benchmarks/distributed.py``), values below about ``6e-5 * W`` lose digits
+and the sum is widened back into the float32 buffer the ``.grad`` views point at.
+The averaged gradient then carries float16's rounding: a relative error of up to
+``2**-11`` per rank's term and per addition (measured on W2 in
+``benchmarks/distributed.py``), values below about ``6e-5 * W`` lose digits
 (float16's subnormals) and values above ``65504 * W`` become ``inf``; keep it for
 networks whose gradients are of ordinary size, and mind mixed-precision loss scaling
 (which needs the full range) before using both.
@@ -83,11 +84,9 @@ class _Bucket:
         self.count = 0  # how many are packed
         self.pending = None  # its all-reduce, once started
 
-    def slot(self, index, array=None):
-        """Parameter ``index``'s place in ``view`` (or in ``array``, its twin: ``wire``)."""
+    def slot(self, index):
         offset, size = self.offsets[index], self.sizes[index]
-        array = self.view if array is None else array
-        return array[offset:offset + size].reshape(self.params[index].data.shape)
+        return self.view[offset:offset + size].reshape(self.params[index].data.shape)
 
     def reset(self):
         self.packed = [None] * len(self.params)
