@@ -280,6 +280,25 @@ def exposed_ms(ring, compute, shares):
     return max(0.0, end - backward)
 
 
+def fp16_ms_per_parameter():
+    """Milliseconds per parameter that compression="fp16" adds to a step, measured here:
+    rounding the gradients to float16, MPI's float16 sum (``half_reduce``) and widening
+    the result back (median of 20, on W2's size)."""
+    import numpy as np
+    from somanet.backend import kernels_half
+    gradients = np.random.default_rng(0).standard_normal(W2_PARAMETERS).astype(np.float32)
+    wire, other = np.empty(W2_PARAMETERS, np.float16), np.empty(W2_PARAMETERS, np.float16)
+    kernels_half.float_to_half(gradients, other)
+    times = []
+    for _ in range(22):
+        start = time.perf_counter()
+        kernels_half.float_to_half(gradients, wire)
+        kernels_half.half_reduce(np.add, wire, other)
+        kernels_half.half_to_float(wire, gradients)
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times[2:]) / W2_PARAMETERS
+
+
 def estimate(single, sweeps):
     """Step time on N machines, one rank each, 128 examples per rank (weak scaling):
     compute (measured: 1 process, 1 thread) + the ring all-reduce,
@@ -291,7 +310,8 @@ def estimate(single, sweeps):
 
     Three cases: blocking (everything reduced after backward), overlap (the default:
     buckets of BUCKET_MB reduced as backward completes them, ``exposed_ms``), and
-    overlap with fp16 compression (half the bytes). In a three-layer network the first
+    overlap with fp16 compression (half the bytes, plus the conversions and the float16
+    sum, ``fp16_ms_per_parameter``, counted as exposed). In a three-layer network the first
     layer (60% of the parameters) is finished last, so at least its reduction is
     exposed: overlap hides at most the other 40%."""
     from somanet.distributed.optimizer import BUCKET_MB
@@ -300,6 +320,9 @@ def estimate(single, sweeps):
     models = [("W2", W2_SIZES, compute_w2),
               ("25M", [size * scale for size in W2_SIZES], compute_w2 * scale)]
     busbw = {result["parameters"]: result["busbw_GBps"] for result in sweeps}
+    convert = fp16_ms_per_parameter()
+    print(f"\nfp16 conversions and float16 sum: {convert * W2_PARAMETERS:.2f} ms for W2's "
+          f"gradients ({convert * 1e6:.2f} ns a parameter)")
     links = [("here", None), ("10GbE", 1.25), ("IB100", 12.0)]
     for case in ("blocking", "overlap", "overlap + fp16"):
         print(f"\nestimated ms per step on N machines (share of the step in the all-reduce), "
@@ -317,6 +340,8 @@ def estimate(single, sweeps):
                     ring = 2 * (machines - 1) / machines * nbytes / (bandwidth * 1e9) * 1e3
                     if case != "blocking":
                         ring = exposed_ms(ring, compute, bucket_shares(sizes, BUCKET_MB))
+                    if case.endswith("fp16"):
+                        ring += convert * parameters
                     cells.append(f"{compute + ring:.1f} ({ring / (compute + ring):.0%})")
             print(f"{machines:>4}" + "".join(f" {cell:>16}" for cell in cells))
 

@@ -58,3 +58,17 @@ def test_other_layouts_take_numpys_casts():
     strided = np.empty(24, np.float32)[::2]
     np.testing.assert_array_equal(kernels_half.half_to_float(out.ravel(), strided),
                                   x.ravel().astype(np.float16).astype(np.float32))
+
+
+@pytest.mark.parametrize("ufunc", [np.add, np.maximum, np.minimum])
+def test_half_reduce_is_numpys_float16_arithmetic(ufunc):
+    # every float16 against shuffled partners, so sums overflow, cancel, round at ties
+    # and land among the subnormals; NaN and inf included
+    a = np.arange(2 ** 16, dtype=np.uint16).view(np.float16)
+    b = np.random.default_rng(0).permutation(a)
+    with np.errstate(all="ignore"):
+        expected = ufunc(a, b)
+        out = kernels_half.half_reduce(ufunc, a.copy(), b)
+    nan = np.isnan(expected)
+    assert out.dtype == np.float16 and np.array_equal(np.isnan(out), nan)
+    np.testing.assert_array_equal(out[~nan].view(np.uint16), expected[~nan].view(np.uint16))

@@ -37,7 +37,7 @@ import time
 import numpy
 
 from .._checks import check_choice, check_int, check_real
-from ..backend import CPU, device_of, nccl, to_device, to_numpy, xp_of
+from ..backend import CPU, device_of, kernels_half, nccl, to_device, to_numpy, xp_of
 
 OPS = ("sum", "mean", "max", "min")
 DEFAULT_TIMEOUT = 300.0
@@ -230,19 +230,12 @@ def _process_alive(pid):
         return True
 
 
-def _float16_type(MPI):
-    """MPI's float16 datatype (MPICH's ``MPIX_C_FLOAT16``), or ``None`` if it has none."""
-    try:
-        return MPI.Datatype.fromcode("e")
-    except (KeyError, ValueError, AttributeError):
-        return None
-
-
-def _numpy_op(MPI, ufunc):
-    """A commutative MPI op that reduces float16 buffers with the NumPy ``ufunc``."""
+def _float16_op(MPI, ufunc):
+    """A commutative MPI op that reduces float16 buffers (sent as uint16) with the NumPy
+    ``ufunc``, computed as NumPy does, through ``kernels_half.half_reduce``."""
     def reduce(inbuf, inoutbuf, datatype):
-        target = numpy.frombuffer(inoutbuf, dtype=numpy.float16)
-        ufunc(target, numpy.frombuffer(inbuf, dtype=numpy.float16), out=target)
+        kernels_half.half_reduce(ufunc, numpy.frombuffer(inoutbuf, dtype=numpy.float16),
+                                 numpy.frombuffer(inbuf, dtype=numpy.float16))
     return MPI.Op.Create(reduce, commute=True)
 
 
@@ -284,8 +277,11 @@ class MPICommunicator(Communicator):
                        numpy.dtype(numpy.uint8): MPI.UINT8_T,
                        numpy.dtype(numpy.int8): MPI.INT8_T}
         self._ops = {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}
-        self._float16_ops = None  # user-defined ops, where MPI has no float16 of its own
-        self._types[numpy.dtype(numpy.float16)] = _float16_type(MPI) or MPI.UINT16_T
+        # float16 travels as uint16 and is summed by our own op: MPICH's MPIX_C_FLOAT16
+        # sum is 7x slower than its float32 one (8 ms for 670k numbers, ours 3.5 ms),
+        # and other MPIs have no float16 at all
+        self._types[numpy.dtype(numpy.float16)] = MPI.UINT16_T
+        self._float16_ops = None  # made on first use
         self.peers = self.allgather_object({"host": socket.gethostname(), "pid": os.getpid(),
                                             "pidns": _pid_namespace()})
 
@@ -394,13 +390,13 @@ class MPICommunicator(Communicator):
             os._exit(code)  # MPI_Abort may return before the launcher has killed us
 
     def _op(self, op, array):
-        """The MPI reduction ``op`` for ``array``'s dtype: MPI's own, or for float16 where
-        MPI has no float16 type (it travels as uint16), NumPy's, run by MPI as a
-        user-defined op (the sum of float16 numbers, rounded to float16 each time)."""
-        if array.dtype != numpy.float16 or self._types[array.dtype] is not self._MPI.UINT16_T:
+        """The MPI reduction ``op`` for ``array``'s dtype: MPI's own, or for float16
+        (which travels as uint16) a user-defined op computing NumPy's float16 result
+        (the sum of float16 numbers, rounded to float16 each time)."""
+        if array.dtype != numpy.float16:
             return self._ops[op]
         if self._float16_ops is None:
-            self._float16_ops = {name: _numpy_op(self._MPI, ufunc) for name, ufunc in
+            self._float16_ops = {name: _float16_op(self._MPI, ufunc) for name, ufunc in
                                  (("sum", numpy.add), ("mean", numpy.add),
                                   ("max", numpy.maximum), ("min", numpy.minimum))}
         return self._float16_ops[op]

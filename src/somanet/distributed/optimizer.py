@@ -53,7 +53,11 @@ from ..tensor import Tensor
 from .process import communicator
 
 
-BUCKET_MB = 4.0  # bytes of gradients per bucket (see benchmarks/distributed.py)
+# megabytes of gradients per bucket: on W2 (2.68 MB of gradients) 1 MB makes two buckets
+# (its last two layers, then its first) and took the in-loop reduction from 5-8% of a
+# step (one 4 MB bucket, no overlap) to 3-4% (benchmarks/distributed.py, 2026-12-02);
+# 0.25 MB was no better here and pays more per-message latency on a real network
+BUCKET_MB = 1.0
 COMPRESSIONS = {"none": None, "fp16": numpy.float16}  # name -> the wire's dtype
 
 
