@@ -24,6 +24,8 @@ reached through ``xp.asnumpy`` (``somanet.backend.to_numpy``) only.
 It is a test device, not a user's: it is registered by the fixture in
 ``tests/conftest.py`` and is not among ``sn.device()``'s documented names.
 """
+import json
+
 import numpy
 
 from somanet.backend.device import Device, register_device
@@ -452,6 +454,19 @@ class StrictDevice(Device):
 
     def __str__(self):
         return "strict"
+
+    # like a GPU's, its generator's state travels as a host uint8 array (here the JSON of
+    # the PCG64 state underneath)
+    def generator_state(self, generator):
+        text = json.dumps(generator._rng.bit_generator.state)
+        return numpy.frombuffer(text.encode(), dtype=numpy.uint8).copy()
+
+    def set_generator_state(self, generator, state):
+        try:
+            generator._rng.bit_generator.state = json.loads(state.tobytes().decode())
+        except (ValueError, TypeError, KeyError):
+            return False
+        return True
 
     def __enter__(self):
         return self

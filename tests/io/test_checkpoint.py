@@ -89,6 +89,44 @@ def test_rng_state_is_restored(tmp_path):
     assert np.array_equal(sn.randn(4).numpy(), after)
 
 
+def test_device_rng_states_are_saved_as_arrays_and_restored(strict, tmp_path):
+    model = _model(0)
+    sn.manual_seed(5)
+    sn.randn(3, device=strict)
+    save_checkpoint(tmp_path / "c", model)
+    index = json.loads((tmp_path / "c" / "checkpoint.json").read_text())
+    assert index["rng"]["devices"] == ["strict"] and index["state"] is not None
+    expected = sn.randn(4, device=strict).numpy(), sn.randn(4).numpy()
+    sn.manual_seed(77)
+    sn.randn(6, device=strict)
+    load_checkpoint(tmp_path / "c", model)
+    assert np.array_equal(sn.randn(4, device=strict).numpy(), expected[0])
+    assert np.array_equal(sn.randn(4).numpy(), expected[1])
+
+
+def test_a_gpu_checkpoint_resumes_where_that_gpu_is_missing(tmp_path, monkeypatch):
+    # as if saved on gpu:3: its generator's state is in the checkpoint, this machine has
+    # no GPU; the CPU's stream resumes and the GPU's state is skipped
+    import somanet.io.checkpoint as checkpoint
+    model = _model(0)
+    sn.manual_seed(5)
+    monkeypatch.setattr(checkpoint, "get_device_rng_states",
+                        lambda: {"gpu:3": np.arange(64, dtype=np.uint8)})
+    save_checkpoint(tmp_path / "c", model)
+    monkeypatch.undo()
+    expected = sn.randn(4).numpy()
+    sn.manual_seed(77)
+    load_checkpoint(tmp_path / "c", model)
+    assert np.array_equal(sn.randn(4).numpy(), expected)
+    # the index naming a device state the state file lacks is a damaged checkpoint
+    index = json.loads((tmp_path / "c" / "checkpoint.json").read_text())
+    index["rng"]["devices"].append("gpu:4")
+    (tmp_path / "c" / "checkpoint.json").write_text(json.dumps(index))
+    with pytest.raises(ValueError, match="lacks.*rng/gpu:4.*damaged"):
+        load_checkpoint(tmp_path / "c", model)
+    assert load_checkpoint(tmp_path / "c", model, restore_rng=False)["epoch"] is None
+
+
 def test_folder_layout_json_and_overwrite(tmp_path):
     folder = tmp_path / "c"
     model = _model(0)

@@ -10,8 +10,8 @@ from .device import (CPU, Device, cpu, device, device_of, gpu, gpu_count, gpu_me
 from .dtypes import (as_dtype, bool_, common_float_dtype, float16, float32, float64,
                      get_default_dtype, infer_dtype, int8, int16, int32, int64, is_floating,
                      set_default_dtype, uint8)
-from .random import (fresh_generator, generator, get_rng_state, initial_seed, manual_seed,
-                     set_rng_state)
+from .random import (fresh_generator, generator, get_device_rng_states, get_rng_state,
+                     initial_seed, manual_seed, set_device_rng_states, set_rng_state)
 from .memory import keep_freed_memory
 
 keep_freed_memory()

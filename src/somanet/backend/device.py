@@ -65,6 +65,17 @@ class Device:
     def synchronize(self):
         """Wait until every kernel queued on this device has finished (no-op on the CPU)."""
 
+    def generator_state(self, generator):
+        """The state of ``generator`` (this device's, from ``backend.generator``) as a 1-D
+        uint8 array on the host, for checkpoints. (The CPU's generator keeps its state
+        as JSON: ``get_rng_state``.)"""
+        raise NotImplementedError(f"{self} keeps no generator state in arrays")
+
+    def set_generator_state(self, generator, state):
+        """Put back into ``generator`` a ``state`` that ``generator_state`` returned.
+        Returns False, changing nothing, when the state does not fit this generator."""
+        raise NotImplementedError(f"{self} keeps no generator state in arrays")
+
     def __enter__(self):
         """Make this the current device for new arrays (no-op but on a GPU)."""
         return self
@@ -93,6 +104,22 @@ class GPUDevice(Device):
 
     def synchronize(self):
         self._cuda_device.synchronize()
+
+    # CuPy's Generator (cuRAND XORWOW) keeps one curandState per thread it draws with in
+    # the device array ``bit_generator._state`` (int8; 8 x 256 threads per multiprocessor,
+    # ~13 MB on an H200), so a state fits only a GPU with as many multiprocessors
+    def generator_state(self, generator):
+        state = generator.bit_generator._state
+        with self._cuda_device:
+            return self.xp.asnumpy(state).view(numpy.uint8)
+
+    def set_generator_state(self, generator, state):
+        target = generator.bit_generator._state
+        if state.dtype != numpy.uint8 or state.ndim != 1 or state.nbytes != target.nbytes:
+            return False
+        with self._cuda_device:
+            target[...] = self.xp.asarray(numpy.ascontiguousarray(state).view(numpy.int8))
+        return True
 
     def memory(self):
         """This GPU's memory, in bytes: ``used`` by CuPy arrays alive now, ``held`` by

@@ -10,6 +10,8 @@ program's results are reproducible bit for bit on the CPU.
     >>> bool((a == b).all())
     True
 """
+import warnings
+
 import numpy
 
 from .._checks import check_non_negative_int
@@ -74,6 +76,39 @@ def set_rng_state(state):
     _seed = state.get("seed")
     _generators.clear()
     generator(CPU).bit_generator.state = state["cpu"]
+
+
+def get_device_rng_states():
+    """The state of each accelerator's generator drawn from so far, ``{device name: 1-D
+    uint8 host array}``. Checkpoints save these beside ``get_rng_state()``: a GPU
+    generator's state is megabytes (one state per GPU thread), an array, not JSON."""
+    return {str(device): device.generator_state(found)
+            for device, found in _generators.items() if device is not CPU}
+
+
+def set_device_rng_states(states):
+    """Give each device named in ``states`` (what ``get_device_rng_states`` returned) its
+    generator's state back; call it after ``set_rng_state``, which re-seeds them all.
+
+    A device this machine does not have is skipped (a GPU checkpoint resumed on a
+    CPU-only machine: the CPU's stream is ``set_rng_state``'s), and a state that does not
+    fit the device's generator (saved on a GPU with another number of multiprocessors)
+    leaves that generator seeded from the seed, with a warning. Returns the names of
+    the devices whose state was restored.
+    """
+    restored = []
+    for name, state in states.items():
+        try:
+            device = as_device(name)
+        except (ValueError, RuntimeError):
+            continue
+        if device.set_generator_state(generator(device), state):
+            restored.append(name)
+        else:
+            warnings.warn(f"the random state saved for {name} ({state.nbytes:,} bytes) does "
+                          f"not fit its generator here (a GPU of another model?); its draws "
+                          f"start again from the seed", RuntimeWarning, stacklevel=2)
+    return restored
 
 
 def fresh_generator(seed, device=CPU):

@@ -44,7 +44,8 @@ import time
 import numpy
 
 from .._version import __version__ as _somanet_version
-from ..backend import get_rng_state, set_rng_state, to_numpy
+from ..backend import (get_device_rng_states, get_rng_state, set_device_rng_states,
+                       set_rng_state, to_numpy)
 from ..tensor import Tensor
 from .atomic import atomic_write_bytes, atomic_write_text, remove_orphans
 from .weights import check_order, read_header, read_model_weights, read_tensors, \
@@ -56,6 +57,7 @@ INDEX = "checkpoint.json"
 _OPTIMIZER_PREFIX = "optimizer/"
 _LOADER_ORDER = "loader/order"
 _EXTRA_PREFIX = "extra/"
+_RNG_PREFIX = "rng/"  # + a device's name: its generator's state (GPUs: an array)
 # The files a save writes: a name in the index must be one of these (never a path).
 _FILE_NAME = re.compile(r"^(model|state)-[A-Za-z0-9_-]{1,64}\.safetensors$")
 
@@ -109,8 +111,9 @@ def save_checkpoint(path, model, optimizer=None, loader=None, epoch=None, step=N
         epoch, step: counters of the run (non-negative ints or ``None``).
         history: the metrics so far, e.g. ``{"loss": [...], "accuracy": [...]}``.
         extra: any other JSON-able data (e.g. a tabular encoder's ``state_dict()``).
-        rng: also save the global RNG state (``somanet.get_rng_state()``), so dropout
-            masks and shuffles continue exactly.
+        rng: also save the global RNG state (``somanet.get_rng_state()``, and each GPU
+            generator's, ``backend.get_device_rng_states()``), so dropout masks and
+            shuffles continue exactly.
         arrays: other arrays to keep, ``{name: array}`` (``load_checkpoint(...,
             arrays=True)`` returns them as ``info["arrays"]``).
     """
@@ -153,6 +156,10 @@ def save_checkpoint(path, model, optimizer=None, loader=None, epoch=None, step=N
         index["arrays"] = list(arrays)
         state.update(state_arrays({_EXTRA_PREFIX + name: value for name, value in arrays.items()},
                                   who="save_checkpoint"))
+    if rng:
+        devices = get_device_rng_states()
+        index["rng"]["devices"] = list(devices)
+        state.update({_RNG_PREFIX + name: value for name, value in devices.items()})
     json.dumps(index)  # anything JSON cannot hold fails here, before a file is written
 
     os.makedirs(path, exist_ok=True)
@@ -271,12 +278,15 @@ def _check_index(index, index_path):
                                f"({role}-<id>.safetensors)")
     names = index["optimizer"].get("array_names", []) if index["optimizer"] else []
     extra_names = index.get("arrays", [])
-    for key, value in (("optimizer.array_names", names), ("arrays", extra_names)):
+    rng_names = (index["rng"] or {}).get("devices", [])
+    for key, value in (("optimizer.array_names", names), ("arrays", extra_names),
+                       ("rng.devices", rng_names)):
         if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
             raise damaged(key, "a list of names")
-    if (names or extra_names or (index["loader"] or {}).get("has_order")) \
+    if (names or extra_names or rng_names or (index["loader"] or {}).get("has_order")) \
             and index["state"] is None:
-        raise damaged("state", "the state file that holds the optimizer's and loader's arrays")
+        raise damaged("state", "the state file that holds the optimizer's, loader's and "
+                               "GPU generators' arrays")
 
 
 def _restore_optimizer_state(index, state, state_path):
@@ -363,9 +373,12 @@ def load_checkpoint(path, model=None, optimizer=None, loader=None, restore_rng=T
     if model is not None:
         weights, _ = read_model_weights(model, model_path, strict=strict, who="load_checkpoint",
                                         allow_nonfinite=allow_nonfinite)
+    with_rng = restore_rng and index["rng"] is not None
     state = {}
-    if state_path is not None and (optimizer is not None or loader is not None or arrays):
-        state = _read_state(index, state_path, optimizer is not None, loader, arrays)
+    if state_path is not None and (optimizer is not None or loader is not None or arrays or
+                                   (with_rng and index["rng"].get("devices"))):
+        state = _read_state(index, state_path, optimizer is not None, loader, arrays,
+                            with_rng)
     optimizer_state = loader_state = None
     if optimizer is not None:
         if index["optimizer"] is None:
@@ -381,7 +394,7 @@ def load_checkpoint(path, model=None, optimizer=None, loader=None, restore_rng=T
             loader._check_state(loader_state)
         except (ValueError, TypeError) as error:
             raise ValueError(f"load_checkpoint: {folder}: {error}") from None
-    if restore_rng and index["rng"] is not None:
+    if with_rng:
         _check_rng_state(index["rng"], folder)
 
     undo = []  # (component, snapshot) of what has been assigned, for the rollback
@@ -411,8 +424,10 @@ def load_checkpoint(path, model=None, optimizer=None, loader=None, restore_rng=T
             else:
                 component.load_state_dict(snapshot)
         raise
-    if restore_rng and index["rng"] is not None:
+    if with_rng:
         set_rng_state(index["rng"])
+        set_device_rng_states({name: state[_RNG_PREFIX + name]
+                               for name in index["rng"].get("devices", [])})
     loader_position = None if index["loader"] is None else index["loader"].get("position")
     info = {"epoch": index["epoch"], "step": index["step"], "history": index["history"],
             "extra": index["extra"], "created": index.get("created"),
@@ -422,7 +437,7 @@ def load_checkpoint(path, model=None, optimizer=None, loader=None, restore_rng=T
     return info
 
 
-def _read_state(index, state_path, with_optimizer, loader, with_arrays):
+def _read_state(index, state_path, with_optimizer, loader, with_arrays, with_rng):
     """The arrays of the state file that this load needs, its header checked first: the
     names the index lists, and the loader's order no longer than the loader's data."""
     header = read_header(state_path, who="load_checkpoint")
@@ -442,6 +457,8 @@ def _read_state(index, state_path, with_optimizer, loader, with_arrays):
                              f"dataset changed?")
     if with_arrays:
         wanted += [_EXTRA_PREFIX + name for name in index.get("arrays", [])]
+    if with_rng:
+        wanted += [_RNG_PREFIX + name for name in index["rng"].get("devices", [])]
     missing = [name for name in wanted if name not in header.tensors]
     if missing:
         raise ValueError(f"load_checkpoint: {state_path} lacks {missing}; the checkpoint is "

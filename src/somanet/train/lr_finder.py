@@ -35,7 +35,8 @@ import math
 import numpy
 
 from .._checks import check_int
-from ..backend import get_rng_state, set_rng_state
+from ..backend import (get_device_rng_states, get_rng_state, set_device_rng_states,
+                       set_rng_state)
 from ..data import DataLoader
 from . import data_adapter
 from .trainer import GradientAccumulator
@@ -128,7 +129,7 @@ def lr_find(model, x, y=None, start_lr=1e-7, end_lr=10.0, steps=100, batch_size=
         raise ValueError(f"lr_find: smoothing must be in [0, 1), got {smoothing!r}")
     if not diverge > 1:
         raise ValueError(f"lr_find: diverge must be > 1, got {diverge!r}")
-    rng = get_rng_state()
+    rng, device_rngs = get_rng_state(), get_device_rng_states()
     feed, _ = data_adapter.make_feed("lr_find", x, y, batch_size, True, None,
                                      model._num_inputs(), need_targets=True,
                                      device=model._device())
@@ -182,6 +183,7 @@ def lr_find(model, x, y=None, start_lr=1e-7, end_lr=10.0, steps=100, batch_size=
         if saved_loader is not None:
             loader.load_state_dict(saved_loader)
         set_rng_state(rng)
+        set_device_rng_states(device_rngs)
     result = LRFinderResult(lrs, smoothed, raw)
     if plot:
         result.plot(plot)

@@ -2,7 +2,8 @@
 import os
 import warnings
 
-from ...backend import get_rng_state, set_rng_state, to_numpy
+from ...backend import (get_device_rng_states, get_rng_state, set_device_rng_states,
+                        set_rng_state, to_numpy)
 from ...io import events
 from .base import Callback
 
@@ -151,7 +152,8 @@ class TensorBoard(Callback):
         if feed is None:
             return None
         training = getattr(self.model, "training", True)
-        state = get_rng_state()  # the trace must not change the run's random numbers
+        # the trace must not change the run's random numbers
+        state, device_states = get_rng_state(), get_device_rng_states()
         try:
             x, _ = data_adapter.sample_batch(feed)
             inputs = x if isinstance(x, (list, tuple)) else [x]
@@ -165,6 +167,7 @@ class TensorBoard(Callback):
             return None
         finally:
             set_rng_state(state)
+            set_device_rng_states(device_states)
             self.model.train(training)
 
 
