@@ -121,3 +121,37 @@ def test_where_amsgrad_declines_the_xp_version_does_the_same_step():
                               max_exp_avg_sq=fused[3])
     for ours, theirs in zip(fallback, fused):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cuda_kernels_match_the_cpu_kernels(dtype):
+    import somanet as sn
+    if sn.gpu_count() == 0:
+        pytest.skip("no GPU")
+    import cupy
+    param, grad, m, v = _arrays(dtype)
+    v = np.abs(v)
+    tolerance = 1e-6 if dtype == np.float32 else 1e-13
+    for amsgrad in (False, True):
+        for l2, decay in ((0.0, 1.0), (0.01, 0.999)):
+            cpu = [a.copy() for a in (param, m, v, v)]
+            gpu = [cupy.asarray(a) for a in cpu]
+            for step in (1, 2, 3):
+                for arrays, g in ((cpu, grad), (gpu, cupy.asarray(grad))):
+                    assert kernels_optim.adam(arrays[0], g, arrays[1], arrays[2], step, 0.01,
+                                              0.9, 0.999, 1e-8, l2=l2, decay=decay,
+                                              max_exp_avg_sq=arrays[3] if amsgrad else None)
+            for ours, theirs in zip(gpu, cpu):
+                np.testing.assert_allclose(cupy.asnumpy(ours), theirs, rtol=tolerance,
+                                           atol=tolerance)
+    for nesterov in (False, True):
+        cpu = [param.copy(), np.zeros_like(param)]
+        gpu = [cupy.asarray(a) for a in cpu]
+        for dampening in (0.0, 0.1):
+            for arrays, g in ((cpu, grad), (gpu, cupy.asarray(grad))):
+                assert kernels_optim.sgd(arrays[0], g, arrays[1], 0.1, 0.9, 0.01, nesterov,
+                                         dampening=dampening)
+        for ours, theirs in zip(gpu, cpu):
+            np.testing.assert_allclose(cupy.asnumpy(ours), theirs, rtol=tolerance,
+                                       atol=tolerance)

@@ -1,6 +1,6 @@
 """Optimiser updates on raw arrays, in place: one fused pass over parameter, gradient and
-state compiled with numba on the CPU when numba is installed, plain ``xp`` code otherwise
-(and on GPUs, and for non-contiguous arrays).
+state, compiled with numba on the CPU when numba is installed and with CuPy on GPUs,
+plain ``xp`` code otherwise (and for non-contiguous arrays).
 
 Both implementations have one contract, checked against each other in
 ``tests/backend/test_kernels_optim.py``; ``grad`` is read only (it may be shared):
@@ -28,6 +28,7 @@ import math
 import numpy as np
 
 from .arrays import xp_of
+from .cuda import cuda_compiled, lazy_cuda_kernels
 from .jit import compiled, lazy_kernels
 
 
@@ -73,7 +74,40 @@ def _build(numba):
     return adam_kernel, sgd_momentum_kernel, amsgrad_kernel
 
 
+def _build_cuda(cupy):
+    """The same loops as CUDA elementwise kernels (one thread an element); the scalars
+    arrive in the arrays' dtype, so float32 stays float32."""
+    scalars = ("T step_size, T beta1, T one_minus_beta1, T beta2, T one_minus_beta2, "
+               "T inv_sqrt_correction2, T eps, T l2, T decay")
+    adam = cupy.ElementwiseKernel(
+        "T g, " + scalars, "T p, T m, T v",
+        """
+        T grad = g + l2 * p;
+        m = beta1 * m + one_minus_beta1 * grad;
+        v = beta2 * v + one_minus_beta2 * grad * grad;
+        p = p * decay - step_size * m / (sqrt(v) * inv_sqrt_correction2 + eps);
+        """, "somanet_adam")
+    amsgrad = cupy.ElementwiseKernel(
+        "T g, " + scalars, "T p, T m, T v, T v_max",
+        """
+        T grad = g + l2 * p;
+        m = beta1 * m + one_minus_beta1 * grad;
+        v = beta2 * v + one_minus_beta2 * grad * grad;
+        v_max = max(v_max, v);
+        p = p * decay - step_size * m / (sqrt(v_max) * inv_sqrt_correction2 + eps);
+        """, "somanet_amsgrad")
+    sgd_momentum = cupy.ElementwiseKernel(
+        "T g, T lr, T momentum, T weight_decay, bool nesterov, T undamped", "T p, T b",
+        """
+        T grad = g + weight_decay * p;
+        b = momentum * b + undamped * grad;
+        p -= nesterov ? lr * (grad + momentum * b) : lr * b;
+        """, "somanet_sgd_momentum")
+    return adam, sgd_momentum, amsgrad
+
+
 _kernels = lazy_kernels(_build)
+_cuda_kernels = lazy_cuda_kernels(_build_cuda)
 
 
 def adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2=0.0, decay=1.0,
@@ -81,10 +115,12 @@ def adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2=0.0, 
     """One Adam/AdamW (AMSGrad with ``max_exp_avg_sq``) step in place (see the module
     docstring): fused when the kernel applies, else ``adam_xp``. Returns True when the
     fused kernel ran."""
-    if max_exp_avg_sq is None:
-        kernels = compiled(_kernels, param, grad, exp_avg, exp_avg_sq)
-    else:
-        kernels = compiled(_kernels, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
+    arrays = (param, grad, exp_avg, exp_avg_sq) + (
+        () if max_exp_avg_sq is None else (max_exp_avg_sq,))
+    kernels = compiled(_kernels, *arrays)
+    on_gpu = kernels is None
+    if on_gpu:
+        kernels = cuda_compiled(_cuda_kernels, *arrays)
     if kernels is None:
         adam_xp(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2, decay,
                 scratch, max_exp_avg_sq)
@@ -95,7 +131,12 @@ def adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2=0.0, 
     constants = (number(lr / correction1), number(beta1), number(1 - beta1), number(beta2),
                  number(1 - beta2), number(1 / math.sqrt(correction2)), number(eps),
                  number(l2), number(decay))
-    if max_exp_avg_sq is None:
+    if on_gpu:  # CuPy's kernels take the read-only gradient first, then the arrays written
+        if max_exp_avg_sq is None:
+            kernels[0](grad, *constants, param, exp_avg, exp_avg_sq)
+        else:
+            kernels[2](grad, *constants, param, exp_avg, exp_avg_sq, max_exp_avg_sq)
+    elif max_exp_avg_sq is None:
         kernels[0](param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
                    exp_avg_sq.reshape(-1), *constants)
     else:
@@ -108,15 +149,24 @@ def sgd(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scra
         dampening=0.0):
     """One SGD step in place (see the module docstring): fused when there is momentum and
     the kernel applies, else ``sgd_xp``. Returns True when the fused kernel ran."""
-    kernels = compiled(_kernels, param, grad, momentum_buffer) if momentum else None
+    kernels = on_gpu = None
+    if momentum:
+        kernels = compiled(_kernels, param, grad, momentum_buffer)
+        on_gpu = kernels is None
+        if on_gpu:
+            kernels = cuda_compiled(_cuda_kernels, param, grad, momentum_buffer)
     if kernels is None:
         sgd_xp(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scratch,
                dampening)
         return False
     number = param.dtype.type
-    kernels[1](param.reshape(-1), grad.reshape(-1), momentum_buffer.reshape(-1), number(lr),
-               number(momentum), number(weight_decay), bool(nesterov),
-               number(1 - dampening))
+    constants = (number(lr), number(momentum), number(weight_decay), bool(nesterov),
+                 number(1 - dampening))
+    if on_gpu:
+        kernels[1](grad, *constants, param, momentum_buffer)
+    else:
+        kernels[1](param.reshape(-1), grad.reshape(-1), momentum_buffer.reshape(-1),
+                   *constants)
     return True
 
 
