@@ -14,6 +14,8 @@ The LeNet workloads of the benchmarks issue, float32, batch 64:
              (somanet's batch-merged im2col layout; the others run per sample)
   maxpool1   MaxPool2D(2) on (64, 6, 28, 28)
   maxpool2   MaxPool2D(2) on (64, 16, 10, 10)
+  avgpool1   AvgPool2D(2) on (64, 6, 28, 28)
+  avgpool2   AvgPool2D(2) on (64, 16, 10, 10)
 
 Each case is forward then backward from a fixed output gradient (``fwd_bwd``),
 and forward alone without a graph (``forward``). Cases are timed ``--repeat`` times
@@ -64,18 +66,21 @@ def workloads(batch):
         "conv4": ((batch, 64, 8, 8), (64, 64, 3, 3), dict(padding=1), True),
         "maxpool1": ((batch, 6, 28, 28), None, dict(kernel_size=2), True),
         "maxpool2": ((batch, 16, 10, 10), None, dict(kernel_size=2), True),
+        "avgpool1": ((batch, 6, 28, 28), None, dict(kernel_size=2), True),
+        "avgpool2": ((batch, 16, 10, 10), None, dict(kernel_size=2), True),
     }
 
 
-def make_case(framework, data, weight, kwargs, input_grad):
-    """(fwd_bwd, forward, gradients) closures for one framework on one workload."""
+def make_case(framework, data, weight, kwargs, input_grad, pool="max"):
+    """(fwd_bwd, forward, gradients) closures for one framework on one workload
+    (``pool``: "max" or "avg", for a pooling workload)."""
     if framework == "torch":
         import torch
-        as_tensor = torch.from_numpy
-        conv, pool, no_grad = torch.nn.functional.conv2d, torch.nn.functional.max_pool2d, \
-            torch.no_grad
+        as_tensor, functional = torch.from_numpy, torch.nn.functional
+        conv, no_grad = functional.conv2d, torch.no_grad
     else:
-        as_tensor, conv, pool, no_grad = sn.tensor, sn.conv2d, sn.max_pool2d, sn.no_grad
+        as_tensor, functional, conv, no_grad = sn.tensor, sn, sn.conv2d, sn.no_grad
+    pool = getattr(functional, f"{pool}_pool2d")
     x = as_tensor(data["x"])
     x.requires_grad = input_grad
     leaves = [x] if input_grad else []
@@ -170,8 +175,9 @@ def main():
         if weight is not None:
             data["w"] = rng.standard_normal(weight, np.float32) * 0.2
             data["b"] = rng.standard_normal(weight[:1], np.float32)
-        ours = make_case("somanet", data, weight, kwargs, input_grad)
-        theirs = make_case("torch", data, weight, kwargs, input_grad) if peer else None
+        pool = "avg" if name.startswith("avgpool") else "max"
+        ours = make_case("somanet", data, weight, kwargs, input_grad, pool)
+        theirs = make_case("torch", data, weight, kwargs, input_grad, pool) if peer else None
         if theirs:
             np.testing.assert_allclose(ours[1]().numpy(), theirs[1]().numpy(), rtol=1e-4,
                                        atol=1e-4)

@@ -5,59 +5,19 @@ A pooling window of ``kh x kw`` slides with a stride; output ``(i, j)`` reduces
     x_pad[n, c, i*s + p*d, j*s + q*d]   for 0 <= p < kh, 0 <= q < kw
 
 (``d`` the dilation, max pooling only). ``ceil_mode`` may add a last window that runs
-past the padded input: the array is padded further on the bottom and right for it.
+past the padded input: the padding grows on the bottom and right for it.
 
-Forward and backward loop over the kh*kw kernel offsets ``(p, q)``, each a
-whole-array operation on the strided view ``x_pad[:, :, p::s, q::s]`` (the
-offset's element of every window at once); nothing loops over elements. This is
-faster than reshaping to ``(..., kh, ..., kw)`` and reducing (NumPy is slow on short
-inner axes), an argmax over a windowed copy, or a numba loop. Max pooling keeps, per
-output, the index of the offset that won (uint8): the first maximum in row-major
-window order, as PyTorch, so ties (common after ReLU) send the gradient to one
-element only.
+This module works out the geometry (output size, padding, divisors) and the argument
+checks; the loops are ``backend.kernels_pool``'s (numba on the CPU, one array operation
+per kernel offset elsewhere). Max pooling keeps, per output, the index of the offset
+that won (uint8): the first maximum in row-major window order, as PyTorch, so ties
+(common after ReLU) send the gradient to one element only.
 """
-import math
-
 from .._checks import check_flag
 from ..autograd.function import Function
 from ..backend import xp_of
+from ..backend.kernels_pool import avg_pool, avg_pool_backward, max_pool, max_pool_backward
 from .convolution import int_pair
-
-
-def _window(array, p, q, out_hw, stride):
-    """Element (p, q) of every window: ``array[:, :, p::sh, q::sw]`` cut to out_hw (p and q
-    are offsets in the padded array: the kernel offset times the dilation)."""
-    (ho, wo), (sh, sw) = out_hw, stride
-    return array[:, :, p:p + sh * (ho - 1) + 1:sh, q:q + sw * (wo - 1) + 1:sw]
-
-
-def _padded(x, pads, value):
-    (top, bottom), (left, right) = pads
-    if not (top or bottom or left or right):
-        return x
-    return xp_of(x).pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), mode="constant",
-                        constant_values=value)
-
-
-def _gradient_buffer(ctx, grad):
-    """A zeroed (or, when every element is written once, empty) padded-input-sized gradient."""
-    xp = xp_of(grad)
-    ((top, bottom), (left, right)), (h, w) = ctx.pads, ctx.in_hw
-    shape = grad.shape[:2] + (h + top + bottom, w + left + right)
-    (kh, kw), (sh, sw), (ho, wo) = ctx.kernel, ctx.stride, grad.shape[2:]
-    covered = (sh, sw) == (kh, kw) and ctx.dilation == (1, 1) and \
-        (ho * kh, wo * kw) == shape[2:]
-    return xp.empty(shape, grad.dtype) if covered else xp.zeros(shape, grad.dtype)
-
-
-def _unpadded(ctx, grad_padded):
-    ((top, _), (left, _)), (h, w) = ctx.pads, ctx.in_hw
-    return grad_padded[:, :, top:top + h, left:left + w]
-
-
-def _disjoint(ctx):
-    """True when no two windows share an element (stride >= the dilated kernel)."""
-    return all(s >= d * (k - 1) + 1 for k, s, d in zip(ctx.kernel, ctx.stride, ctx.dilation))
 
 
 def output_size(size, kernel, stride, padding, dilation, ceil_mode):
@@ -85,12 +45,6 @@ def _setup(ctx, x, kernel, stride, padding, dilation, ceil_mode):
     return tuple(out_hw)
 
 
-def _offsets(kernel, dilation=(1, 1)):
-    """The kernel offsets (p, q) in row-major order, times the dilation."""
-    return [(p * dilation[0], q * dilation[1]) for p in range(kernel[0])
-            for q in range(kernel[1])]
-
-
 class MaxPool2d(Function):
     """Max over each window (padding counts as -inf); ``dilation`` spaces the window's
     elements apart (PyTorch's).
@@ -99,38 +53,15 @@ class MaxPool2d(Function):
     """
 
     def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode):
-        xp = xp_of(x)
         out_hw = _setup(ctx, x, kernel, stride, padding, dilation, ceil_mode)
-        padded = _padded(x, ctx.pads, -math.inf)
-        offsets = _offsets(kernel, dilation)
-        index_type = xp.uint8 if len(offsets) <= 256 else xp.int32
-        out = index = None
-        for t, (p, q) in enumerate(offsets):
-            window = _window(padded, p, q, out_hw, stride)
-            if out is None:
-                out = window.copy()
-                index = xp.zeros(out.shape, index_type)
-                continue
-            # Offsets come in increasing t, so the last t that beat the running
-            # maximum is the largest such t: the argmax is a running maximum of t*better.
-            better = window > out
-            xp.maximum(out, window, out=out)
-            xp.maximum(index, xp.multiply(better, index_type(t)), out=index)
+        out, index = max_pool(x, kernel, stride, ctx.pads, dilation, out_hw)
         ctx.save_for_backward(index)
         return out
 
     def backward(ctx, grad):
         (index,) = ctx.saved
-        xp = xp_of(grad)
-        grad_padded = _gradient_buffer(ctx, grad)
-        disjoint = _disjoint(ctx)
-        for t, (p, q) in enumerate(_offsets(ctx.kernel, ctx.dilation)):
-            window = _window(grad_padded, p, q, grad.shape[2:], ctx.stride)
-            if disjoint:  # each element is in one window: write, don't add
-                xp.multiply(grad, index == t, out=window)
-            else:
-                window += grad * (index == t)
-        return _unpadded(ctx, grad_padded)
+        return max_pool_backward(grad, index, ctx.in_hw, ctx.kernel, ctx.stride, ctx.pads,
+                                 ctx.dilation)
 
 
 class AvgPool2d(Function):
@@ -143,34 +74,13 @@ class AvgPool2d(Function):
 
     def forward(ctx, x, kernel, stride, padding, ceil_mode, count_include_pad):
         out_hw = _setup(ctx, x, kernel, stride, padding, (1, 1), ceil_mode)
-        padded = _padded(x, ctx.pads, 0)
-        out = None
-        for p, q in _offsets(kernel):
-            window = _window(padded, p, q, out_hw, stride)
-            if out is None:
-                out = window.copy()
-            else:
-                out += window
-        divisor = ctx.divisor = _divisor(xp_of(x), out_hw, x.shape[2:], kernel, stride,
-                                         padding, count_include_pad, x.dtype)
-        if isinstance(divisor, int):
-            out *= 1 / divisor
-        else:
-            out /= divisor
-        return out
+        ctx.divisor = _divisor(xp_of(x), out_hw, x.shape[2:], kernel, stride, padding,
+                               count_include_pad, x.dtype)
+        return avg_pool(x, kernel, stride, ctx.pads, out_hw, ctx.divisor)
 
     def backward(ctx, grad):
-        divisor = ctx.divisor
-        share = grad * (1 / divisor) if isinstance(divisor, int) else grad / divisor
-        grad_padded = _gradient_buffer(ctx, grad)
-        disjoint = _disjoint(ctx)
-        for p, q in _offsets(ctx.kernel):
-            window = _window(grad_padded, p, q, grad.shape[2:], ctx.stride)
-            if disjoint:
-                window[...] = share
-            else:
-                window += share
-        return _unpadded(ctx, grad_padded)
+        return avg_pool_backward(grad, ctx.in_hw, ctx.kernel, ctx.stride, ctx.pads,
+                                 ctx.divisor)
 
 
 def _divisor(xp, out_hw, in_hw, kernel, stride, padding, count_include_pad, dtype):

@@ -1,0 +1,347 @@
+"""Max and average pooling, forward and backward: a numba kernel on the CPU when numba
+is installed, plain ``xp`` code otherwise (and on GPUs).
+
+Both implementations have one contract, checked against each other in
+``tests/backend/test_kernels_pool.py``. A ``kh x kw`` window (its elements ``d`` apart)
+slides with stride ``s`` over ``x (N, C, H, W)`` padded by ``pads = ((top, bottom),
+(left, right))`` (bottom/right may include the extra padding of a ``ceil_mode`` window);
+output ``(i, j)`` reduces ``x_pad[n, c, i*s + p*d, j*s + q*d]`` over ``0 <= p < kh,
+0 <= q < kw``:
+
+- ``max_pool(x, kernel, stride, pads, dilation, out_hw)``: ``(out, index)``, both
+  ``(N, C, Ho, Wo)``; padding counts as -inf; ``index`` (uint8, int32 past 256 kernel
+  offsets) is the winning offset ``p*kw + q``: the first maximum in row-major window
+  order (as PyTorch), so ties send the gradient to one element. A NaN makes the output
+  NaN and freezes the index at the maximum before it (NumPy's ``maximum`` and ``>``).
+- ``max_pool_backward(grad, index, in_hw, kernel, stride, pads, dilation)``:
+  ``dx[window's argmax] += grad``; ``(N, C, H, W)``.
+- ``avg_pool(x, kernel, stride, pads, out_hw, divisor)``: the window's sum (padding 0)
+  over ``divisor``, an int or an ``(Ho, Wo)`` array.
+- ``avg_pool_backward(grad, in_hw, kernel, stride, pads, divisor)``: ``dx[each element
+  of a window] += grad / divisor``.
+
+Why numba here, and where: the NumPy versions make one whole-array pass per kernel
+offset on strided views (kh*kw passes over the output, each paying per contiguous
+run). The 2x2 stride-2 window that fits the input (LeNet's, most CNNs') has compiled
+loops forward and backward, which read each input element once and write the gradient
+without a separate zeroing pass; the max pooling backward of any other window is a
+compiled scatter of each gradient to its argmax. Any other window's forward (and its
+average pooling backward) stays on the array versions: a general loop over windows of
+unknown stride and size was measured no faster than them (scalar, strided loads, short
+trip counts). The kernels are sequential (threads would fight BLAS's for the cores)
+and compile on first use (cached on disk afterwards).
+"""
+import math
+
+import numpy
+
+from .arrays import xp_of
+from .jit import compiled, lazy_kernels
+
+
+def _build(numba):
+    """Compile the kernels (on first use; numba caches them on disk)."""
+
+    @numba.njit(cache=True, nogil=True, inline="always")
+    def step(m, t, v, u):
+        """The running maximum m (at offset t) after element v (at u), NaN included."""
+        if v > m:
+            return v, u
+        if v != v:  # NaN: taken, then kept (nothing is > NaN)
+            return v, t
+        return m, t
+
+    @numba.njit(cache=True, nogil=True)
+    def max_2x2_kernel(x, out, index):
+        """2x2 windows, stride 2, every window inside x. Selects without the NaN test
+        (which stops LLVM turning the branches into selects: 3x slower on random data),
+        and ``step`` for a window whose sum is NaN (a NaN, or inf - inf)."""
+        n_batch, channels = x.shape[:2]
+        ho, wo = out.shape[2], out.shape[3]
+        for n in range(n_batch):
+            for c in range(channels):
+                for i in range(ho):
+                    top_row, bottom_row = x[n, c, 2 * i], x[n, c, 2 * i + 1]
+                    best, at = out[n, c, i], index[n, c, i]
+                    for j in range(wo):
+                        x00, x01 = top_row[2 * j], top_row[2 * j + 1]
+                        x10, x11 = bottom_row[2 * j], bottom_row[2 * j + 1]
+                        total = x00 + x01 + x10 + x11
+                        if total != total:
+                            m, t = step(x00, 0, x01, 1)
+                            m, t = step(m, t, x10, 2)
+                            m, t = step(m, t, x11, 3)
+                        else:
+                            m, t = x00, 0
+                            m, t = (x01, 1) if x01 > m else (m, t)
+                            m, t = (x10, 2) if x10 > m else (m, t)
+                            m, t = (x11, 3) if x11 > m else (m, t)
+                        best[j] = m
+                        at[j] = t
+
+    @numba.njit(cache=True, nogil=True)
+    def max_backward_kernel(grad, index, kh, kw, sh, sw, dh, dw, top, left, dx):
+        """Any window: dx zeroed, then each gradient added at its argmax."""
+        n_batch, channels, h, w = dx.shape
+        ho, wo = grad.shape[2], grad.shape[3]
+        for n in range(n_batch):
+            for c in range(channels):
+                plane = dx[n, c]
+                plane[...] = 0
+                for i in range(ho):
+                    for j in range(wo):
+                        t = index[n, c, i, j]
+                        r = i * sh + (t // kw) * dh - top
+                        s = j * sw + (t % kw) * dw - left
+                        if 0 <= r < h and 0 <= s < w:  # else a window of padding only
+                            plane[r, s] += grad[n, c, i, j]
+
+    @numba.njit(cache=True, nogil=True)
+    def max_2x2_backward_kernel(grad, index, dx):
+        """2x2 windows, stride 2, every window inside dx. The window's two rows are
+        zeroed (in cache) and the gradient stored at the argmax: selecting per element
+        instead is 4x slower."""
+        n_batch, channels, h, w = dx.shape
+        ho, wo = grad.shape[2], grad.shape[3]
+        for n in range(n_batch):
+            for c in range(channels):
+                plane = dx[n, c]
+                for i in range(ho):
+                    plane[2 * i:2 * i + 2] = 0
+                    g, at = grad[n, c, i], index[n, c, i]
+                    for j in range(wo):
+                        t = at[j]
+                        plane[2 * i + (t >> 1), 2 * j + (t & 1)] = g[j]
+                plane[2 * ho:] = 0
+
+    @numba.njit(cache=True, nogil=True)
+    def avg_2x2_kernel(x, scale, out):
+        """2x2 windows, stride 2, every window inside x."""
+        n_batch, channels = x.shape[:2]
+        ho, wo = out.shape[2], out.shape[3]
+        for n in range(n_batch):
+            for c in range(channels):
+                for i in range(ho):
+                    top_row, bottom_row = x[n, c, 2 * i], x[n, c, 2 * i + 1]
+                    total = out[n, c, i]
+                    for j in range(wo):
+                        total[j] = (top_row[2 * j] + top_row[2 * j + 1] + bottom_row[2 * j]
+                                    + bottom_row[2 * j + 1]) * scale[i, j]
+
+    @numba.njit(cache=True, nogil=True)
+    def avg_2x2_backward_kernel(grad, scale, dx):
+        """2x2 windows, stride 2, every window inside dx: each element written once."""
+        n_batch, channels, h, w = dx.shape
+        ho, wo = grad.shape[2], grad.shape[3]
+        for n in range(n_batch):
+            for c in range(channels):
+                plane = dx[n, c]
+                for i in range(ho):
+                    top_row, bottom_row = plane[2 * i], plane[2 * i + 1]
+                    g = grad[n, c, i]
+                    for j in range(wo):
+                        v = g[j] * scale[i, j]
+                        top_row[2 * j] = top_row[2 * j + 1] = v
+                        bottom_row[2 * j] = bottom_row[2 * j + 1] = v
+                    top_row[2 * wo:] = 0
+                    bottom_row[2 * wo:] = 0
+                plane[2 * ho:] = 0
+
+    return max_2x2_kernel, max_2x2_backward_kernel, max_backward_kernel, avg_2x2_kernel, \
+        avg_2x2_backward_kernel
+
+
+_kernels = lazy_kernels(_build)
+
+
+def _is_2x2(kernel, stride, pads, dilation, in_hw, out_hw):
+    """The specialised case: 2x2 windows, stride 2, no dilation, all inside the input."""
+    ((top, _), (left, _)), (h, w), (ho, wo) = pads, in_hw, out_hw
+    return (kernel == (2, 2) and stride == (2, 2) and dilation == (1, 1) and top == left == 0
+            and 2 * ho <= h and 2 * wo <= w)
+
+
+def _index_type(kernel):
+    return numpy.uint8 if kernel[0] * kernel[1] <= 256 else numpy.int32
+
+
+def _scale(divisor, out_hw, dtype):
+    """1 / divisor for each output, an (Ho, Wo) array of ``dtype``."""
+    if isinstance(divisor, int):
+        return numpy.full(out_hw, 1 / divisor, dtype)
+    return (1 / numpy.asarray(divisor, dtype)).astype(dtype, copy=False)
+
+
+def max_pool(x, kernel, stride, pads, dilation, out_hw):
+    """The maximum of each window and the offset that holds it (see the module docstring).
+
+    Shape: x (N, C, H, W) -> out (N, C, Ho, Wo), index (N, C, Ho, Wo).
+    """
+    kernels = compiled(_kernels, x, contiguous=False)
+    if kernels is None or not _is_2x2(kernel, stride, pads, dilation, x.shape[2:], out_hw):
+        return max_pool_xp(x, kernel, stride, pads, dilation, out_hw)
+    x = numpy.ascontiguousarray(x)
+    out = numpy.empty(x.shape[:2] + tuple(out_hw), x.dtype)
+    index = numpy.empty(out.shape, _index_type(kernel))
+    kernels[0](x, out, index)
+    return out, index
+
+
+def max_pool_backward(grad, index, in_hw, kernel, stride, pads, dilation):
+    """Each output's gradient added to its window's maximum.
+
+    Shape: grad, index (N, C, Ho, Wo) -> (N, C, H, W).
+    """
+    kernels = compiled(_kernels, grad, contiguous=False)
+    if kernels is None:
+        return max_pool_backward_xp(grad, index, in_hw, kernel, stride, pads, dilation)
+    grad, index = numpy.ascontiguousarray(grad), numpy.ascontiguousarray(index)
+    dx = numpy.empty(grad.shape[:2] + tuple(in_hw), grad.dtype)
+    if _is_2x2(kernel, stride, pads, dilation, in_hw, grad.shape[2:]):
+        kernels[1](grad, index, dx)
+    else:
+        kernels[2](grad, index, *kernel, *stride, *dilation, pads[0][0], pads[1][0], dx)
+    return dx
+
+
+def avg_pool(x, kernel, stride, pads, out_hw, divisor):
+    """Each window's sum over ``divisor`` (an int or an (Ho, Wo) array).
+
+    Shape: x (N, C, H, W) -> (N, C, Ho, Wo).
+    """
+    kernels = compiled(_kernels, x, contiguous=False)
+    if kernels is None or not _is_2x2(kernel, stride, pads, (1, 1), x.shape[2:], out_hw):
+        return avg_pool_xp(x, kernel, stride, pads, out_hw, divisor)
+    x = numpy.ascontiguousarray(x)
+    out = numpy.empty(x.shape[:2] + tuple(out_hw), x.dtype)
+    kernels[3](x, _scale(divisor, out_hw, x.dtype), out)
+    return out
+
+
+def avg_pool_backward(grad, in_hw, kernel, stride, pads, divisor):
+    """Each output's gradient over ``divisor``, spread over its window.
+
+    Shape: grad (N, C, Ho, Wo) -> (N, C, H, W).
+    """
+    kernels = compiled(_kernels, grad, contiguous=False)
+    if kernels is None or not _is_2x2(kernel, stride, pads, (1, 1), in_hw, grad.shape[2:]):
+        return avg_pool_backward_xp(grad, in_hw, kernel, stride, pads, divisor)
+    grad = numpy.ascontiguousarray(grad)
+    dx = numpy.empty(grad.shape[:2] + tuple(in_hw), grad.dtype)
+    kernels[4](grad, _scale(divisor, grad.shape[2:], grad.dtype), dx)
+    return dx
+
+
+# The array versions: one whole-array operation per kernel offset (p, q), each on the
+# strided view x_pad[:, :, p::s, q::s] (the offset's element of every window at once).
+# This is faster than reshaping to (..., kh, ..., kw) and reducing (NumPy is slow on
+# short inner axes) or an argmax over a windowed copy.
+
+
+def _window(array, p, q, out_hw, stride):
+    """Element (p, q) of every window: ``array[:, :, p::sh, q::sw]`` cut to out_hw (p and q
+    are offsets in the padded array: the kernel offset times the dilation)."""
+    (ho, wo), (sh, sw) = out_hw, stride
+    return array[:, :, p:p + sh * (ho - 1) + 1:sh, q:q + sw * (wo - 1) + 1:sw]
+
+
+def _padded(x, pads, value):
+    (top, bottom), (left, right) = pads
+    if not (top or bottom or left or right):
+        return x
+    return xp_of(x).pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), mode="constant",
+                        constant_values=value)
+
+
+def _offsets(kernel, dilation=(1, 1)):
+    """The kernel offsets (p, q) in row-major order, times the dilation."""
+    return [(p * dilation[0], q * dilation[1]) for p in range(kernel[0])
+            for q in range(kernel[1])]
+
+
+def _disjoint(kernel, stride, dilation):
+    """True when no two windows share an element (stride >= the dilated kernel)."""
+    return all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
+
+
+def _gradient_buffer(grad, in_hw, kernel, stride, pads, dilation):
+    """A zeroed (or, when every element is written once, empty) padded-input-sized
+    gradient."""
+    xp = xp_of(grad)
+    ((top, bottom), (left, right)), (h, w) = pads, in_hw
+    shape = grad.shape[:2] + (h + top + bottom, w + left + right)
+    (kh, kw), (ho, wo) = kernel, grad.shape[2:]
+    covered = tuple(stride) == tuple(kernel) and tuple(dilation) == (1, 1) and \
+        (ho * kh, wo * kw) == shape[2:]
+    return xp.empty(shape, grad.dtype) if covered else xp.zeros(shape, grad.dtype)
+
+
+def _unpadded(grad_padded, in_hw, pads):
+    ((top, _), (left, _)), (h, w) = pads, in_hw
+    return grad_padded[:, :, top:top + h, left:left + w]
+
+
+def max_pool_xp(x, kernel, stride, pads, dilation, out_hw):
+    """``max_pool`` in array operations (kh*kw passes)."""
+    xp = xp_of(x)
+    padded = _padded(x, pads, -math.inf)
+    offsets = _offsets(kernel, dilation)
+    index_type = xp.uint8 if len(offsets) <= 256 else xp.int32
+    out = index = None
+    for t, (p, q) in enumerate(offsets):
+        window = _window(padded, p, q, out_hw, stride)
+        if out is None:
+            out = window.copy()
+            index = xp.zeros(out.shape, index_type)
+            continue
+        # Offsets come in increasing t, so the last t that beat the running maximum
+        # is the largest such t: the argmax is a running maximum of t*better.
+        better = window > out
+        xp.maximum(out, window, out=out)
+        xp.maximum(index, xp.multiply(better, index_type(t)), out=index)
+    return out, index
+
+
+def max_pool_backward_xp(grad, index, in_hw, kernel, stride, pads, dilation):
+    """``max_pool_backward`` in array operations (kh*kw passes)."""
+    xp = xp_of(grad)
+    grad_padded = _gradient_buffer(grad, in_hw, kernel, stride, pads, dilation)
+    disjoint = _disjoint(kernel, stride, dilation)
+    for t, (p, q) in enumerate(_offsets(kernel, dilation)):
+        window = _window(grad_padded, p, q, grad.shape[2:], stride)
+        if disjoint:  # each element is in one window: write, don't add
+            xp.multiply(grad, index == t, out=window)
+        else:
+            window += grad * (index == t)
+    return _unpadded(grad_padded, in_hw, pads)
+
+
+def avg_pool_xp(x, kernel, stride, pads, out_hw, divisor):
+    """``avg_pool`` in array operations (kh*kw passes)."""
+    padded = _padded(x, pads, 0)
+    out = None
+    for p, q in _offsets(kernel):
+        window = _window(padded, p, q, out_hw, stride)
+        if out is None:
+            out = window.copy()
+        else:
+            out += window
+    if isinstance(divisor, int):
+        out *= 1 / divisor
+    else:
+        out /= divisor
+    return out
+
+
+def avg_pool_backward_xp(grad, in_hw, kernel, stride, pads, divisor):
+    """``avg_pool_backward`` in array operations (kh*kw passes)."""
+    share = grad * (1 / divisor) if isinstance(divisor, int) else grad / divisor
+    grad_padded = _gradient_buffer(grad, in_hw, kernel, stride, pads, (1, 1))
+    disjoint = _disjoint(kernel, stride, (1, 1))
+    for p, q in _offsets(kernel):
+        window = _window(grad_padded, p, q, grad.shape[2:], stride)
+        if disjoint:
+            window[...] = share
+        else:
+            window += share
+    return _unpadded(grad_padded, in_hw, pads)
