@@ -1,6 +1,7 @@
 """The numba pooling kernels agree with the plain array versions: max (output and the
 argmax index, ties and NaNs included) and average, forward and backward, over strides,
-padding, dilation, ceil_mode and both divisor rules."""
+padding, dilation, ceil_mode and both divisor rules. (The max pooling forward of a
+window other than 2x2 stride 2 runs the array version itself: see kernels_pool.)"""
 import numpy as np
 import pytest
 
@@ -141,3 +142,26 @@ def test_non_contiguous_and_non_float_arrays_use_a_correct_path():
     np.testing.assert_array_equal(
         K.avg_pool_backward(grad, (7, 8), (2, 2), (2, 2), ((0, 0), (0, 0)), 4),
         K.avg_pool_backward_xp(grad, (7, 8), (2, 2), (2, 2), ((0, 0), (0, 0)), 4))
+
+
+@pytest.mark.parametrize("shape,kernel,stride,padding,dilation,ceil_mode",
+                         [GEOMETRIES[0], GEOMETRIES[4], GEOMETRIES[6]],
+                         ids=[IDS[0], IDS[4], IDS[6]])
+def test_average_pooling_propagates_nan_and_infinity_as_the_array_version(
+        shape, kernel, stride, padding, dilation, ceil_mode):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[rng.random(shape) < 0.05] = np.nan
+    x[rng.random(shape) < 0.05] = np.inf
+    out_hw, pads = _geometry(shape, kernel, stride, padding, dilation, ceil_mode)
+    divisor = _divisor(np, out_hw, shape[2:], kernel, stride, padding, True, np.float32)
+    want = K.avg_pool_xp(x, kernel, stride, pads, out_hw, divisor)
+    got = K.avg_pool(x, kernel, stride, pads, out_hw, divisor)
+    assert np.isnan(got).any() and np.isfinite(got).any()
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    grad = rng.standard_normal(got.shape).astype(np.float32)
+    grad[0, 0, 0, 0] = np.nan
+    np.testing.assert_allclose(
+        K.avg_pool_backward(grad, shape[2:], kernel, stride, pads, divisor),
+        K.avg_pool_backward_xp(grad, shape[2:], kernel, stride, pads, divisor),
+        rtol=1e-6, atol=1e-6)

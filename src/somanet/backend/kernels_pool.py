@@ -23,13 +23,16 @@ output ``(i, j)`` reduces ``x_pad[n, c, i*s + p*d, j*s + q*d]`` over ``0 <= p < 
 Why numba here, and where: the NumPy versions make one whole-array pass per kernel
 offset on strided views (kh*kw passes over the output, each paying per contiguous
 run). The 2x2 stride-2 window that fits the input (LeNet's, most CNNs') has compiled
-loops forward and backward, which read each input element once and write the gradient
-without a separate zeroing pass; the max pooling backward of any other window is a
-compiled scatter of each gradient to its argmax. Any other window's forward (and its
-average pooling backward) stays on the array versions: a general loop over windows of
-unknown stride and size was measured no faster than them (scalar, strided loads, short
-trip counts). The kernels are sequential (threads would fight BLAS's for the cores)
-and compile on first use (cached on disk afterwards).
+loops forward and backward, which read each input element once and write each
+gradient element once (after zeroing its two rows in cache, for max). Other windows:
+average pooling is separable, so an output row is two passes, the window's input rows
+summed into one row with a contiguous (vectorised) loop, then kw of its columns per
+output (backward the same reversed); max pooling backward is a scatter of each
+gradient to its argmax. Max pooling forward of other windows stays on the array
+version: compiled loops (per window, or separable with the first-maximum rule) measured
+no faster, their compares on random data being unpredictable branches. The kernels are
+sequential (threads would fight BLAS's for the cores) and compile on first use (cached
+on disk afterwards).
 """
 import math
 
@@ -115,6 +118,55 @@ def _build(numba):
                 plane[2 * ho:] = 0
 
     @numba.njit(cache=True, nogil=True)
+    def avg_kernel(x, kh, kw, sh, sw, top, left, scale, out):
+        """Any window, in two passes an output row: the window rows summed into
+        ``column`` (contiguous, vectorised), then kw of its columns per output."""
+        n_batch, channels, h, w = x.shape
+        ho, wo = out.shape[2], out.shape[3]
+        column = numpy.empty(w, x.dtype)
+        zero = numpy.zeros(1, x.dtype)[0]  # of x's dtype, so the sum stays in it
+        for n in range(n_batch):
+            for c in range(channels):
+                for i in range(ho):
+                    column[:] = 0
+                    for p in range(kh):
+                        r = i * sh + p - top
+                        if 0 <= r < h:
+                            row = x[n, c, r]
+                            for s in range(w):
+                                column[s] += row[s]
+                    total = out[n, c, i]
+                    for j in range(wo):
+                        start = j * sw - left
+                        acc = zero
+                        for q in range(max(0, -start), min(kw, w - start)):
+                            acc += column[start + q]
+                        total[j] = acc * scale[i, j]
+
+    @numba.njit(cache=True, nogil=True)
+    def avg_backward_kernel(grad, kh, kw, sh, sw, top, left, scale, dx):
+        """Any window: ``avg_kernel``'s passes reversed, per output row."""
+        n_batch, channels, h, w = dx.shape
+        ho, wo = grad.shape[2], grad.shape[3]
+        column = numpy.empty(w, dx.dtype)
+        for n in range(n_batch):
+            for c in range(channels):
+                plane = dx[n, c]
+                plane[...] = 0
+                for i in range(ho):
+                    column[:] = 0
+                    for j in range(wo):
+                        start, share = j * sw - left, grad[n, c, i, j] * scale[i, j]
+                        for q in range(max(0, -start), min(kw, w - start)):
+                            column[start + q] += share
+                    for p in range(kh):
+                        r = i * sh + p - top
+                        if 0 <= r < h:
+                            row = plane[r]
+                            for s in range(w):
+                                row[s] += column[s]
+
+    @numba.njit(cache=True, nogil=True)
     def avg_2x2_kernel(x, scale, out):
         """2x2 windows, stride 2, every window inside x."""
         n_batch, channels = x.shape[:2]
@@ -148,7 +200,7 @@ def _build(numba):
                 plane[2 * ho:] = 0
 
     return max_2x2_kernel, max_2x2_backward_kernel, max_backward_kernel, avg_2x2_kernel, \
-        avg_2x2_backward_kernel
+        avg_2x2_backward_kernel, avg_kernel, avg_backward_kernel
 
 
 _kernels = lazy_kernels(_build)
@@ -210,11 +262,15 @@ def avg_pool(x, kernel, stride, pads, out_hw, divisor):
     Shape: x (N, C, H, W) -> (N, C, Ho, Wo).
     """
     kernels = compiled(_kernels, x, contiguous=False)
-    if kernels is None or not _is_2x2(kernel, stride, pads, (1, 1), x.shape[2:], out_hw):
+    if kernels is None:
         return avg_pool_xp(x, kernel, stride, pads, out_hw, divisor)
     x = numpy.ascontiguousarray(x)
     out = numpy.empty(x.shape[:2] + tuple(out_hw), x.dtype)
-    kernels[3](x, _scale(divisor, out_hw, x.dtype), out)
+    scale = _scale(divisor, out_hw, x.dtype)
+    if _is_2x2(kernel, stride, pads, (1, 1), x.shape[2:], out_hw):
+        kernels[3](x, scale, out)
+    else:
+        kernels[5](x, *kernel, *stride, pads[0][0], pads[1][0], scale, out)
     return out
 
 
@@ -224,11 +280,15 @@ def avg_pool_backward(grad, in_hw, kernel, stride, pads, divisor):
     Shape: grad (N, C, Ho, Wo) -> (N, C, H, W).
     """
     kernels = compiled(_kernels, grad, contiguous=False)
-    if kernels is None or not _is_2x2(kernel, stride, pads, (1, 1), in_hw, grad.shape[2:]):
+    if kernels is None:
         return avg_pool_backward_xp(grad, in_hw, kernel, stride, pads, divisor)
     grad = numpy.ascontiguousarray(grad)
     dx = numpy.empty(grad.shape[:2] + tuple(in_hw), grad.dtype)
-    kernels[4](grad, _scale(divisor, grad.shape[2:], grad.dtype), dx)
+    scale = _scale(divisor, grad.shape[2:], grad.dtype)
+    if _is_2x2(kernel, stride, pads, (1, 1), in_hw, grad.shape[2:]):
+        kernels[4](grad, scale, dx)
+    else:
+        kernels[6](grad, *kernel, *stride, pads[0][0], pads[1][0], scale, dx)
     return dx
 
 
