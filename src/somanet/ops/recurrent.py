@@ -56,7 +56,7 @@ gates. The LSTM's per-step gate arithmetic is ``backend.kernels_recurrent``
 """
 from ..autograd.function import Function
 from ..backend import xp_of
-from ..backend.kernels_recurrent import lstm_cell_backward, lstm_cell_forward
+from ..backend.kernels_recurrent import lstm_cell_backward, lstm_step_forward
 from ..tensor import Tensor
 
 # How many gate blocks each cell has, and the order they are laid out in.
@@ -263,16 +263,12 @@ class LSTMSequence(Function):
         recurrent = xp.empty((batch, 4 * hidden), dtype=x.dtype)
         states[0] = h0
         cells[0] = c0
-        o = slice(3 * hidden, 4 * hidden)
         for t in range(steps):
-            act = gates[t]
             xp.matmul(states[t], scaled_weight_hh, out=recurrent)
-            act += recurrent
-            xp.tanh(act, out=act)
-            # act -> sigmoid(i), sigmoid(f), tanh(g), sigmoid(o); c_t = f c_{t-1} + i g
-            lstm_cell_forward(act, cells[t], cells[t + 1], scale, shift)
-            xp.tanh(cells[t + 1], out=tanh_cells[t])
-            xp.multiply(act[:, o], tanh_cells[t], out=states[t + 1])
+            # gates[t] -> sigmoid(i), sigmoid(f), tanh(g), sigmoid(o);
+            # c_t = f c_{t-1} + i g; h_t = o tanh(c_t)
+            lstm_step_forward(gates[t], recurrent, cells[t], cells[t + 1], tanh_cells[t],
+                              states[t + 1], scale, shift)
             if carry is not None:
                 xp.copyto(states[t + 1], states[t], where=carry[t])
                 xp.copyto(cells[t + 1], cells[t], where=carry[t])
