@@ -8,7 +8,18 @@ entry point of its kernel: it asks ``compiled(kernels, *arrays)`` for the loops 
 runs them, or, when that gives ``None`` (numba not installed, a GPU array, another
 dtype), runs the plain-``xp`` version beside it (``<name>_xp``, any device). Code
 above ``backend`` calls the entry point and never chooses.
+
+Parallel kernels (``prange``) run on numba's TBB threading layer, chosen here before
+the first one compiles (``parallel(numba)``): TBB is safe with concurrent calls from
+several threads and in a forked process (a DataLoader worker). numba's other layers
+are not both: GNU OpenMP hangs in a child forked after the parent used it, and the
+workqueue layer aborts on concurrent calls. Without TBB (the ``tbb`` package of the
+``fast`` extra) the same loops compile sequential.
 """
+import ctypes
+import os
+import sys
+
 import numpy
 
 _FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
@@ -48,3 +59,42 @@ def compiled(kernels, *arrays, contiguous=True):
                 contiguous and not array.flags.c_contiguous):
             return None
     return kernels()
+
+
+_PARALLEL = []
+# The names TBB's runtime library has in an environment's lib folder (pip's ``tbb``).
+_TBB_LIBRARIES = ("libtbb.so.12", "libtbb.12.dylib")
+
+
+def _load_tbb(numba):
+    """Select numba's TBB threading layer; whether it is available.
+
+    pip's ``tbb`` puts its library in ``sys.prefix/lib``, where a virtual
+    environment's loader does not look: loading it first by path (globally) lets
+    numba's TBB layer find it by name.
+    """
+    for name in _TBB_LIBRARIES:
+        path = os.path.join(sys.prefix, "lib", name)
+        if os.path.exists(path):
+            try:
+                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+            except OSError:
+                pass
+            break
+    try:
+        from numba.np.ufunc import parallel as layers
+        layers._check_tbb_version_compatible()
+        from numba.np.ufunc import tbbpool  # noqa: F401  (raises if TBB is missing)
+    except (ImportError, OSError):
+        return False
+    numba.config.THREADING_LAYER = "tbb"
+    return True
+
+
+def parallel(numba):
+    """The ``parallel=`` option for a kernel with ``prange`` loops: True when numba's TBB
+    threading layer is available (then selected, see the module docstring), else False
+    (the loops run sequentially)."""
+    if not _PARALLEL:
+        _PARALLEL.append(_load_tbb(numba))
+    return _PARALLEL[0]

@@ -17,14 +17,14 @@ Both implementations have one contract, checked against each other in
 
 Why numba here: the NumPy versions copy or add one kernel offset at a time on
 strided views and pay per contiguous run (one output row), which compiled loops do
-not. The kernels are sequential (threads would fight BLAS's for the cores) and
+not. The kernels are parallel between BLAS calls (see ``_build``) and
 compile on first use (cached on disk afterwards); the merged layout's walk a block of
 samples at a time (``_block``), so their input planes stay in cache.
 """
 import numpy
 
 from .arrays import xp_of
-from .jit import compiled, lazy_kernels
+from .jit import compiled, lazy_kernels, parallel
 
 
 def _build(numba):
@@ -33,14 +33,20 @@ def _build(numba):
     A window row whose columns all fall inside the input with stride 1 (``inside``)
     is a plain contiguous copy (add), which LLVM vectorises; the other rows test each
     column.
-    """
 
-    @numba.njit(cache=True, nogil=True)
+    The loops are parallel (``prange``, ``jit.parallel``) over what each iteration
+    writes alone: samples per sample, channels in the merged layout (within a block).
+    They run before or after a GEMM, never during one, so BLAS's threads are idle.
+    """
+    prange = numba.prange
+    options = dict(cache=True, nogil=True, parallel=parallel(numba))
+
+    @numba.njit(**options)
     def im2col_kernel(x, kh, kw, sh, sw, dh, dw, top, left, cols):
         """cols (N, C, kh, kw, Ho, Wo): per sample."""
         n_batch, channels, h, w = x.shape
         ho, wo = cols.shape[4], cols.shape[5]
-        for n in range(n_batch):
+        for n in prange(n_batch):
             for c in range(channels):
                 for p in range(kh):
                     for q in range(kw):
@@ -59,14 +65,14 @@ def _build(numba):
                                     s = j * sw + off
                                     cols[n, c, p, q, i, j] = x[n, c, r, s] if 0 <= s < w else 0
 
-    @numba.njit(cache=True, nogil=True)
+    @numba.njit(**options)
     def im2col_merged_kernel(x, kh, kw, sh, sw, dh, dw, top, left, block, cols):
         """cols (C, kh, kw, N, Ho, Wo): the batch merged, ``block`` samples at a time."""
         n_batch, channels, h, w = x.shape
         ho, wo = cols.shape[4], cols.shape[5]
         for first in range(0, n_batch, block):
             last = min(first + block, n_batch)
-            for c in range(channels):
+            for c in prange(channels):
                 for p in range(kh):
                     for q in range(kw):
                         off = q * dw - left
@@ -86,12 +92,12 @@ def _build(numba):
                                         cols[c, p, q, n, i, j] = \
                                             x[n, c, r, s] if 0 <= s < w else 0
 
-    @numba.njit(cache=True, nogil=True)
+    @numba.njit(**options)
     def col2im_kernel(cols, kh, kw, sh, sw, dh, dw, top, left, out):
         """cols (N, C, kh, kw, Ho, Wo): per sample."""
         n_batch, channels, h, w = out.shape
         ho, wo = cols.shape[4], cols.shape[5]
-        for n in range(n_batch):
+        for n in prange(n_batch):
             for c in range(channels):
                 plane = out[n, c]
                 plane[...] = 0
@@ -112,14 +118,14 @@ def _build(numba):
                                     if 0 <= s < w:
                                         plane[r, s] += cols[n, c, p, q, i, j]
 
-    @numba.njit(cache=True, nogil=True)
+    @numba.njit(**options)
     def col2im_merged_kernel(cols, kh, kw, sh, sw, dh, dw, top, left, block, out):
         """cols (C, kh, kw, N, Ho, Wo): the batch merged, ``block`` samples at a time."""
         n_batch, channels, h, w = out.shape
         ho, wo = cols.shape[4], cols.shape[5]
         for first in range(0, n_batch, block):
             last = min(first + block, n_batch)
-            for c in range(channels):
+            for c in prange(channels):
                 for n in range(first, last):
                     out[n, c] = 0
                 for p in range(kh):

@@ -27,6 +27,11 @@ packs at a loss, and with large outputs the per-sample products are big enough
 already. So the merged layout is used with at least ``MERGE_MIN_ROWS`` rows per
 group and at most ``MERGE_MAX_POSITIONS`` output positions a sample.
 
+Stride-1 convolutions with very few rows (``runs_direct``: LeNet's first layer)
+skip the columns: ``backend.kernels_direct`` convolves the zero-padded input in
+place (parallel loops over output planes), and backward gets the padded input's
+gradient from it and crops it.
+
 Groups are the leading axis of a batched matmul: rows (and output channels) come
 group by group in both layouts.
 
@@ -40,6 +45,8 @@ from .._checks import check_int, check_positive_int, is_int
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..backend.kernels_conv import col2im, im2col, output_size
+from ..backend.kernels_direct import direct_forward, direct_input_gradient, \
+    direct_weight_gradient
 from ._operands import integer_as_float
 from .shape import reshape
 
@@ -57,6 +64,16 @@ CHUNK_ELEMENTS = 2 ** 18
 # and at most this many output positions (Ho * Wo); see the module docstring.
 MERGE_MIN_ROWS = 256
 MERGE_MAX_POSITIONS = 100
+# Stride-1 convolutions with at most this many rows (C/groups * kh * kw) run on the
+# direct kernels (backend.kernels_direct), no columns: with so few rows im2col's
+# copies cost more than the products (LeNet's first layer: 25 rows, 6 outputs).
+DIRECT_MAX_ROWS = 32
+
+
+def runs_direct(rows, stride):
+    """Whether a convolution with ``rows = C/groups * kh * kw`` and ``stride`` runs on the
+    direct kernels rather than im2col and GEMMs."""
+    return rows <= DIRECT_MAX_ROWS and tuple(stride) == (1, 1)
 
 
 def merges_batch(rows, positions):
@@ -206,6 +223,21 @@ def input_gradient(grad, weight, in_hw, geometry, groups, grad_rows=None):
     return out
 
 
+def pad_input(x, padding):
+    """``x`` zero-padded by ``padding = (top, bottom, left, right)``, C-contiguous.
+
+    Shape: (N, C, H, W) -> (N, C, H + top + bottom, W + left + right).
+    """
+    xp = xp_of(x)
+    top, bottom, left, right = padding
+    if not (top or bottom or left or right):
+        return xp.ascontiguousarray(x)
+    n, c, h, w = x.shape
+    out = xp.zeros((n, c, h + top + bottom, w + left + right), x.dtype)
+    out[:, :, top:top + h, left:left + w] = x
+    return out
+
+
 def _bias_gradient(grad):
     n, c, h, w = grad.shape
     return grad.reshape(n, c, h * w).sum(axis=2).sum(axis=0)
@@ -224,6 +256,11 @@ class Conv2d(Function):
         ho, wo = geometry.output_size(x.shape[2:], kernel_hw)
         merged = merges_batch(weight[0].size, ho * wo)
         ctx.geometry, ctx.groups, ctx.in_hw, ctx.merged = geometry, groups, x.shape[2:], merged
+        ctx.direct = runs_direct(weight[0].size, geometry.stride)
+        if ctx.direct:  # the padded input is all backward needs (smaller than columns)
+            padded = pad_input(x, geometry.padding)
+            ctx.save_for_backward(padded, weight)
+            return direct_forward(padded, weight, bias, geometry.dilation, (ho, wo), groups)
         per_sample = x.shape[1] * kernel_hw[0] * kernel_hw[1] * ho * wo
         if n * per_sample * x.itemsize <= KEEP_COLUMNS_BYTES:
             cols = unfold(x, kernel_hw, geometry, merged)
@@ -238,6 +275,8 @@ class Conv2d(Function):
         return out.reshape(n, weight.shape[0], ho, wo)
 
     def backward(ctx, grad):
+        if ctx.direct:
+            return ctx.direct_backward(grad)
         cols_or_x, weight = ctx.saved
         needs, merged = ctx.needs_input_grad, ctx.merged
         grad_x = grad_weight = grad_bias = None
@@ -258,6 +297,24 @@ class Conv2d(Function):
                     cols = unfold(cols_or_x[start:stop], weight.shape[2:], ctx.geometry, merged)
                     part = flat[:, start * length:stop * length] if merged else flat[start:stop]
                     grad_weight += weight_gradient(cols, part, weight.shape, ctx.groups, merged)
+        if len(needs) > 2 and needs[2]:
+            grad_bias = _bias_gradient(grad)
+        return (grad_x, grad_weight) + ((grad_bias,) if len(needs) > 2 else ())
+
+    def direct_backward(ctx, grad):
+        """backward on the direct kernels: the padded input's gradient, cropped."""
+        padded, weight = ctx.saved
+        needs, geometry = ctx.needs_input_grad, ctx.geometry
+        grad_x = grad_weight = grad_bias = None
+        if needs[0]:
+            grad_padded = direct_input_gradient(grad, weight, geometry.dilation,
+                                                padded.shape[2:], ctx.groups)
+            (h, w), (top, _, left, _) = ctx.in_hw, geometry.padding
+            grad_x = xp_of(grad).ascontiguousarray(
+                grad_padded[:, :, top:top + h, left:left + w])
+        if needs[1]:
+            grad_weight = direct_weight_gradient(padded, grad, weight.shape[2:],
+                                                 geometry.dilation, ctx.groups)
         if len(needs) > 2 and needs[2]:
             grad_bias = _bias_gradient(grad)
         return (grad_x, grad_weight) + ((grad_bias,) if len(needs) > 2 else ())
