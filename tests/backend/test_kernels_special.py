@@ -1,5 +1,5 @@
-"""The normal CDF kernel (the exact GELU's erf): numba and plain versions agree with each
-other and with the C library's erf."""
+"""The special-function kernels (the exact GELU's erf, float32 tanh): numba and plain
+versions agree with each other and with the C library's erf and float64's tanh."""
 import math
 
 import numpy as np
@@ -31,3 +31,34 @@ def test_numba_and_xp_versions_agree_on_any_layout():
             assert fused.shape == plain.shape == array.shape
             np.testing.assert_allclose(fused, plain, rtol=0,
                                        atol=2e-7 if dtype == np.float32 else 4e-16)
+
+
+def test_float32_tanh_is_within_five_ulps_and_keeps_nan_and_inf():
+    pytest.importorskip("numba")
+    grid = np.linspace(-10, 10, 2 ** 22, dtype=np.float32)
+    special = np.float32([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -3e-4, 8.5, -20.0])
+    x = np.concatenate([grid, special])
+    got = K.tanh(x)
+    want = np.tanh(x.astype(np.float64))
+    finite = np.isfinite(x)
+    error = np.abs(got[finite] - want[finite])
+    ulp = np.spacing(np.abs(want[finite]).astype(np.float32)).astype(np.float64)
+    assert got.dtype == np.float32
+    assert error.max() <= 3e-7 and (error / ulp)[np.abs(want[finite]) > 1e-30].max() <= 5
+    assert np.isnan(got[np.isnan(x)]).all()
+    assert got[x == np.inf].tolist() == [1.0] and got[x == -np.inf].tolist() == [-1.0]
+    assert np.signbit(got[(x == 0) & np.signbit(x)]).all()
+
+
+def test_tanh_in_place_strided_and_float64():
+    pytest.importorskip("numba")
+    x = np.random.default_rng(0).normal(0, 3, (6, 8)).astype(np.float32)
+    expected = K.tanh(x)
+    np.testing.assert_allclose(expected, np.tanh(x), atol=3e-7)
+    np.testing.assert_array_equal(K.tanh(x.T), expected.T)  # non-contiguous
+    inplace = x.copy()
+    assert K.tanh(inplace, out=inplace) is inplace
+    np.testing.assert_array_equal(inplace, expected)
+    wide = x.astype(np.float64)
+    np.testing.assert_array_equal(K.tanh(wide), np.tanh(wide))
+    np.testing.assert_array_equal(K.tanh_xp(x), np.tanh(x))

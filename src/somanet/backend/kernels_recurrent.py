@@ -21,45 +21,25 @@ rest (B, H)):
 
 Why numba here: NumPy pays per call and per contiguous run, and these are a
 dozen small operations a step, most on (B, H) column blocks of a (B, 4H) array
-(one run per row). In float32 the forward's tanh is a rational approximation
-(Eigen's: odd degree-13 over even degree-6 polynomial on [-7.9053, 7.9053], ±1
-beyond 9; at most 3e-7 from the true tanh, about 5 float32 ulps) that LLVM
-vectorises: 20 us for a (64, 512) step against 140 us for NumPy's float32 tanh here.
-float64 keeps the C library's tanh. The kernels compile on first use (cached on disk
-afterwards).
+(one run per row). In float32 the forward's tanh is ``kernels_special``'s rational
+approximation, which LLVM vectorises: 20 us for a (64, 512) step against 140 us for
+NumPy's float32 tanh here. float64 keeps the C library's tanh. The kernels compile on
+first use (cached on disk afterwards).
 """
 import numpy
 
 from .arrays import xp_of
 from .jit import compiled, lazy_kernels
+from .kernels_special import scalar_tanh32
 
-
-_f32 = numpy.float32
-_ALPHA = [_f32(c) for c in (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05,
-                            5.12229709037114e-08, -8.60467152213735e-11,
-                            2.00018790482477e-13, -2.76076847742355e-16)]
-_BETA = [_f32(c) for c in (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04,
-                           1.19825839466702e-06)]
-# no "nnan"/"ninf": NaN must stay NaN through the min/max clamp
+# no "nnan"/"ninf": NaN must stay NaN through the tanh's clamp
 _FASTMATH = {"contract", "arcp", "nsz", "reassoc"}
 
 
 def _build(numba):
     """Compile the kernels (on first use; numba caches them on disk). NumPy's error model
     (a division by zero gives inf, not an exception) lets LLVM vectorise the loops."""
-    a1, a3, a5, a7, a9, a11, a13 = _ALPHA
-    b0, b2, b4, b6 = _BETA
-    clamp, tiny, one, saturated = _f32(7.90531110763549805), _f32(4e-4), _f32(1), _f32(9)
-
-    @numba.njit(inline="always", fastmath=_FASTMATH, error_model="numpy")
-    def tanh32(x):
-        y = min(max(x, -clamp), clamp)
-        y2 = y * y
-        p = y * (a1 + y2 * (a3 + y2 * (a5 + y2 * (a7 + y2 * (a9 + y2 * (a11 + y2 * a13))))))
-        r = p / (b0 + y2 * (b2 + y2 * (b4 + y2 * b6)))
-        r = x if abs(x) < tiny else r
-        r = (one if x > 0 else -one) if abs(x) >= saturated else r
-        return r if x == x else x
+    tanh32 = scalar_tanh32(numba)
 
     def make_forward(tanh):
         @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
@@ -128,8 +108,8 @@ def lstm_cell_backward(act, tanh_c, c_prev, grad_out, grad_h, grad_c, grad):
     kernels = compiled(_kernels, act, contiguous=False)
     if kernels is None:
         return lstm_cell_backward_xp(act, tanh_c, c_prev, grad_out, grad_h, grad_c, grad)
-    kernels["backward"](act, _contiguous(tanh_c), _contiguous(c_prev), _contiguous(grad_out), grad_h,
-               grad_c, grad, act.dtype.type(1))
+    kernels["backward"](act, _contiguous(tanh_c), _contiguous(c_prev), _contiguous(grad_out),
+                        grad_h, grad_c, grad, act.dtype.type(1))
 
 
 # -- the plain xp versions (any device) ------------------------------------------------------

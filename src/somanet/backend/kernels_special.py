@@ -1,11 +1,19 @@
-"""The standard normal CDF ``Phi(x) = (1 + erf(x / sqrt 2)) / 2`` on raw arrays, for the
-exact GELU: a numba loop on the CPU when numba is installed, plain ``xp`` code otherwise
-(and on GPUs).
+"""Special functions on raw arrays: the standard normal CDF ``Phi(x) = (1 + erf(x /
+sqrt 2)) / 2`` (for the exact GELU) and float32 ``tanh``: numba loops on the CPU when
+numba is installed, plain ``xp`` code otherwise (and on GPUs).
 
 Both implementations have one contract, checked against each other and against
-``math.erf`` in ``tests/backend/test_kernels_special.py``:
+``math.erf`` / float64's ``tanh`` in ``tests/backend/test_kernels_special.py``:
 
 - ``normal_cdf(x)``: a new array of ``x``'s shape and dtype holding ``Phi(x)``.
+- ``tanh(x, out=None)``: ``tanh(x)``, into ``out`` (which may be ``x``) or a new array.
+  In float32 the kernel is Eigen's
+  rational approximation, ``tanh(x) = x P(x^2) / Q(x^2)`` (odd degree 13 over even
+  degree 6) with ``x`` clamped to +-7.9053, +-1 beyond 9 and ``x`` itself below 4e-4:
+  at most 3e-7 from the true tanh (5 float32 ulps), NaN and infinities kept. It
+  vectorises: 20 us for 32k numbers where NumPy's float32 tanh (scalar code on CPUs
+  without AVX-512) takes 140 us. ``scalar_tanh32(numba)`` is the same function for
+  other kernels' loops (the LSTM step). float64 (and the ``xp`` version): ``xp.tanh``.
 
 Which ``erf``:
 
@@ -48,6 +56,39 @@ _ALPHA = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
 _BETA = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
          -7.37332916720468e-03, -1.42647390514189e-02)
 _CLAMP32 = 4.0
+# float32 tanh(x) = x ALPHA(x^2) / BETA(x^2) (Eigen's, lowest power first)
+_TANH_ALPHA = (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05,
+               5.12229709037114e-08, -8.60467152213735e-11, 2.00018790482477e-13,
+               -2.76076847742355e-16)
+_TANH_BETA = (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04,
+              1.19825839466702e-06)
+# fastmath without "nnan"/"ninf": NaN and infinities keep their meaning
+_FASTMATH = {"contract", "reassoc", "arcp", "nsz"}
+_scalar_tanh = []
+
+
+def scalar_tanh32(numba):
+    """Eigen's float32 tanh (module docstring) as an inlined numba function, to call in
+    other kernels' loops; made once."""
+    if _scalar_tanh:
+        return _scalar_tanh[0]
+    a1, a3, a5, a7, a9, a11, a13 = (numpy.float32(c) for c in _TANH_ALPHA)
+    b0, b2, b4, b6 = (numpy.float32(c) for c in _TANH_BETA)
+    clamp, tiny, one, saturated = (numpy.float32(c) for c in (7.90531110763549805, 4e-4,
+                                                               1, 9))
+
+    @numba.njit(inline="always", fastmath=_FASTMATH, error_model="numpy")
+    def tanh32(x):
+        y = min(max(x, -clamp), clamp)
+        y2 = y * y
+        p = y * (a1 + y2 * (a3 + y2 * (a5 + y2 * (a7 + y2 * (a9 + y2 * (a11 + y2 * a13))))))
+        r = p / (b0 + y2 * (b2 + y2 * (b4 + y2 * b6)))
+        r = x if abs(x) < tiny else r
+        r = (one if x > 0 else -one) if abs(x) >= saturated else r
+        return r if x == x else x
+
+    _scalar_tanh.append(tanh32)
+    return tanh32
 
 
 def _build(numba):
@@ -74,10 +115,36 @@ def _build(numba):
             q = ((((b4 * z + b3) * z + b2) * z + b1) * z + b0)
             out[i] = half + half * (a * p / q)
 
-    return erf_cdf_kernel, rational_cdf_kernel
+    tanh32 = scalar_tanh32(numba)
+
+    @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+    def tanh_kernel(x, out):
+        for i in range(x.size):
+            out[i] = tanh32(x[i])
+
+    return erf_cdf_kernel, rational_cdf_kernel, tanh_kernel
 
 
 _kernels = lazy_kernels(_build)
+
+
+def tanh(x, out=None):
+    """``tanh(x)``, into ``out`` (C-contiguous, ``x``'s shape and dtype; may be ``x``) or
+    a new array (see the module docstring)."""
+    kernel = None
+    if x.dtype == numpy.float32 and (out is None or out.flags.c_contiguous):
+        kernel = compiled(_kernels, x, *(() if out is None else (out,)), contiguous=False)
+    if kernel is None:
+        return tanh_xp(x, out)
+    if out is None:
+        out = numpy.empty(x.shape, x.dtype)
+    kernel[2](numpy.ascontiguousarray(x).reshape(-1), out.reshape(-1))
+    return out
+
+
+def tanh_xp(x, out=None):
+    """``tanh`` in array operations (any device)."""
+    return xp_of(x).tanh(x, out=out)
 
 
 def normal_cdf(x):

@@ -60,7 +60,7 @@ class Tanh(Function):
     """tanh(x); tanh'(x) = 1 - tanh(x)^2."""
 
     def forward(ctx, x):
-        out = xp_of(x).tanh(x)
+        out = kernels_special.tanh(x)  # float32: a vectorised rational tanh (5 ulps)
         ctx.save_for_backward(out)
         return out
 

@@ -57,6 +57,7 @@ gates. The LSTM's per-step gate arithmetic is ``backend.kernels_recurrent``
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..backend.kernels_recurrent import lstm_cell_backward, lstm_step_forward
+from ..backend.kernels_special import tanh
 from ..tensor import Tensor
 
 # How many gate blocks each cell has, and the order they are laid out in.
@@ -187,7 +188,7 @@ class RNNSequence(Function):
             xp.matmul(states[t], weight_hh, out=h)
             h += projected[t]
             if nonlinearity == "tanh":
-                xp.tanh(h, out=h)
+                tanh(h, out=h)
             else:
                 xp.maximum(h, 0, out=h)
             if carry is not None:
