@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from workloads.common import (dense_weights, lenet_weights, load_data,  # noqa: E402
-                              lstm_weights, three_bit_images)
+from workloads.common import load_data, three_bit_images  # noqa: E402
 
 
 def _batches(data, batch, count, image=False):
@@ -53,14 +52,9 @@ def _time(step, batches, warmup, sync):
 
 def somanet_steps(device):
     import somanet as sn
-    from somanet import nn
+    from workloads import somanet_impl
 
     device = sn.device(device)
-
-    def load(model, weights):
-        arrays = [array for pair in weights for array in pair]
-        model.load_state_dict(dict(zip(model.state_dict(), arrays)))
-        return model.to(device)
 
     def classifier(model, optimizer):
         def step(x, y):
@@ -70,29 +64,9 @@ def somanet_steps(device):
             optimizer.step()
         return step
 
-    w2 = load(nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512),
-                            nn.ReLU(), nn.Linear(512, 10)), dense_weights([784, 512, 512, 10]))
-    w3 = load(nn.Sequential(nn.Conv2D(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2D(2),
-                            nn.Conv2D(6, 16, 5), nn.ReLU(), nn.MaxPool2D(2), nn.Flatten(),
-                            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
-                            nn.Linear(84, 10)), lenet_weights())
-
-    class RowLSTM(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.lstm = nn.LSTM(28, 128, batch_first=True)
-            self.head = nn.Linear(128, 10)
-
-        def forward(self, x):
-            _, (h, _) = self.lstm(x)
-            return self.head(h[-1])
-
-    lstm = RowLSTM()
-    (w_ih, w_hh, bias), head = lstm_weights()
-    lstm.load_state_dict({"lstm.weight_ih_l0": w_ih, "lstm.weight_hh_l0": w_hh,
-                          "lstm.bias_l0": bias, "head.weight": head[0], "head.bias": head[1]})
-    lstm.to(device)
-
+    w2, w3, lstm = (build().to(device) for build in (somanet_impl.w2_model,
+                                                     somanet_impl.w3_model,
+                                                     somanet_impl.w4_model))
     x_np, d_np, w1_np, w2_np = three_bit_images()
     tiny_x, tiny_d = sn.tensor(x_np, device=device), sn.tensor(d_np, device=device)
     tiny_w1 = sn.tensor(w1_np, device=device, requires_grad=True)
@@ -120,20 +94,10 @@ def somanet_steps(device):
 def torch_steps(device):
     import torch
     import torch.nn.functional as F
-    from torch import nn
+    from workloads import torch_impl
 
     device = torch.device("cuda:" + device.partition(":")[2] if device.startswith("gpu")
                           else device)
-
-    def linear(layer, pair):
-        with torch.no_grad():
-            layer.weight.copy_(torch.from_numpy(pair[0].T.copy()))
-            layer.bias.copy_(torch.from_numpy(pair[1]))
-
-    def conv(layer, pair):
-        with torch.no_grad():
-            layer.weight.copy_(torch.from_numpy(pair[0]))
-            layer.bias.copy_(torch.from_numpy(pair[1]))
 
     def classifier(model, optimizer):
         def step(x, y):
@@ -143,42 +107,9 @@ def torch_steps(device):
             optimizer.step()
         return step
 
-    w2 = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512),
-                       nn.ReLU(), nn.Linear(512, 10))
-    for layer, pair in zip([w2[1], w2[3], w2[5]], dense_weights([784, 512, 512, 10])):
-        linear(layer, pair)
-    w3 = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-                       nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                       nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
-                       nn.Linear(84, 10))
-    weights = lenet_weights()
-    conv(w3[0], weights[0])
-    conv(w3[3], weights[1])
-    for layer, pair in zip([w3[7], w3[9], w3[11]], weights[2:]):
-        linear(layer, pair)
-
-    class RowLSTM(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.lstm = nn.LSTM(28, 128, batch_first=True)
-            self.head = nn.Linear(128, 10)
-
-        def forward(self, x):
-            _, (h, _) = self.lstm(x)
-            return self.head(h[-1])
-
-    lstm = RowLSTM()
-    (w_ih, w_hh, bias), head = lstm_weights()
-    with torch.no_grad():
-        lstm.lstm.weight_ih_l0.copy_(torch.from_numpy(w_ih.T.copy()))
-        lstm.lstm.weight_hh_l0.copy_(torch.from_numpy(w_hh.T.copy()))
-        lstm.lstm.bias_ih_l0.copy_(torch.from_numpy(bias))
-        lstm.lstm.bias_hh_l0.zero_()
-    lstm.lstm.bias_hh_l0.requires_grad_(False)  # somanet's LSTM has one bias
-    linear(lstm.head, head)
-    for model in (w2, w3, lstm):
-        model.to(device)
-
+    w2, w3, lstm = (build().to(device) for build in (torch_impl.w2_model,
+                                                     torch_impl.w3_model,
+                                                     torch_impl.w4_model))
     x_np, d_np, w1_np, w2_np = three_bit_images()
     tiny_x, tiny_d = torch.from_numpy(x_np).to(device), torch.from_numpy(d_np).to(device)
     tiny_w1 = torch.from_numpy(w1_np).to(device).requires_grad_()

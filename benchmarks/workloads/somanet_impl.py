@@ -96,22 +96,34 @@ def w1(data, jit=False):
                   note)
 
 
-def w2(data, compiled=False):
-    """784-512-512-10 ReLU MLP, SGD with momentum."""
+def w2_model():
+    """784-512-512-10 ReLU MLP with the benchmark's weights."""
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512),
                           nn.ReLU(), nn.Linear(512, 10))
     _load(model, dense_weights([784, 512, 512, 10]))
+    return model
+
+
+def w2(data, compiled=False):
+    """784-512-512-10 ReLU MLP, SGD with momentum."""
+    model = w2_model()
     optimizer = sn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     return _loop("W2", model, optimizer, data, 128, compiled=compiled)
 
 
-def w3(data, compiled=False):
-    """LeNet-5 style CNN with Adam."""
+def w3_model():
+    """LeNet-5 style CNN with the benchmark's weights."""
     model = nn.Sequential(
         nn.Conv2D(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2D(2),
         nn.Conv2D(6, 16, 5), nn.ReLU(), nn.MaxPool2D(2), nn.Flatten(),
         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
     _load(model, lenet_weights())
+    return model
+
+
+def w3(data, compiled=False):
+    """LeNet-5 style CNN with Adam."""
+    model = w3_model()
     optimizer = sn.optim.Adam(model.parameters(), lr=1e-3)
     return _loop("W3", model, optimizer, data, 64, prepare=lambda x: x[:, None, :, :],
                  compiled=compiled)
@@ -130,11 +142,17 @@ class RowLSTM(nn.Module):
         return self.head(h[-1])
 
 
-def w4(data, compiled=False):
+def w4_model():
+    """The row LSTM with the benchmark's weights."""
     model = RowLSTM()
     (w_ih, w_hh, bias), head = lstm_weights()
     model.load_state_dict({"lstm.weight_ih_l0": w_ih, "lstm.weight_hh_l0": w_hh,
                            "lstm.bias_l0": bias, "head.weight": head[0], "head.bias": head[1]})
+    return model
+
+
+def w4(data, compiled=False):
+    model = w4_model()
     optimizer = sn.optim.Adam(model.parameters(), lr=1e-3)
     return _loop("W4", model, optimizer, data, 64, compiled=compiled)
 

@@ -63,16 +63,21 @@ def w1(data):
     return _loop("W1", model, torch.optim.Adam(model.parameters(), lr=1e-3), data, 32)
 
 
-def w2(data):
+def w2_model():
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512),
                           nn.ReLU(), nn.Linear(512, 10))
     for layer, pair in zip([model[1], model[3], model[5]], dense_weights([784, 512, 512, 10])):
         _linear(layer, pair)
+    return model
+
+
+def w2(data):
+    model = w2_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     return _loop("W2", model, optimizer, data, 128)
 
 
-def w3(data):
+def w3_model():
     model = nn.Sequential(
         nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
@@ -82,6 +87,11 @@ def w3(data):
     _conv(model[3], weights[1])
     for layer, pair in zip([model[7], model[9], model[11]], weights[2:]):
         _linear(layer, pair)
+    return model
+
+
+def w3(data):
+    model = w3_model()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     return _loop("W3", model, optimizer, data, 64, prepare=lambda x: x[:, None, :, :])
 
@@ -97,7 +107,9 @@ class RowLSTM(nn.Module):
         return self.head(h[-1])
 
 
-def w4(data):
+def w4_model():
+    """The row LSTM with the benchmark's weights; torch's second bias (b_hh) stays zero and
+    frozen: somanet's LSTM has one bias, and training both would move it twice as fast."""
     model = RowLSTM()
     (w_ih, w_hh, bias), head = lstm_weights()
     with torch.no_grad():
@@ -105,9 +117,13 @@ def w4(data):
         model.lstm.weight_hh_l0.copy_(torch.from_numpy(w_hh.T.copy()))
         model.lstm.bias_ih_l0.copy_(torch.from_numpy(bias))
         model.lstm.bias_hh_l0.zero_()
-    # somanet's LSTM has one bias; training both of torch's would move it twice as fast.
     model.lstm.bias_hh_l0.requires_grad_(False)
     _linear(model.head, head)
+    return model
+
+
+def w4(data):
+    model = w4_model()
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     return _loop("W4", model, optimizer, data, 64)
 
