@@ -62,7 +62,12 @@ def _loop(name, model, optimizer, data, batch_size, prepare=lambda x: x, compile
 def programs(step):
     """What ``note`` says about a CompiledStep: its programs, and any eager fallback."""
     eager = sum(program is None for program in step.programs.values())
-    return (f"{len(step.programs) - eager} compiled program(s)"
+    reasons = sorted({program.native_reason for program in step.programs.values()
+                      if program is not None and program.native is None})
+    native = sum(program is not None and program.native is not None
+                 for program in step.programs.values())
+    return (f"{len(step.programs) - eager} compiled program(s), {native} native"
+            + (f" (not native: {'; '.join(reasons)})" if reasons else "")
             + (f", {eager} signature(s) running eagerly (CompileWarning)" if eager else ""))
 
 

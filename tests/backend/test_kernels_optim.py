@@ -155,3 +155,24 @@ def test_cuda_kernels_match_the_cpu_kernels(dtype):
         for ours, theirs in zip(gpu, cpu):
             np.testing.assert_allclose(cupy.asnumpy(ours), theirs, rtol=tolerance,
                                        atol=tolerance)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_the_plain_sgd_loop_is_bitwise_the_numpy_update(dtype, weight_decay):
+    """The loop that native steps call for SGD without momentum (no fused multiply-add)."""
+    param, grad, _, _ = _arrays(dtype, seed=2)
+    looped, plain = param.copy(), param.copy()
+    sgd_loop = kernels_optim.numba_kernels()[3]
+    for _ in range(3):
+        sgd_loop(looped.reshape(-1), grad.reshape(-1), *(dtype(0.1), dtype(weight_decay)))
+        kernels_optim.sgd_xp(plain, grad, None, 0.1, 0.0, weight_decay, False)
+    np.testing.assert_array_equal(looped, plain)
+
+
+def test_the_constants_are_those_of_the_entry_points():
+    constants = kernels_optim.adam_constants(np.dtype(np.float32), 3, 0.01, 0.9, 0.999, 1e-8)
+    assert all(type(value) is np.float32 for value in constants)
+    assert constants[0] == np.float32(0.01 / (1 - 0.9 ** 3))
+    sgd = kernels_optim.sgd_constants(np.dtype(np.float64), 0.1, 0.9, 0.0, True, 0.25)
+    assert sgd == (0.1, 0.9, 0.0, True, 0.75) and type(sgd[0]) is np.float64

@@ -263,5 +263,5 @@ def test_a_program_is_straight_line_code_that_can_be_read():
     assert source.count("= ones_like(") == 1  # one backward, from the loss
     assert source.count("deliver(") == 2  # the weight's and the bias's gradients
     import linecache
-    filename = program.run.__code__.co_filename
+    filename = program.run_python.__code__.co_filename
     assert "".join(linecache.getlines(filename)) == source  # tracebacks show the code

@@ -98,3 +98,53 @@ def parallel(numba):
     if not _PARALLEL:
         _PARALLEL.append(_load_tbb(numba))
     return _PARALLEL[0]
+
+
+def cache_folder():
+    """Where generated native code and its compiled form are kept between processes:
+    ``$SOMANET_CACHE_DIR/native``, else ``~/.cache/somanet/native``."""
+    root = os.environ.get("SOMANET_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "somanet")
+    return os.path.join(root, "native")
+
+
+def native_function(source, name, examples):
+    """Compile the function ``name`` of the Python source ``source`` with numba, for the
+    types of the arguments ``examples``, and return it (a numba dispatcher), or ``None``
+    when numba is not installed.
+
+    The source is written to ``cache_folder()`` under a name made from its hash and
+    imported from there, so numba's own disk cache applies: a second process with the
+    same source loads the machine code instead of compiling it. Raises what numba
+    raises when the source does not compile (a ``numba.core.errors`` error).
+    """
+    try:
+        import numba
+    except ImportError:
+        return None
+    import hashlib
+    import importlib.util
+    import tempfile
+
+    digest = hashlib.sha256(f"{numba.__version__}\n{source}".encode()).hexdigest()[:24]
+    module_name = f"somanet_native_{digest}"
+    folder = cache_folder()
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:  # an unwritable home: this process's temporary folder
+        folder = tempfile.mkdtemp(prefix="somanet-native-")
+    path = os.path.join(folder, module_name + ".py")
+    if not os.path.exists(path):  # written once: numba's cache keys on the file's time
+        temporary = f"{path}.{os.getpid()}.tmp"
+        with open(temporary, "w") as file:
+            file.write(source)
+        os.replace(temporary, path)
+    module = sys.modules.get(module_name)
+    if module is None:  # numba's cache finds a function's globals through its module
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    function = numba.njit(cache=True, nogil=True, error_model="numpy")(getattr(module, name))
+    function.compile(tuple(numba.typeof(value) for value in examples))
+    return function

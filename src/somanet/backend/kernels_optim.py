@@ -71,7 +71,13 @@ def _build(numba):
             else:
                 p[i] -= lr * bi
 
-    return adam_kernel, sgd_momentum_kernel, amsgrad_kernel
+    # Without fastmath (no fused multiply-add): bitwise the plain xp update.
+    @numba.njit(cache=True, nogil=True, error_model="numpy")
+    def sgd_kernel(p, g, lr, weight_decay):
+        for i in range(p.size):
+            p[i] -= lr * (g[i] + weight_decay * p[i])
+
+    return adam_kernel, sgd_momentum_kernel, amsgrad_kernel, sgd_kernel
 
 
 def _build_cuda(cupy):
@@ -110,6 +116,32 @@ _kernels = lazy_kernels(_build)
 _cuda_kernels = lazy_cuda_kernels(_build_cuda)
 
 
+def numba_kernels():
+    """The compiled CPU loops ``(adam, sgd_momentum, amsgrad, sgd)`` on flat arrays, for
+    native code that calls them directly (``somanet.graph``'s native steps), or ``None``
+    without numba. Their scalars: ``adam_constants`` / ``sgd_constants``; the plain
+    ``sgd`` loop takes ``(lr, weight_decay)``."""
+    return _kernels()
+
+
+def adam_constants(dtype, step, lr, beta1, beta2, eps, l2=0.0, decay=1.0):
+    """The scalars the Adam/AMSGrad loops take after their arrays, in ``dtype`` (float32
+    scalars keep the loop in float32): the bias corrections of step ``step`` folded in."""
+    number = dtype.type
+    correction1 = 1 - beta1 ** step
+    correction2 = 1 - beta2 ** step
+    return (number(lr / correction1), number(beta1), number(1 - beta1), number(beta2),
+            number(1 - beta2), number(1 / math.sqrt(correction2)), number(eps),
+            number(l2), number(decay))
+
+
+def sgd_constants(dtype, lr, momentum, weight_decay, nesterov, dampening=0.0):
+    """The scalars the SGD-momentum loop takes after its arrays, in ``dtype``."""
+    number = dtype.type
+    return (number(lr), number(momentum), number(weight_decay), bool(nesterov),
+            number(1 - dampening))
+
+
 def adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2=0.0, decay=1.0,
          scratch=None, max_exp_avg_sq=None):
     """One Adam/AdamW (AMSGrad with ``max_exp_avg_sq``) step in place (see the module
@@ -125,12 +157,7 @@ def adam(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2=0.0, 
         adam_xp(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps, l2, decay,
                 scratch, max_exp_avg_sq)
         return False
-    number = param.dtype.type  # float32 scalars keep the loop in float32
-    correction1 = 1 - beta1 ** step
-    correction2 = 1 - beta2 ** step
-    constants = (number(lr / correction1), number(beta1), number(1 - beta1), number(beta2),
-                 number(1 - beta2), number(1 / math.sqrt(correction2)), number(eps),
-                 number(l2), number(decay))
+    constants = adam_constants(param.dtype, step, lr, beta1, beta2, eps, l2, decay)
     if on_gpu:  # CuPy's kernels take the read-only gradient first, then the arrays written
         if max_exp_avg_sq is None:
             kernels[0](grad, *constants, param, exp_avg, exp_avg_sq)
@@ -159,9 +186,7 @@ def sgd(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scra
         sgd_xp(param, grad, momentum_buffer, lr, momentum, weight_decay, nesterov, scratch,
                dampening)
         return False
-    number = param.dtype.type
-    constants = (number(lr), number(momentum), number(weight_decay), bool(nesterov),
-                 number(1 - dampening))
+    constants = sgd_constants(param.dtype, lr, momentum, weight_decay, nesterov, dampening)
     if on_gpu:
         kernels[1](grad, *constants, param, momentum_buffer)
     else:

@@ -16,10 +16,22 @@ straight-line array code (its text: ``program.source``, for each program in
 ``step.programs``): each op's ``forward`` on a context object kept from call to call,
 then each ``backward`` in the order the engine would run them, with the gradients
 summed in the same order, so the results are bitwise those of eager code; no Tensor,
-node or graph object is made per op, and no loop interprets the record. Optimiser steps go straight to the optimiser's update kernels; the
-other state changes are called again with the new values. Randomness (dropout)
-draws from the same generator in the same order, so a seeded run gives eager's
-masks; batch-norm statistics update inside their op as in eager mode.
+node or graph object is made per op, and no loop interprets the record. State changes
+are called again with the new values. Randomness (dropout) draws from the same
+generator in the same order, so a seeded run gives eager's masks; batch-norm
+statistics update inside their op as in eager mode.
+
+Native code: once a program has been replayed ``native_after`` times (50 by default:
+short runs never pay for compiling), it is lowered, where every op has a native form
+(``somanet.graph.lowering``: dense and elementwise layers, the usual losses, SGD and
+Adam), to one numba function for its exact shapes: forward, backward and optimiser
+updates with no Python between them (``program.native``; see
+``somanet.graph.native``). Its results equal the Python program's within float32
+round-off (sums and products may add in another order), not bitwise; the same
+dropout masks. A program that cannot be lowered says why in
+``program.native_reason`` and stays Python code. The compiled code is cached on disk,
+so a later process loads it instead of compiling (a few seconds per program the first
+time).
 
 What a replay cannot reproduce falls back to eager code, with one
 ``CompileWarning`` naming the op and the line (or a ``GraphCaptureError`` with
@@ -47,6 +59,8 @@ call only.
 """
 import builtins
 import linecache
+
+import numpy
 import warnings
 
 from ..autograd.engine import _HOOKED, grad_ready
@@ -56,8 +70,14 @@ from ..nn.module import Module
 from ..tensor import Tensor, run_backward
 from .capture import _is_tensor_like, _modules_of, _signature
 from .graph import GraphRecorder, current_graph
+from .native import NativeRecord, NotLowered, lower as lower_native
+from .replay import Slot, has_slots, returned_source, slots, tensor_of, values_of
 from .structure import flatten, rebuild
 from .tensor import GraphCaptureError, user_frame
+
+
+_HOST_ARRAY = numpy.ndarray
+NATIVE_AFTER = 50  # replays of a program before it is lowered to native code
 
 
 class CompileWarning(UserWarning):
@@ -234,7 +254,7 @@ class _Capture:
         if isinstance(value, Tensor):
             slot = self.slots.get(id(value))
             if slot is not None and (slot in self.producer or slot in self.inputs):
-                return _Slot(slot)
+                return Slot(slot)
             return value
         if isinstance(value, (list, tuple)):
             return type(value)(self._arguments(item) for item in value)
@@ -280,15 +300,6 @@ def _materialised(value):
     return value
 
 
-class _Slot:
-    """A step tensor among the arguments of a recorded state change."""
-
-    __slots__ = ("index",)
-
-    def __init__(self, index):
-        self.index = index
-
-
 class _Identity:
     """What ``detach()`` is in a replay: the value, passed on."""
 
@@ -305,9 +316,17 @@ class StepProgram:
     gradients (``g<slot>``) summed in the same order, each other state change a call
     of the recorded function. No loop over instructions, no Tensor or node per op.
     ``program.source`` is that function's text (for reading, and in tracebacks).
+
+    Attributes:
+        run: what a replay calls with the input arrays: ``run_python`` (the generated
+            function), counting replays until the step is lowered, then the native
+            step's.
+        native: the ``NativeStep`` once lowered (``native.native_source`` is the code
+            numba compiled), else None; ``native_reason`` says why not.
+        replays: replays counted before lowering.
     """
 
-    def __init__(self, capture, output_slots, output_spec):
+    def __init__(self, capture, output_slots, output_spec, native_after=None):
         self.inputs = capture.inputs
         self.leaves = capture.leaves
         self.output_slots = output_slots
@@ -331,9 +350,45 @@ class StepProgram:
                 self.events.append(("backward", position, (root, gradient, schedule, uses)))
             else:
                 fn, args, kwargs = event
-                plain = not _has_slots((args, kwargs))  # no step tensor among the arguments
+                plain = not has_slots((args, kwargs))  # no step tensor among the arguments
                 self.events.append(("call", position, (fn, args, kwargs, plain)))
-        self.source, self.run = _Generator(self).function()
+        self.source, self.run_python = _Generator(self).function()
+        self.run = self.run_python
+        self.native = None
+        self.native_reason = "native=False" if native_after is None else \
+            "not yet lowered: it has not been replayed enough times"
+        self.replays = 0
+        if native_after is not None:
+            self._record = NativeRecord(capture, output_slots, output_spec)
+            if native_after <= 0:
+                self._lower()
+            else:
+                self.run = self._counting(native_after)
+
+    def _counting(self, native_after):
+        """``run_python``, counting the replays: the ``native_after``-th lowers the step
+        to native code, which then runs it (or, if it cannot be lowered, Python code)."""
+        def run(arrays):
+            self.replays += 1
+            if self.replays < native_after:
+                return self.run_python(arrays)
+            self._lower()
+            return self.run(arrays)
+        return run
+
+    def _lower(self):
+        self.run = self.run_python
+        record, self._record = self._record, None
+        try:
+            self.native = lower_native(record, self.run_python)
+        except NotLowered as why:
+            self.native_reason = str(why)
+        except Exception as error:  # numba could not compile it: Python code runs it
+            self.native_reason = (f"numba could not compile it "
+                                  f"({type(error).__name__}: {str(error)[:300]})")
+        else:
+            self.native_reason = None
+            self.run = self.native.run
 
 
 class _Generator:
@@ -344,8 +399,8 @@ class _Generator:
         self.lines = ["def run(arrays):"]
         self.names = {"as_array_like": as_array_like, "deliver": _deliver,
                       "grad_ready": grad_ready, "hooked_uses": _hooked_uses, "rebuild": rebuild,
-                      "tensor_of": _tensor_of, "ones_like": _ones_like, "filled": _filled,
-                      "values_of": _values}
+                      "tensor_of": tensor_of, "ones_like": _ones_like, "filled": _filled,
+                      "values_of": values_of}
 
     def name(self, value, hint):
         """A name in the function's namespace bound to ``value`` (a Function's method,
@@ -376,11 +431,8 @@ class _Generator:
                 for text in read_leaves:  # an update may have replaced an array
                     self.emit(text)
         self.forward(done, len(program.forward))
-        if not program.output_slots and program.output_spec is None:
-            self.emit("return None")  # the step returned nothing
-        else:
-            outputs = ", ".join(f"tensor_of(v{slot})" for slot in program.output_slots)
-            self.emit(f"return rebuild({self.name(program.output_spec, 'spec')}, [{outputs}])")
+        self.emit(returned_source(program.output_slots, program.output_spec,
+                                  lambda value: self.name(value, "spec"), self.names))
         source = "\n".join(self.lines) + "\n"
         filename = f"<compiled step {id(program):x}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -439,25 +491,14 @@ class _Generator:
                     self.emit(f"if hooked: grad_ready(hooked, {leaf})", 2)
 
     def call(self, fn, args, kwargs, plain):
-        slots = sorted(_slots((args, kwargs)))
+        marked = sorted(slots((args, kwargs)))
         fn, args, kwargs = self.name(fn, "call"), self.name(args, "args"), \
             self.name(kwargs, "kwargs")
         if plain:
             self.emit(f"{fn}(*{args}, **{kwargs})")
             return
-        values = "{" + ", ".join(f"{slot}: v{slot}" for slot in slots) + "}"
+        values = "{" + ", ".join(f"{slot}: v{slot}" for slot in marked) + "}"
         self.emit(f"{fn}(*values_of({args}, {values}), **values_of({kwargs}, {values}))")
-
-
-def _slots(value):
-    """The slots of the step tensors among a state change's arguments."""
-    if isinstance(value, _Slot):
-        return {value.index}
-    if isinstance(value, (list, tuple)):
-        return set().union(*(_slots(item) for item in value))
-    if isinstance(value, dict):
-        return _slots(list(value.values()))
-    return set()
 
 
 def _hooked_uses(uses):
@@ -467,12 +508,6 @@ def _hooked_uses(uses):
     if not _HOOKED[0]:
         return None
     return {key: [count, leaf] for key, (count, leaf) in uses.items()}
-
-
-def _tensor_of(array):
-    tensor = Tensor.__new__(Tensor)
-    tensor.data = array
-    return tensor
 
 
 def _ones_like(array):
@@ -486,16 +521,6 @@ def _filled(given, meta):
     return [xp.zeros(shape, dtype) if g is None else g for g, (shape, dtype) in zip(given, meta)]
 
 
-def _has_slots(value):
-    if isinstance(value, _Slot):
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(_has_slots(item) for item in value)
-    if isinstance(value, dict):
-        return any(_has_slots(item) for item in value.values())
-    return False
-
-
 def _deliver(leaf, gradient):
     """As the engine does: the first gradient becomes ``.grad``, later ones are added
     (out of place)."""
@@ -505,18 +530,6 @@ def _deliver(leaf, gradient):
         leaf.grad = tensor
     else:
         leaf.grad.data = leaf.grad.data + gradient
-
-
-def _values(value, values):
-    if isinstance(value, _Slot):
-        tensor = Tensor.__new__(Tensor)
-        tensor.data = values[value.index]
-        return tensor
-    if isinstance(value, (list, tuple)):
-        return type(value)(_values(item, values) for item in value)
-    if isinstance(value, dict):
-        return {key: _values(item, values) for key, item in value.items()}
-    return value
 
 
 class CompiledStep:
@@ -529,9 +542,12 @@ class CompiledStep:
         strict: raise instead of falling back to eager code.
     """
 
-    def __init__(self, fn, strict=False):
+    def __init__(self, fn, strict=False, native=True, native_after=None):
         self.fn = fn
         self.strict = strict
+        if native_after is None:
+            native_after = NATIVE_AFTER
+        self.native_after = native_after if native else None
         self.programs = {}
         self._fast = {}  # (arguments' shapes, dtypes and devices, modes) -> a program
         self._modules = None  # the Modules fn reads (closures, globals, self): their modes
@@ -541,10 +557,8 @@ class CompiledStep:
 
     def __call__(self, *args):
         fast = None  # the usual call, step(x, y) with tensors: its program by a short key
-        if self._modules is not None and all(arg.__class__ is Tensor for arg in args):
-            fast = (tuple([(arg.data.shape, arg.data.dtype, device_of(arg.data))
-                           for arg in args]),
-                    tuple([module.training for module in self._module_list]))
+        if self._modules is not None:
+            fast = self._fast_key(args)
             program = self._fast.get(fast)
             if program is not None:
                 return program.run([arg.data for arg in args])
@@ -566,6 +580,20 @@ class CompiledStep:
         if fast is not None:
             self._fast[fast] = program
         return program.run([tensor.data for tensor in tensors])
+
+    def _fast_key(self, args):
+        """The arguments' shapes, dtypes and devices (a NumPy array's device is the CPU)
+        and the modules' modes, or None unless every argument is a Tensor."""
+        key = []
+        for arg in args:
+            if arg.__class__ is not Tensor:
+                return None
+            data = arg.data
+            key.append((data.shape, data.dtype) if data.__class__ is _HOST_ARRAY
+                       else (data.shape, data.dtype, device_of(data)))
+        if self._module_list:
+            key.append(tuple([module.training for module in self._module_list]))
+        return tuple(key)
 
     def _capture(self, key, leaves, spec, tensors):
         previous = mode.recorder
@@ -609,14 +637,14 @@ class CompiledStep:
             self.programs[key] = None
         else:
             self.programs[key] = StepProgram(capture, [capture.slot(item) for item in outputs],
-                                             output_spec)
+                                             output_spec, native_after=self.native_after)
         for item in outputs:  # the caller gets ordinary tensors
             if type(item) is CapturedTensor:
                 item.__class__ = Tensor
         return result
 
 
-def compile(fn, strict=False):
+def compile(fn, strict=False, native=True, native_after=None):
     """Compile a training step: capture ``fn`` once per input signature, replay it as
     array code afterwards (see the module docstring).
 
@@ -627,9 +655,13 @@ def compile(fn, strict=False):
             nested lists or tuples of them, or other values (part of the signature).
         strict: raise ``GraphCaptureError`` when ``fn`` cannot be replayed, instead of
             running it eagerly with a ``CompileWarning``.
+        native: lower programs to native code (numba) once replayed often enough;
+            ``False`` keeps them Python code (bitwise eager results).
+        native_after: the replays of a program before it is lowered (default
+            ``NATIVE_AFTER``, 50); 0 lowers it right after the capture.
 
     Returns:
         A ``CompiledStep``, called like ``fn``; it returns what ``fn`` returns (tensors
         without autograd: backward already ran inside the step).
     """
-    return CompiledStep(fn, strict=strict)
+    return CompiledStep(fn, strict=strict, native=native, native_after=native_after)

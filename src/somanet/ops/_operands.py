@@ -37,6 +37,17 @@ def as_tensor_operand(value, like):
     return wrapped
 
 
+def constant_value(tensor):
+    """The Python number ``tensor`` stands for, if it is one of the 0-d tensors made
+    here for a Python number in an expression (whose value never changes), else None."""
+    if tensor.data.shape:
+        return None
+    for (value, _, _, _), found in _CONSTANTS.items():
+        if found is tensor:
+            return value
+    return None
+
+
 def placeholder_call(name, values, params=None):
     """What an op called on functional-API placeholders gives: the first value with a
     ``symbolic_op`` (``somanet.train``'s ``KerasTensor``) builds the op's merge layer
