@@ -45,3 +45,16 @@ def test_pick_rows_and_place_rows():
     expected = np.zeros_like(x)
     expected[[0, 1, 2], labels] = -2
     np.testing.assert_array_equal(placed, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_is_numpys_own_product(dtype):
+    gemm = kernels_native.kernels().gemm
+    if gemm is None:
+        pytest.skip("NumPy's BLAS exports no CBLAS gemm here (np.dot is used instead)")
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(70, 50)).astype(dtype), rng.normal(size=(60, 50)).astype(dtype)
+    np.testing.assert_array_equal(gemm(a, b, False, True), a @ b.T)  # the same library
+    np.testing.assert_allclose(gemm(a, a, True, False), a.T @ a, rtol=1e-5)
+    np.testing.assert_allclose(gemm(b.T, a.T.copy(), True, False), b @ a.T, rtol=1e-5)
+    assert gemm(a, b, False, True).dtype == dtype

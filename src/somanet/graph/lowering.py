@@ -18,7 +18,7 @@ call) and the loop that applies it (``backend.kernels_optim``'s, as in eager mod
 """
 import numpy
 
-from ..backend import kernels_optim
+from ..backend import kernels_native, kernels_optim
 from ..ops.activation import ReLU, Sigmoid, Softmax, Tanh
 from ..ops.dropout import Dropout
 from ..ops.elementwise import Add, Clip, Div, Exp, Log, Mul, Neg, PowConstant, Sub
@@ -90,11 +90,17 @@ class OpCode:
         return expression
 
 
-def matmul(op, a, b, a_shape, b_shape):
-    """The expression of a 2-D product (three loops when tiny, BLAS otherwise)."""
-    if a_shape[0] * a_shape[1] * b_shape[1] <= SMALL_MATMUL:
-        return f"matmul_small({a}, {b})"
-    return f"np.dot({a}, {b})"
+def matmul(a, b, shape, trans_a=False, trans_b=False):
+    """The expression of a 2-D product ``op(a) @ op(b)`` of shapes (m, k) @ (k, n)
+    (``shape = (m, k, n)``; ``op`` transposes where asked): three loops when tiny, else
+    NumPy's own BLAS (``kernels_native.gemm``), else ``np.dot``."""
+    m, k, n = shape
+    left, right = f"{a}.T" if trans_a else a, f"{b}.T" if trans_b else b
+    if m * k * n <= SMALL_MATMUL:
+        return f"matmul_small({left}, {right})"
+    if kernels_native.kernels().gemm is not None:
+        return f"gemm({a}, {b}, {trans_a}, {trans_b})"
+    return f"np.dot({left}, {right})"
 
 
 # -- elementwise ---------------------------------------------------------------------------
@@ -292,24 +298,25 @@ def matmul_(op):
     a_shape, b_shape = op.shape(a), op.shape(b)
     if len(a_shape) != 2 or len(b_shape) != 2:
         return None
-    op.emit(f"{y} = {matmul(op, a, b, a_shape, b_shape)}")
-    return lambda g: [matmul(op, g, f"{b}.T", op.shape(y), b_shape[::-1]),
-                      matmul(op, f"{a}.T", g, a_shape[::-1], op.shape(y))]
+    (m, k), n = a_shape, b_shape[1]
+    op.emit(f"{y} = {matmul(a, b, (m, k, n))}")
+    return lambda g: [matmul(g, b, (m, n, k), trans_b=True),
+                      matmul(a, g, (k, m, n), trans_a=True)]
 
 
 @lowers(Linear)
 def linear(op):
     x, weight = op.x[:2]
     (y,) = op.y
-    x_shape, w_shape = op.shape(x), op.shape(weight)
+    x_shape = op.shape(x)
     if len(x_shape) != 2:
         return None
-    product = matmul(op, x, weight, x_shape, w_shape)
-    op.emit(f"{y} = {product}" + (f" + {op.x[2]}" if len(op.x) > 2 else ""))
+    (m, k), n = x_shape, op.shape(weight)[1]
+    op.emit(f"{y} = {matmul(x, weight, (m, k, n))}" + (f" + {op.x[2]}" if len(op.x) > 2 else ""))
 
     def backward(g):
-        grads = [matmul(op, g, f"{weight}.T", op.shape(y), w_shape[::-1]),
-                 matmul(op, f"{x}.T", g, x_shape[::-1], op.shape(y))]
+        grads = [matmul(g, weight, (m, n, k), trans_b=True),
+                 matmul(x, g, (k, m, n), trans_a=True)]
         return grads + ([f"np.sum({g}, axis=0)"] if len(op.x) > 2 else [])
     return backward
 

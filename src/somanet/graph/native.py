@@ -39,6 +39,7 @@ import numpy as np
 from somanet.backend import kernels_native as _native, kernels_optim as _optim
 
 _kernels = _native.kernels()
+gemm = _kernels.gemm
 matmul_small = _kernels.matmul_small
 softmax_cross_entropy = _kernels.softmax_cross_entropy
 softmax_cross_entropy_backward = _kernels.softmax_cross_entropy_backward
