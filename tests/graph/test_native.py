@@ -353,3 +353,15 @@ def test_a_second_process_loads_the_compiled_step_from_the_disk_cache(tmp_path):
     assert first[0] == "False" and second[0] == "True"  # compiled, then loaded
     assert first[1] == second[1]
     assert any(name.endswith(".py") for name in os.listdir(tmp_path / "native"))
+
+
+def test_an_optimiser_without_a_native_update_runs_in_python_after_the_native_part():
+    """As a distributed optimiser's step (an all-reduce, then the update) would: the
+    native code computes the gradients, sets .grad, and the step runs in Python."""
+    def make():
+        model = nn.Linear(4, 3)
+        return model, sn.optim.RMSprop(model.parameters(), lr=0.01)
+    step = assert_twins(make, classifier_step, data())
+    (program,) = step.programs.values()
+    assert "RMSprop" not in program.native.native_source
+    assert "call" in program.native.source  # the recorded step and zero_grad, in Python

@@ -269,7 +269,11 @@ class _Writer:
     def _state_change(self, fn, args, kwargs):
         """Write a recorded call that has a native form; False if it has none."""
         if fn is Optimizer.step.recorded and len(args) == 1 and not kwargs:
-            self._optimizer_step(args[0])
+            form = lowering.UPDATES.get(getattr(type(args[0]).update, "__func__",
+                                                type(args[0]).update))
+            if form is None:  # runs in Python, after the native part
+                return False
+            self._optimizer_step(args[0], form)
             return True
         if fn in (Optimizer.zero_grad.recorded, Module.zero_grad.recorded):
             to_none = kwargs.get("set_to_none", args[1] if len(args) > 1 else True)
@@ -284,14 +288,10 @@ class _Writer:
             return True
         return False
 
-    def _optimizer_step(self, optimizer):
+    def _optimizer_step(self, optimizer, form):
         """One optimiser step: per parameter group, one set of scalars (worked out once a
         call: the group's parameters count their steps together) and a loop per
         parameter with a gradient."""
-        form = lowering.UPDATES.get(getattr(type(optimizer).update, "__func__",
-                                            type(optimizer).update))
-        if form is None:
-            raise NotLowered(f"{type(optimizer).__name__} has no native update")
         for number, group in enumerate(optimizer.param_groups):
             stepped = []
             for param in group["params"]:
