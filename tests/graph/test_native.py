@@ -365,3 +365,28 @@ def test_an_optimiser_without_a_native_update_runs_in_python_after_the_native_pa
     (program,) = step.programs.values()
     assert "RMSprop" not in program.native.native_source
     assert "call" in program.native.source  # the recorded step and zero_grad, in Python
+
+
+def test_a_native_run_resumes_eagerly_from_its_checkpoint(tmp_path):
+    def make():
+        sn.manual_seed(7)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        return model, sn.optim.Adam(model.parameters(), lr=0.01)
+
+    batches = data(count=6)
+    reference, reference_opt = make()
+    for batch in batches:
+        classifier_step(reference, reference_opt)(*batch)
+    model, optimizer = make()
+    step = graph.compile(classifier_step(model, optimizer), native_after=0)
+    for batch in batches[:3]:
+        step(*batch)
+    assert list(step.programs.values())[0].native is not None
+    sn.io.save_checkpoint(tmp_path / "ckpt", model, optimizer=optimizer)
+    resumed, resumed_opt = make()
+    sn.io.load_checkpoint(tmp_path / "ckpt", resumed, optimizer=resumed_opt)
+    assert resumed_opt.state[resumed_opt.parameters()[0]]["step"] == 3
+    for batch in batches[3:]:
+        classifier_step(resumed, resumed_opt)(*batch)
+    for a, b in zip(reference.parameters(), resumed.parameters()):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=RTOL, atol=ATOL)
