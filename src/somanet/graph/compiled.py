@@ -558,10 +558,21 @@ class CompiledStep:
     def __call__(self, *args):
         fast = None  # the usual call, step(x, y) with tensors: its program by a short key
         if self._modules is not None:
-            fast = self._fast_key(args)
-            program = self._fast.get(fast)
-            if program is not None:
-                return program.run([arg.data for arg in args])
+            arrays, key = [], []
+            for arg in args:
+                if arg.__class__ is not Tensor:
+                    break
+                data = arg.data
+                arrays.append(data)
+                key.append((data.shape, data.dtype) if data.__class__ is _HOST_ARRAY
+                           else (data.shape, data.dtype, device_of(data)))
+            else:  # every argument is a Tensor: their shapes, dtypes, devices, the modes
+                if self._module_list:
+                    key.append(tuple([module.training for module in self._module_list]))
+                fast = tuple(key)
+                program = self._fast.get(fast)
+                if program is not None:
+                    return program.run(arrays)
         leaves, spec = flatten(list(args), lambda item: _is_tensor_like(item))
         tensors = [leaf if isinstance(leaf, Tensor) else Tensor(leaf) for leaf in leaves
                    if _is_tensor_like(leaf)]
@@ -580,20 +591,6 @@ class CompiledStep:
         if fast is not None:
             self._fast[fast] = program
         return program.run([tensor.data for tensor in tensors])
-
-    def _fast_key(self, args):
-        """The arguments' shapes, dtypes and devices (a NumPy array's device is the CPU)
-        and the modules' modes, or None unless every argument is a Tensor."""
-        key = []
-        for arg in args:
-            if arg.__class__ is not Tensor:
-                return None
-            data = arg.data
-            key.append((data.shape, data.dtype) if data.__class__ is _HOST_ARRAY
-                       else (data.shape, data.dtype, device_of(data)))
-        if self._module_list:
-            key.append(tuple([module.training for module in self._module_list]))
-        return tuple(key)
 
     def _capture(self, key, leaves, spec, tensors):
         previous = mode.recorder
