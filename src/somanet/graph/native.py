@@ -136,7 +136,7 @@ class _Writer:
         self.untouched = {}  # id(leaf) -> leaf: read before being cleared in the step
         self.cleared = {}  # id(leaf) -> leaf: set to None by a zero_grad of the step
         self.trailing = []  # recorded calls after the native part: (fn, args, kwargs)
-        self.backward_of = {}  # op index -> its native backward (None: the identity)
+        self.backward_of = {}  # op index -> its native backward
 
     # -- helpers the op forms use ---------------------------------------------------------
 
@@ -189,7 +189,7 @@ class _Writer:
         wanted = list(output_slots)
         for fn, args, kwargs in self.trailing:
             wanted += sorted(slots((args, kwargs)))
-        known = set(record.inputs) | {slot for slot, _ in record.leaves}
+        known = set(record.inputs) | {slot for slot, _ in self.leaves}  # in Python
         returned = []  # the values the Python side needs that the native code made
         for slot in wanted:
             if slot not in known and f"v{slot}" not in returned:
