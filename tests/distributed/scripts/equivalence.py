@@ -3,6 +3,7 @@
     python equivalence.py OUT.npz GLOBAL_BATCH            # one process, batch GLOBAL_BATCH
     mpiexec -n 2 python equivalence.py OUT.npz GLOBAL_BATCH   # two ranks, GLOBAL_BATCH / 2 each
     ... OUT.npz GLOBAL_BATCH jit                          # the steps compiled (graph.compile)
+    ... OUT.npz GLOBAL_BATCH native                       # compiled, lowered to native code
 
 The SGD run uses the explicit API (check_same_model, broadcast_parameters,
 DistributedSampler, DistributedOptimizer); the Adam run uses prepare(). Each rank
@@ -18,7 +19,8 @@ from somanet import distributed, nn
 from somanet.data import DataLoader, TensorDataset
 
 out, global_batch = sys.argv[1], int(sys.argv[2])
-jit = sys.argv[3:] == ["jit"]
+jit = sys.argv[3:] in (["jit"], ["native"])
+native = sys.argv[3:] == ["native"]
 world, rank = distributed.world_size(), distributed.rank()
 rng = np.random.default_rng(0)
 x = rng.standard_normal((96, 6)).astype(np.float32)
@@ -46,13 +48,17 @@ for name in ("sgd", "adam"):
         optimizer.step()  # under MPI: the all-reduce, inside the compiled step too
         return loss
 
-    step = sn.graph.compile(train_step, strict=True) if jit else train_step
+    step = sn.graph.compile(train_step, strict=True, native=native,
+                            native_after=0) if jit else train_step
     steps = 0
     for epoch in range(2):
         for xb, yb in loader:
             step(xb, yb)
             steps += 1
     saved[name + ".steps"] = np.array(steps)
+    if native and distributed.is_main():
+        for program in step.programs.values():
+            print(name, "native" if program.native else program.native_reason, flush=True)
     for key, value in model.state_dict().items():
         saved[f"{name}.{key}"] = value.numpy()
         if world > 1:  # every rank holds the same weights
