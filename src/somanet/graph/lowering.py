@@ -392,39 +392,62 @@ class Update:
     """One optimiser's native update: ``key(hyper)`` the choices fixed in the code (a
     change runs the step in Python again), ``arrays(state)`` the state arrays the loop
     updates, ``constants(dtype, state, hyper)`` its scalars (per call: the learning rate
-    may follow a schedule), ``loop`` the name of the ``kernels_optim`` loop."""
+    may follow a schedule), ``loop`` the name of the ``kernels_optim`` loop, and
+    ``depends(state, hyper)`` what the scalars depend on (``None``: the step count too),
+    so that ``scalars`` can reuse the last call's."""
 
-    def __init__(self, key, arrays, constants, loop):
+    def __init__(self, key, arrays, constants, loop, depends=None):
         self.key, self.arrays, self.constants, self.loop = key, arrays, constants, loop
+        self.depends = depends
+        self._last = (None, None)
+
+    def scalars(self, dtype, state, hyper):
+        """``constants(dtype, state, hyper)``, the last ones again if nothing they depend
+        on changed (a few Python calls fewer per step)."""
+        if self.depends is None:
+            return self.constants(dtype, state, hyper)
+        key = (dtype, self.depends(state, hyper))
+        if key != self._last[0]:
+            self._last = (key, self.constants(dtype, state, hyper))
+        return self._last[1]
 
 
-def _sgd_loop(hyper):
-    return "sgd_momentum" if hyper["momentum"] else "sgd"
+def _sgd_constants(dtype, state, hyper):
+    if not hyper["momentum"]:
+        return dtype.type(hyper["lr"]), dtype.type(hyper["weight_decay"])
+    return kernels_optim.sgd_constants(dtype, hyper["lr"], hyper["momentum"],
+                                       hyper["weight_decay"], hyper["nesterov"],
+                                       hyper["dampening"] if state["step"] > 1 else 0.0)
+
+
+def _adam_arrays(state, hyper):
+    return [state["exp_avg"], state["exp_avg_sq"]] + (
+        [state["max_exp_avg_sq"]] if hyper["amsgrad"] else [])
+
+
+def _adam_loop(hyper):
+    return "amsgrad" if hyper["amsgrad"] else "adam"
 
 
 UPDATES = {
     sgd_update: Update(
         key=lambda hyper: bool(hyper["momentum"]),
         arrays=lambda state, hyper: [state["momentum_buffer"]] if hyper["momentum"] else [],
-        constants=lambda dtype, state, hyper: kernels_optim.sgd_constants(
-            dtype, hyper["lr"], hyper["momentum"], hyper["weight_decay"], hyper["nesterov"],
-            hyper["dampening"] if state["step"] > 1 else 0.0) if hyper["momentum"] else
-        (dtype.type(hyper["lr"]), dtype.type(hyper["weight_decay"])),
-        loop=_sgd_loop),
+        constants=_sgd_constants,
+        loop=lambda hyper: "sgd_momentum" if hyper["momentum"] else "sgd",
+        depends=lambda state, hyper: (hyper["lr"], hyper["momentum"], hyper["weight_decay"],
+                                      hyper["nesterov"], hyper["dampening"],
+                                      state["step"] > 1)),
     adam_update: Update(
-        key=lambda hyper: bool(hyper["amsgrad"]),
-        arrays=lambda state, hyper: [state["exp_avg"], state["exp_avg_sq"]] + (
-            [state["max_exp_avg_sq"]] if hyper["amsgrad"] else []),
+        key=lambda hyper: bool(hyper["amsgrad"]), arrays=_adam_arrays,
         constants=lambda dtype, state, hyper: kernels_optim.adam_constants(
             dtype, state["step"], hyper["lr"], *hyper["betas"], hyper["eps"],
             l2=hyper["weight_decay"]),
-        loop=lambda hyper: "amsgrad" if hyper["amsgrad"] else "adam"),
+        loop=_adam_loop),
     adamw_update: Update(
-        key=lambda hyper: bool(hyper["amsgrad"]),
-        arrays=lambda state, hyper: [state["exp_avg"], state["exp_avg_sq"]] + (
-            [state["max_exp_avg_sq"]] if hyper["amsgrad"] else []),
+        key=lambda hyper: bool(hyper["amsgrad"]), arrays=_adam_arrays,
         constants=lambda dtype, state, hyper: kernels_optim.adam_constants(
             dtype, state["step"], hyper["lr"], *hyper["betas"], hyper["eps"],
             decay=1 - hyper["lr"] * hyper["weight_decay"]),
-        loop=lambda hyper: "amsgrad" if hyper["amsgrad"] else "adam"),
+        loop=_adam_loop),
 }

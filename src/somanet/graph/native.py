@@ -395,7 +395,7 @@ class _Writer:
                 if arrays:
                     emit(f"{', '.join(arrays)}, = {upd}.arrays(state, group)")
                 if position == 0:
-                    emit(f"{', '.join(constants)}, = {upd}.constants({leaf}.data.dtype, "
+                    emit(f"{', '.join(constants)}, = {upd}.scalars({leaf}.data.dtype, "
                          f"state, group)")
         emit(f"r = native({', '.join(self.arguments)})")
         for position, label in enumerate(self.returned):
