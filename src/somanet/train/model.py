@@ -173,8 +173,10 @@ class Model(Trainer, Module):
                 give one of them).
             jit: ``True`` makes ``fit``, ``evaluate`` and ``predict`` run compiled steps
                 (``somanet.graph.compile``: each step captured once per batch shape and
-                replayed as array code, with eager's results bit for bit); a step that
-                cannot be compiled runs eagerly after one ``CompileWarning``.
+                replayed as array code, with eager's results bit for bit; after 50
+                replays, lowered to native code where numba is installed, with eager's
+                results within float32 round-off); a step that cannot be compiled runs
+                eagerly after one ``CompileWarning``.
                 ``"strict"``: raise instead. Default ``False`` (eager).
         """
         optimizers.check(optimizer)
