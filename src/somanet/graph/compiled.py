@@ -59,9 +59,9 @@ call only.
 """
 import builtins
 import linecache
+import warnings
 
 import numpy
-import warnings
 
 from ..autograd.engine import _HOOKED, grad_ready
 from ..autograd.mode import mode
