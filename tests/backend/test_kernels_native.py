@@ -32,6 +32,9 @@ def test_softmax_cross_entropy_and_its_gradient_match_the_op():
     np.testing.assert_allclose(loss.sum(), expected.item(), rtol=1e-6)
     np.testing.assert_allclose(probs, sn.softmax(sn.tensor(logits), axis=1).numpy(), rtol=1e-6)
     np.testing.assert_allclose(kernels.softmax_rows(logits), probs, rtol=1e-7)
+    np.testing.assert_allclose(kernels.log_softmax_rows(logits),
+                               sn.log_softmax(sn.tensor(logits), axis=1).numpy(),
+                               rtol=1e-6, atol=1e-6)
     grad = kernels.softmax_cross_entropy_backward(probs, labels, np.float32(1))
     np.testing.assert_allclose(grad, x.grad.numpy(), rtol=1e-6, atol=1e-7)
 

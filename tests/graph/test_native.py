@@ -390,3 +390,33 @@ def test_a_native_run_resumes_eagerly_from_its_checkpoint(tmp_path):
         classifier_step(resumed, resumed_opt)(*batch)
     for a, b in zip(reference.parameters(), resumed.parameters()):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=RTOL, atol=ATOL)
+
+
+def test_leaky_relu_log_softmax_nll_transpose_and_binary_cross_entropy():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            rng = np.random.default_rng(3)
+            self.w = nn.Parameter(sn.tensor(rng.normal(size=(4, 3)).astype("float32")))
+            self.target = sn.tensor(np.eye(3, dtype="float32"))  # a constant leaf
+
+        def forward(self, x, y):
+            h = sn.leaky_relu(x @ self.w, 0.1)
+            nll = sn.nll(sn.log_softmax(h, axis=1), y)
+            square = h.T @ h  # (3, 3)
+            return nll + sn.binary_cross_entropy_with_logits(square * 0.1, self.target)
+
+    def make():
+        model = Model()
+        return model, sn.optim.SGD(model.parameters(), lr=0.05)
+
+    def step_fn(model, optimizer):
+        def step(x, y):
+            loss = model(x, y)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            return loss
+        return step
+
+    assert_twins(make, step_fn, data())

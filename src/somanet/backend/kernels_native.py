@@ -20,8 +20,8 @@ versions, since generated native code exists only where numba does.
 - ``softmax_cross_entropy_backward(probs, labels, g)``: the gradient of ``sum_n g *
   loss[n]`` with respect to the logits, ``g * (probs - onehot(labels))`` (``g`` is
   ``1/N`` times the upstream gradient for a mean).
-- ``softmax_rows(x)``: the softmax of each row of a 2-D array (its maximum subtracted
-  first).
+- ``softmax_rows(x)``, ``log_softmax_rows(x)``: the softmax and log-softmax of each row
+  of a 2-D array (its maximum subtracted first).
 - ``pick_rows(x, labels)``: ``x[n, labels[n]]`` for each row, (N,);
   ``place_rows(like, labels, g)``: zeros shaped like ``like`` with ``g`` at ``[n, labels[n]]``
   (the negative log-likelihood's forward and backward, up to the sign).
@@ -120,6 +120,23 @@ def _build(numba):
                 out[n, c] /= total
         return out
 
+    @numba.njit(cache=True, nogil=True, error_model="numpy")
+    def log_softmax_rows(x):
+        rows, classes = x.shape
+        out = numpy.empty((rows, classes), x.dtype)
+        for n in range(rows):
+            top = x[n, 0]
+            for c in range(1, classes):
+                top = max(top, x[n, c])
+            total = x.dtype.type(0)
+            for c in range(classes):
+                out[n, c] = x[n, c] - top
+                total += numpy.exp(out[n, c])
+            log_total = numpy.log(total)
+            for c in range(classes):
+                out[n, c] -= log_total
+        return out
+
     @numba.njit(cache=True, nogil=True)
     def pick_rows(x, labels):
         out = numpy.empty(x.shape[0], x.dtype)
@@ -136,7 +153,8 @@ def _build(numba):
 
     return _Kernels(gemm=_build_gemm(numba), matmul_small=matmul_small, softmax_cross_entropy=softmax_cross_entropy,
                     softmax_cross_entropy_backward=softmax_cross_entropy_backward,
-                    softmax_rows=softmax_rows, pick_rows=pick_rows, place_rows=place_rows)
+                    softmax_rows=softmax_rows, log_softmax_rows=log_softmax_rows,
+                    pick_rows=pick_rows, place_rows=place_rows)
 
 
 def _build_gemm(numba):

@@ -19,13 +19,14 @@ call) and the loop that applies it (``backend.kernels_optim``'s, as in eager mod
 import numpy
 
 from ..backend import kernels_native, kernels_optim
-from ..ops.activation import ReLU, Sigmoid, Softmax, Tanh
+from ..ops.activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from ..ops.dropout import Dropout
 from ..ops.elementwise import Add, Clip, Div, Exp, Log, Mul, Neg, PowConstant, Sub
 from ..ops.linalg import Linear, MatMul
-from ..ops.loss import SparseNLL, SparseSoftmaxCrossEntropy, SquaredError
+from ..ops.loss import (BinaryCrossEntropyWithLogits, SparseNLL,
+                        SparseSoftmaxCrossEntropy, SquaredError)
 from ..ops.reduction import Mean, Sum
-from ..ops.shape import Reshape
+from ..ops.shape import Reshape, Transpose
 from ..optim.adam import adam_update, adamw_update
 from ..optim.sgd import sgd_update
 
@@ -197,6 +198,16 @@ def relu(op):
     return lambda g: [f"{g} * ({y} > {zero})"]
 
 
+@lowers(LeakyReLU)
+def leaky_relu(op):
+    (x,), (y,) = op.x, op.y
+    zero, slope = op.const(0), op.const(op.params["slope"])
+    positive = op.temp("positive")
+    op.emit(f"{positive} = {x} > {zero}")
+    op.emit(f"{y} = np.where({positive}, {x}, {x} * {slope})")
+    return lambda g: [f"np.where({positive}, {g}, {g} * {slope})"]
+
+
 @lowers(Clip)
 def clip(op):
     (x,), (y,) = op.x, op.y
@@ -232,6 +243,17 @@ def softmax(op):
     return backward
 
 
+@lowers(LogSoftmax)
+def log_softmax(op):
+    (x,), (y,) = op.x, op.y
+    shape_ = op.shape(x)
+    if len(shape_) != 2 or op.params["axis"] not in (1, -1):
+        return None
+    op.emit(f"{y} = log_softmax_rows({x})")
+    column = f"({shape_[0]}, 1)"
+    return lambda g: [f"{g} - np.exp({y}) * np.sum({g}, axis=1).reshape({column})"]
+
+
 @lowers(Dropout)
 def dropout_(op):
     (x,), (y,) = op.x, op.y
@@ -249,6 +271,16 @@ def reshape(op):
     (x,), (y,) = op.x, op.y
     op.emit(f"{y} = np.ascontiguousarray({x}).reshape({tuple(op.shape(y))})")
     return lambda g: [f"np.ascontiguousarray({g}).reshape({tuple(op.shape(x))})"]
+
+
+@lowers(Transpose)
+def transpose(op):
+    (x,), (y,) = op.x, op.y
+    axes = op.params["axes"]
+    if len(op.shape(x)) != 2 or axes not in (None, (1, 0), [1, 0]):
+        return None
+    op.emit(f"{y} = np.ascontiguousarray({x}.T)")
+    return lambda g: [f"np.ascontiguousarray({g}.T)"]
 
 
 def _reduce(op, x, y, axes, keepdims, divisor=None):
@@ -361,6 +393,26 @@ def squared_error(op):
         grad = op.temp("grad")
         op.emit(f"{grad} = {diff} * ({g}{by} * {op.const(2 * scale)})")
         return [grad, f"-{grad}"]
+    return backward
+
+
+@lowers(BinaryCrossEntropyWithLogits)
+def binary_cross_entropy_with_logits(op):
+    (logits, target), (y,) = op.x, op.y
+    p = op.params
+    if p["has_weight"] or p["has_pos_weight"]:
+        return None
+    zero, one = op.const(0), op.const(1)
+    values = op.temp("values")
+    op.emit(f"{values} = np.log1p(np.exp(-np.abs({logits}))) + np.maximum({logits}, {zero})"
+            f" - {logits} * {target}")
+    by = _loss_reduction(op, values, y, p["reduction"], _size(op.shape(logits)))
+
+    def backward(g):
+        scale = op.temp("scale")
+        op.emit(f"{scale} = {g}{by}")
+        return [f"({one} / ({one} + np.exp(-{logits})) - {target}) * {scale}",
+                f"-{logits} * {scale}"]
     return backward
 
 

@@ -43,7 +43,8 @@ gemm = _kernels.gemm
 matmul_small = _kernels.matmul_small
 softmax_cross_entropy = _kernels.softmax_cross_entropy
 softmax_cross_entropy_backward = _kernels.softmax_cross_entropy_backward
-softmax_rows, pick_rows, place_rows = _kernels.softmax_rows, _kernels.pick_rows, _kernels.place_rows
+softmax_rows, log_softmax_rows = _kernels.softmax_rows, _kernels.log_softmax_rows
+pick_rows, place_rows = _kernels.pick_rows, _kernels.place_rows
 adam, sgd_momentum, amsgrad, sgd = _optim.numba_kernels()
 """
 
