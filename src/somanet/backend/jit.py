@@ -113,20 +113,29 @@ def native_function(source, name, examples):
     types of the arguments ``examples``, and return it (a numba dispatcher), or ``None``
     when numba is not installed.
 
-    The source is written to ``cache_folder()`` under a name made from its hash and
-    imported from there, so numba's own disk cache applies: a second process with the
-    same source loads the machine code instead of compiling it. Raises what numba
+    The source is written to ``cache_folder()`` under a name made from its hash (and
+    that of the kernel modules it may call) and imported from there, so numba's own
+    disk cache applies: a second process with the same source loads the machine code
+    instead of compiling it. Raises what numba
     raises when the source does not compile (a ``numba.core.errors`` error).
     """
     try:
         import numba
     except ImportError:
         return None
+    import glob
     import hashlib
     import importlib.util
     import tempfile
 
-    digest = hashlib.sha256(f"{numba.__version__}\n{source}".encode()).hexdigest()[:24]
+    # numba links the kernels a function calls into its machine code: their sources are
+    # part of the key, so that a changed kernel is compiled again, not loaded stale
+    digest = hashlib.sha256(f"{numba.__version__}\n{source}".encode())
+    for kernel_file in sorted(glob.glob(os.path.join(os.path.dirname(__file__),
+                                                     "kernels_*.py"))):
+        with open(kernel_file, "rb") as file:
+            digest.update(file.read())
+    digest = digest.hexdigest()[:24]
     module_name = f"somanet_native_{digest}"
     folder = cache_folder()
     try:
