@@ -35,7 +35,8 @@ def _build(numba):
     column.
 
     The loops are parallel (``prange``, ``jit.parallel``) over what each iteration
-    writes alone: samples per sample, channels in the merged layout (within a block).
+    writes alone: (sample, channel) planes per sample, so that a single large sample
+    still uses every core; channels in the merged layout (within a block).
     They run before or after a GEMM, never during one, so BLAS's threads are idle.
     """
     prange = numba.prange
@@ -46,24 +47,24 @@ def _build(numba):
         """cols (N, C, kh, kw, Ho, Wo): per sample."""
         n_batch, channels, h, w = x.shape
         ho, wo = cols.shape[4], cols.shape[5]
-        for n in prange(n_batch):
-            for c in range(channels):
-                for p in range(kh):
-                    for q in range(kw):
-                        off = q * dw - left
-                        inside = sw == 1 and off >= 0 and off + wo <= w
-                        for i in range(ho):
-                            r = i * sh + p * dh - top
-                            if r < 0 or r >= h:
-                                for j in range(wo):
-                                    cols[n, c, p, q, i, j] = 0
-                            elif inside:
-                                for j in range(wo):
-                                    cols[n, c, p, q, i, j] = x[n, c, r, off + j]
-                            else:
-                                for j in range(wo):
-                                    s = j * sw + off
-                                    cols[n, c, p, q, i, j] = x[n, c, r, s] if 0 <= s < w else 0
+        for task in prange(n_batch * channels):
+            n, c = task // channels, task % channels
+            for p in range(kh):
+                for q in range(kw):
+                    off = q * dw - left
+                    inside = sw == 1 and off >= 0 and off + wo <= w
+                    for i in range(ho):
+                        r = i * sh + p * dh - top
+                        if r < 0 or r >= h:
+                            for j in range(wo):
+                                cols[n, c, p, q, i, j] = 0
+                        elif inside:
+                            for j in range(wo):
+                                cols[n, c, p, q, i, j] = x[n, c, r, off + j]
+                        else:
+                            for j in range(wo):
+                                s = j * sw + off
+                                cols[n, c, p, q, i, j] = x[n, c, r, s] if 0 <= s < w else 0
 
     @numba.njit(**options)
     def im2col_merged_kernel(x, kh, kw, sh, sw, dh, dw, top, left, block, cols):
@@ -97,26 +98,26 @@ def _build(numba):
         """cols (N, C, kh, kw, Ho, Wo): per sample."""
         n_batch, channels, h, w = out.shape
         ho, wo = cols.shape[4], cols.shape[5]
-        for n in prange(n_batch):
-            for c in range(channels):
-                plane = out[n, c]
-                plane[...] = 0
-                for p in range(kh):
-                    for q in range(kw):
-                        off = q * dw - left
-                        inside = sw == 1 and off >= 0 and off + wo <= w
-                        for i in range(ho):
-                            r = i * sh + p * dh - top
-                            if r < 0 or r >= h:
-                                continue
-                            if inside:
-                                for j in range(wo):
-                                    plane[r, off + j] += cols[n, c, p, q, i, j]
-                            else:
-                                for j in range(wo):
-                                    s = j * sw + off
-                                    if 0 <= s < w:
-                                        plane[r, s] += cols[n, c, p, q, i, j]
+        for task in prange(n_batch * channels):
+            n, c = task // channels, task % channels
+            plane = out[n, c]
+            plane[...] = 0
+            for p in range(kh):
+                for q in range(kw):
+                    off = q * dw - left
+                    inside = sw == 1 and off >= 0 and off + wo <= w
+                    for i in range(ho):
+                        r = i * sh + p * dh - top
+                        if r < 0 or r >= h:
+                            continue
+                        if inside:
+                            for j in range(wo):
+                                plane[r, off + j] += cols[n, c, p, q, i, j]
+                        else:
+                            for j in range(wo):
+                                s = j * sw + off
+                                if 0 <= s < w:
+                                    plane[r, s] += cols[n, c, p, q, i, j]
 
     @numba.njit(**options)
     def col2im_merged_kernel(cols, kh, kw, sh, sw, dh, dw, top, left, block, out):
