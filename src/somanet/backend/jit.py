@@ -108,10 +108,15 @@ def cache_folder():
     return os.path.join(root, "native")
 
 
-def native_function(source, name, examples):
+def native_function(source, name, examples, options=None, slp=False):
     """Compile the function ``name`` of the Python source ``source`` with numba, for the
     types of the arguments ``examples``, and return it (a numba dispatcher), or ``None``
     when numba is not installed.
+
+    ``options`` are more ``numba.njit`` options (``parallel``, ``fastmath``). ``slp``
+    turns on LLVM's SLP vectoriser for this compilation only (numba leaves it off): it
+    packs unrolled scalar code, such as a generated kernel's register tile of
+    accumulators, into vector instructions.
 
     The source is written to ``cache_folder()`` under a name made from its hash (and
     that of the kernel modules it may call) and imported from there, so numba's own
@@ -154,6 +159,12 @@ def native_function(source, name, examples):
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
-    function = numba.njit(cache=True, nogil=True, error_model="numpy")(getattr(module, name))
-    function.compile(tuple(numba.typeof(value) for value in examples))
+    function = numba.njit(cache=True, nogil=True, error_model="numpy", **(options or {}))(
+        getattr(module, name))
+    previous = numba.config.SLP_VECTORIZE
+    numba.config.SLP_VECTORIZE = int(bool(slp)) or previous  # read when passes are built
+    try:
+        function.compile(tuple(numba.typeof(value) for value in examples))
+    finally:
+        numba.config.SLP_VECTORIZE = previous
     return function

@@ -45,6 +45,7 @@ from .._checks import check_int, check_positive_int, is_int
 from ..autograd.function import Function
 from ..backend import xp_of
 from ..backend.kernels_conv import col2im, im2col, output_size
+from ..backend import kernels_blocked
 from ..backend.kernels_direct import direct_forward, direct_input_gradient, \
     direct_weight_gradient
 from ._operands import integer_as_float
@@ -68,12 +69,26 @@ MERGE_MAX_POSITIONS = 100
 # direct kernels (backend.kernels_direct), no columns: with so few rows im2col's
 # copies cost more than the products (LeNet's first layer: 25 rows, 6 outputs).
 DIRECT_MAX_ROWS = 32
+# Stride-1 convolutions with more rows, up to this many, and at most this many output
+# channels a group run forward and weight gradient on the register-blocked kernels
+# (backend.kernels_blocked; the input gradient stays on im2col's GEMMs, faster there):
+# LeNet's conv2 (150 rows, 16 outputs). Measured in benchmarks/README.md.
+BLOCKED_MAX_ROWS = 150
+BLOCKED_MAX_OUTPUTS = 16
 
 
 def runs_direct(rows, stride):
     """Whether a convolution with ``rows = C/groups * kh * kw`` and ``stride`` runs on the
     direct kernels rather than im2col and GEMMs."""
     return rows <= DIRECT_MAX_ROWS and tuple(stride) == (1, 1)
+
+
+def runs_blocked(x, rows, stride, groups, c_out, out_width):
+    """Whether a convolution runs forward and weight gradient on the register-blocked
+    kernels (``backend.kernels_blocked``) rather than im2col and GEMMs."""
+    return DIRECT_MAX_ROWS < rows <= BLOCKED_MAX_ROWS and tuple(stride) == (1, 1) and \
+        c_out // groups <= BLOCKED_MAX_OUTPUTS and \
+        kernels_blocked.applies(x, out_width, groups, c_out)
 
 
 def merges_batch(rows, positions):
@@ -261,6 +276,14 @@ class Conv2d(Function):
             padded = pad_input(x, geometry.padding)
             ctx.save_for_backward(padded, weight)
             return direct_forward(padded, weight, bias, geometry.dilation, (ho, wo), groups)
+        ctx.blocked = runs_blocked(x, weight[0].size, geometry.stride, groups,
+                                   weight.shape[0], wo)
+        if ctx.blocked:  # forward and weight gradient blocked, the input gradient GEMMs
+            padded = pad_input(x, geometry.padding)
+            ctx.save_for_backward(padded, weight)
+            top, h = geometry.padding[0], x.shape[2]
+            return kernels_blocked.blocked_forward(padded, weight, bias, geometry.dilation,
+                                                   (ho, wo), groups, rows=(top, top + h))
         per_sample = x.shape[1] * kernel_hw[0] * kernel_hw[1] * ho * wo
         if n * per_sample * x.itemsize <= KEEP_COLUMNS_BYTES:
             cols = unfold(x, kernel_hw, geometry, merged)
@@ -277,6 +300,8 @@ class Conv2d(Function):
     def backward(ctx, grad):
         if ctx.direct:
             return ctx.direct_backward(grad)
+        if ctx.blocked:
+            return ctx.blocked_backward(grad)
         cols_or_x, weight = ctx.saved
         needs, merged = ctx.needs_input_grad, ctx.merged
         grad_x = grad_weight = grad_bias = None
@@ -297,6 +322,21 @@ class Conv2d(Function):
                     cols = unfold(cols_or_x[start:stop], weight.shape[2:], ctx.geometry, merged)
                     part = flat[:, start * length:stop * length] if merged else flat[start:stop]
                     grad_weight += weight_gradient(cols, part, weight.shape, ctx.groups, merged)
+        if len(needs) > 2 and needs[2]:
+            grad_bias = _bias_gradient(grad)
+        return (grad_x, grad_weight) + ((grad_bias,) if len(needs) > 2 else ())
+
+    def blocked_backward(ctx, grad):
+        """backward after a blocked forward: im2col's input gradient, the blocked weight
+        gradient of the padded input."""
+        padded, weight = ctx.saved
+        needs, geometry = ctx.needs_input_grad, ctx.geometry
+        grad_x = grad_weight = grad_bias = None
+        if needs[0]:
+            grad_x = input_gradient(grad, weight, ctx.in_hw, geometry, ctx.groups)
+        if needs[1]:
+            grad_weight = kernels_blocked.blocked_weight_gradient(
+                padded, grad, weight.shape[2:], geometry.dilation, ctx.groups)
         if len(needs) > 2 and needs[2]:
             grad_bias = _bias_gradient(grad)
         return (grad_x, grad_weight) + ((grad_bias,) if len(needs) > 2 else ())

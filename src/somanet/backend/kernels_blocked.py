@@ -1,0 +1,351 @@
+"""Register-blocked direct convolution kernels (stride 1, groups, dilation): forward,
+input gradient and weight gradient with the output channels in the vector lanes.
+
+``kernels_direct`` multiplies a whole shifted plane by one scalar weight: each
+multiply-add loads and stores its accumulator (15-18 GFLOP/s on LeNet's layers).
+Here a kernel keeps a *tile* of ``T x V`` accumulators in registers through the
+whole reduction: ``T`` output positions (or weight rows) times ``V`` output channels
+(16 float32 or 8 float64: one 512-bit vector, two 256-bit ones). Each reduction step
+loads one vector of ``V`` weights, broadcasts ``T`` input values and does ``T``
+vector multiply-adds; the tile is written once at the end. The tile's code is
+generated (``T * V`` scalar statements, compiled with ``jit.native_function``, on
+disk like any numba cache) and LLVM's SLP vectoriser packs it into vector
+instructions: numba's loop vectoriser only vectorises innermost loops, which cannot
+keep accumulators in registers across an outer reduction.
+
+The contract (the ``kernels_direct`` one, checked against its ``_xp`` versions in
+``tests/backend``), on the padded input ``xp (N, C, Hp, Wp)`` and weight
+``(C_out, C/groups, kh, kw)``:
+
+- ``blocked_forward``: ``out[n, o, i, j] = b[o] + sum_{c,p,q} w[o, c, p, q] *
+  xp[n, g*C/g + c, i + p*dh, j + q*dw]`` -> ``(N, C_out, Ho, Wo)``. Tiles are ``T``
+  consecutive columns of one output row (the last one of a row moved left to end at
+  ``Wo``, overlapping); reduction steps ``(c, p, q)`` are offsets into the sample's
+  flattened input. Parallel over (sample, group, block of ``V`` output channels).
+- ``blocked_input_gradient``: the padded input's gradient, ``(N, C, Hp, Wp)``: the
+  forward of the gradient zero-padded by ``(k-1)*d`` on each side with the weight
+  flipped and transposed (input and output channels swapped).
+- ``blocked_weight_gradient``: ``dw[o, c, p, q] = sum_{n,i,j} grad[n, o, i, j] *
+  xp[n, g*C/g + c, i + p*dh, j + q*dw]``: the tile is ``T`` weight rows ``(c, p, q)``
+  times ``V`` output channels, the reduction runs over every sample and output
+  position (the gradient transposed to ``(N, positions, V)`` so a step loads one
+  vector). Parallel over tiles of rows; no partial sums to add.
+
+``tile_width`` says whether a width has a tile (``blocked_forward`` needs
+``Wo >= 7``): callers (``ops.convolution``) fall back to ``kernels_direct`` or
+im2col otherwise.
+"""
+import functools
+
+import numpy
+
+from . import jit
+
+# Tile widths compiled (each (T, V, dtype) is one compilation, ~10 s, cached on disk),
+# by the number of 32-byte registers a lane vector takes: T * that many accumulators.
+_WIDTHS = {1: (8, 14, 16), 2: (8, 10), 4: (4, 5)}
+_ROWS_TILE = {1: 16, 2: 10, 4: 5}  # weight rows a weight-gradient tile holds
+
+_FORWARD = '''
+import numpy as np
+from numba import prange
+
+
+def forward(x, wt, b, offs, tin, tout, first_step, stop_step, out):
+    """x (N, S), wt (G, B, R, V), b (G, B, V), offs (G, R), tin/tout/first_step/stop_step
+    (P,) -> out (N, O, L)."""
+    n_batch = x.shape[0]
+    groups, blocks = wt.shape[0], wt.shape[1]
+    o_group = out.shape[1] // groups
+    count_tiles = tin.shape[0]
+    for task in prange(n_batch * groups * blocks):
+        n = task // (groups * blocks)
+        g = (task // blocks) % groups
+        ob = task % blocks
+        xs = x[n]
+        ws = wt[g, ob]
+        go = offs[g]
+        bs = b[g, ob]
+        tile = np.empty(({T}, {V}), x.dtype)
+        first = g * o_group + ob * {V}
+        count = min({V}, o_group - ob * {V})
+        for index in range(count_tiles):
+            s0 = tin[index]
+{INIT}
+            for r in range(first_step[index], stop_step[index]):
+                xr = xs[s0 + go[r]:]  # unsigned offsets, literal indices: no wraparound
+{LOAD_X}
+                wv = ws[r]
+{LOAD_W}
+{FMA}
+{STORE}
+            d0 = tout[index]
+            for o in range(count):
+                for t in range({T}):
+                    out[n, first + o, d0 + t] = tile[t, o]
+'''
+
+_WEIGHT = '''
+import numpy as np
+from numba import prange
+
+
+def weight(x, gt, kin, toffs, out):
+    """x (N, S), gt (N, G, B, P, V), kin (P,), toffs (G, RT, T) -> out (G, B, RT, T, V)."""
+    n_batch = x.shape[0]
+    groups, tiles_r = toffs.shape[0], toffs.shape[1]
+    blocks = gt.shape[2]
+    positions = kin.shape[0]
+    for task in prange(groups * blocks * tiles_r):
+        g = task // (blocks * tiles_r)
+        ob = (task // tiles_r) % blocks
+        rt = task % tiles_r
+        to = toffs[g, rt]
+        tile = np.zeros(({T}, {V}), out.dtype)
+{OFFS}
+{INIT}
+        for n in range(n_batch):
+            xs = x[n]
+            gs = gt[n, g, ob]
+            for pos in range(positions):
+                xr = xs[kin[pos]:]
+{LOAD_X}
+                wv = gs[pos]
+{LOAD_W}
+{FMA}
+{STORE_W}
+'''
+
+
+def _acc(t, o):
+    return f"a{t}_{o}"
+
+
+def _source(kind, tile, lanes):
+    """The generated kernel source of ``kind`` ("forward" or "weight")."""
+    pad = " " * 16
+    lines = dict(
+        T=tile, V=lanes,
+        LOAD_W="\n".join(pad + f"w{o} = wv[{o}]" for o in range(lanes)),
+        FMA="\n".join(pad + f"{_acc(t, o)} += x{t} * w{o}"
+                      for t in range(tile) for o in range(lanes)))
+    if kind == "forward":
+        lines.update(
+            INIT="\n".join(" " * 12 + f"{_acc(t, o)} = bs[{o}]"
+                           for t in range(tile) for o in range(lanes)),
+            LOAD_X="\n".join(pad + f"x{t} = xr[{t}]" for t in range(tile)),
+            # the tile in (position, channel) order: the stores SLP packs start from
+            # consecutive channels, the lanes of the weight vectors
+            STORE="\n".join(" " * 12 + f"tile[{t}, {o}] = {_acc(t, o)}"
+                            for t in range(tile) for o in range(lanes)))
+        text = _FORWARD
+    else:
+        lines.update(
+            OFFS="\n".join(" " * 8 + f"s{t} = to[{t}]" for t in range(tile)),
+            INIT="\n".join(" " * 8 + f"{_acc(t, o)} = tile[{t}, {o}]"
+                           for t in range(tile) for o in range(lanes)),
+            LOAD_X="\n".join(pad + f"x{t} = xr[s{t}]" for t in range(tile)),
+            STORE_W="\n".join(" " * 8 + f"out[g, ob, rt, {t}, {o}] = {_acc(t, o)}"
+                              for t in range(tile) for o in range(lanes)))
+        text = _WEIGHT
+    for key, value in lines.items():
+        text = text.replace("{" + key + "}", str(value))
+    return text
+
+
+_COMPILED = {}
+
+
+def _kernel(kind, tile, lanes, examples):
+    """The compiled kernel for ``(kind, tile, lanes)`` and the examples' dtype, or None."""
+    key = (kind, tile, lanes, examples[0].dtype.str)
+    if key not in _COMPILED:
+        try:
+            import numba
+        except ImportError:
+            _COMPILED[key] = None
+        else:
+            options = dict(parallel=jit.parallel(numba), fastmath={"contract"})
+            _COMPILED[key] = jit.native_function(_source(kind, tile, lanes), kind, examples,
+                                                 options=options, slp=True)
+    return _COMPILED[key]
+
+
+@functools.lru_cache(maxsize=1)
+def _has_numba():
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def lanes_for(dtype, channels):
+    """The vector lanes V for ``channels`` output channels a group: 16 float32 (8 when
+    there are at most 8), 8 float64."""
+    if numpy.dtype(dtype).itemsize == 8:
+        return 8 if channels > 4 else 4
+    return 16 if channels > 8 else 8
+
+
+def tile_width(width, lanes, itemsize):
+    """The tile width T for rows of ``width`` outputs (the least work, then the widest),
+    or None when ``width`` is narrower than every compiled tile."""
+    registers = max(1, lanes * itemsize // 32)
+    best = None
+    for tile in _WIDTHS[registers]:
+        if tile <= width:
+            work = -(-width // tile) * tile
+            if best is None or (work, -tile) < best[0]:
+                best = ((work, -tile), tile)
+    return None if best is None else best[1]
+
+
+def applies(xp, out_width, groups, c_out):
+    """Whether ``blocked_forward`` runs on these operands (NumPy float arrays, a tile for
+    ``out_width``)."""
+    if type(xp) is not numpy.ndarray or xp.dtype not in jit._FLOATS or not _has_numba():
+        return False
+    lanes = lanes_for(xp.dtype, c_out // groups)
+    return tile_width(out_width, lanes, xp.itemsize) is not None
+
+
+def _offsets(c_group, kernel_hw, dilation, hp, wp, kernel_row_major=False):
+    """The flat offsets of the reduction steps (c, p, q) into one group's input planes,
+    in that order, or (p, c, q) with ``kernel_row_major``."""
+    kh, kw = kernel_hw
+    c = numpy.arange(c_group).reshape(-1, 1, 1) * (hp * wp)
+    p = numpy.arange(kh).reshape(1, -1, 1) * (dilation[0] * wp)
+    q = numpy.arange(kw).reshape(1, 1, -1) * dilation[1]
+    offs = c + p + q
+    if kernel_row_major:
+        offs = offs.transpose(1, 0, 2)
+    return offs.reshape(-1).astype(numpy.uint64)
+
+
+@functools.lru_cache(maxsize=64)
+def _forward_plan(groups, c_group, kernel_hw, dilation, padded_hw, out_hw, tile, rows):
+    """The forward kernel's index arrays: step offsets (G, R), and per tile its first
+    input and output position and its range of steps (the kernel rows p whose input
+    rows ``i + p*dh`` lie in ``rows``, the ones that may be nonzero)."""
+    (kh, kw), (hp, wp), (ho, wo) = kernel_hw, padded_hw, out_hw
+    offs = _offsets(c_group, kernel_hw, dilation, hp, wp, kernel_row_major=True)
+    offs = offs + (numpy.arange(groups, dtype=numpy.uint64) * (c_group * hp * wp)).reshape(-1, 1)
+    starts = numpy.minimum(numpy.arange(0, wo, tile), wo - tile)
+    i = numpy.arange(ho).reshape(-1, 1)
+    tin = (i * wp + starts).reshape(-1).astype(numpy.uint64)
+    tout = (i * wo + starts).reshape(-1).astype(numpy.uint64)
+    # p with rows[0] <= i + p*dh < rows[1]
+    first = numpy.clip(-(-(rows[0] - i) // dilation[0]), 0, kh)
+    stop = numpy.clip(-(-(rows[1] - i) // dilation[0]), 0, kh)
+    stop = numpy.maximum(stop, first)
+    per_p = c_group * kw
+    first = numpy.broadcast_to(first * per_p, (ho, len(starts))).reshape(-1).astype(numpy.int64)
+    stop = numpy.broadcast_to(stop * per_p, (ho, len(starts))).reshape(-1).astype(numpy.int64)
+    plan = (numpy.ascontiguousarray(offs), tin, tout, first, stop)
+    for array in plan:
+        array.flags.writeable = False
+    return plan
+
+
+def blocked_forward(xp, weight, bias, dilation, out_hw, groups, rows=None):
+    """``kernels_direct.direct_forward`` on the register-blocked kernel (``applies``).
+
+    ``rows``: ``(first, stop)``, the rows of ``xp`` that may be nonzero (the others are
+    padding, skipped), or None for all.
+
+    Shape: xp (N, C, Hp, Wp), weight (C_out, C/groups, kh, kw), bias (C_out,) or None
+    -> (N, C_out, Ho, Wo).
+    """
+    xp, weight = numpy.ascontiguousarray(xp), numpy.ascontiguousarray(weight, xp.dtype)
+    n, c, hp, wp = xp.shape
+    c_out, c_group, kh, kw = weight.shape
+    ho, wo = out_hw
+    o_group = c_out // groups
+    lanes = lanes_for(xp.dtype, o_group)
+    tile = tile_width(wo, lanes, xp.itemsize)
+    blocks = -(-o_group // lanes)
+    steps = c_group * kh * kw
+    # weight (G, B, R, V), steps (p, c, q): a block's channels in the lanes, zero beyond
+    # the group's
+    wt = numpy.zeros((groups, blocks * lanes, kh, c_group, kw), xp.dtype)
+    wt[:, :o_group] = weight.reshape(groups, o_group, c_group, kh, kw).transpose(0, 1, 3, 2, 4)
+    wt = numpy.ascontiguousarray(
+        wt.reshape(groups, blocks, lanes, steps).transpose(0, 1, 3, 2))
+    b = numpy.zeros((groups, blocks * lanes), xp.dtype)
+    if bias is not None:
+        b[:, :o_group] = numpy.asarray(bias, xp.dtype).reshape(groups, o_group)
+    b = b.reshape(groups, blocks, lanes)
+    plan = _forward_plan(groups, c_group, (kh, kw), tuple(dilation), (hp, wp), (ho, wo),
+                         tile, (0, hp) if rows is None else tuple(rows))
+    out = numpy.empty((n, c_out, ho * wo), xp.dtype)
+    args = (xp.reshape(n, c * hp * wp), wt, b) + plan + (out,)
+    kernel = _kernel("forward", tile, lanes, args)
+    if n:
+        kernel(*args)
+    return out.reshape(n, c_out, ho, wo)
+
+
+def flipped_weight(weight, groups):
+    """The input gradient's weight: ``w'[g*C/g + c, o, p, q] = w[g*O/g + o, c, kh-1-p, kw-1-q]``.
+
+    Shape: (C_out, C/groups, kh, kw) -> (C, C_out/groups, kh, kw).
+    """
+    c_out, c_group, kh, kw = weight.shape
+    w = weight.reshape(groups, c_out // groups, c_group, kh, kw)[..., ::-1, ::-1]
+    return numpy.ascontiguousarray(w.swapaxes(1, 2)).reshape(
+        groups * c_group, c_out // groups, kh, kw)
+
+
+def input_gradient_applies(grad, weight, dilation, padded_hw, groups):
+    """Whether ``blocked_input_gradient`` runs (``applies`` to its forward)."""
+    return applies(grad, padded_hw[1], groups, weight.shape[1] * groups)
+
+
+def blocked_input_gradient(grad, weight, dilation, padded_hw, groups):
+    """``kernels_direct.direct_input_gradient`` as a blocked forward of the padded gradient.
+
+    Shape: grad (N, C_out, Ho, Wo), weight (C_out, C/groups, kh, kw) -> (N, C, Hp, Wp).
+    """
+    n, c_out, ho, wo = grad.shape
+    kh, kw = weight.shape[2:]
+    eh, ew = (kh - 1) * dilation[0], (kw - 1) * dilation[1]
+    padded = numpy.zeros((n, c_out, ho + 2 * eh, wo + 2 * ew), grad.dtype)
+    padded[:, :, eh:eh + ho, ew:ew + wo] = grad
+    return blocked_forward(padded, flipped_weight(weight, groups), None, dilation,
+                           padded_hw, groups, rows=(eh, eh + ho))
+
+
+def blocked_weight_gradient(xp, grad, kernel_hw, dilation, groups):
+    """``kernels_direct.direct_weight_gradient`` on the register-blocked kernel.
+
+    Shape: xp (N, C, Hp, Wp), grad (N, C_out, Ho, Wo) -> (C_out, C/groups, kh, kw).
+    """
+    xp = numpy.ascontiguousarray(xp)
+    grad = numpy.ascontiguousarray(grad, xp.dtype)
+    n, c, hp, wp = xp.shape
+    c_out, ho, wo = grad.shape[1:]
+    c_group, o_group = c // groups, c_out // groups
+    kh, kw = kernel_hw
+    lanes = lanes_for(xp.dtype, o_group)
+    blocks = -(-o_group // lanes)
+    tile = _ROWS_TILE[max(1, lanes * xp.itemsize // 32)]
+    steps = c_group * kh * kw
+    tiles_r = -(-steps // tile)
+    # the gradient (N, G, B, positions, V), zero in the lanes beyond the group's channels
+    gt = numpy.zeros((n, groups, blocks * lanes, ho * wo), xp.dtype)
+    gt[:, :, :o_group] = grad.reshape(n, groups, o_group, ho * wo)
+    gt = numpy.ascontiguousarray(
+        gt.reshape(n, groups, blocks, lanes, ho * wo).transpose(0, 1, 2, 4, 3))
+    offs = numpy.zeros(tiles_r * tile, numpy.uint64)  # rows past the last: any, discarded
+    offs[:steps] = _offsets(c_group, kernel_hw, dilation, hp, wp)
+    toffs = offs.reshape(1, tiles_r, tile) + (
+        numpy.arange(groups, dtype=numpy.uint64) * (c_group * hp * wp)).reshape(-1, 1, 1)
+    rows = numpy.arange(ho).reshape(-1, 1)
+    kin = (rows * wp + numpy.arange(wo)).reshape(-1).astype(numpy.uint64)
+    out = numpy.empty((groups, blocks, tiles_r, tile, lanes), xp.dtype)
+    args = (xp.reshape(n, c * hp * wp), gt, kin, numpy.ascontiguousarray(toffs), out)
+    _kernel("weight", tile, lanes, args)(*args)
+    dw = out.reshape(groups, blocks, tiles_r * tile, lanes)[:, :, :steps]
+    dw = dw.transpose(0, 1, 3, 2).reshape(groups, blocks * lanes, steps)[:, :o_group]
+    return numpy.ascontiguousarray(dw).reshape(c_out, c_group, kh, kw)

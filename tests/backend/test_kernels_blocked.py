@@ -1,0 +1,67 @@
+"""The register-blocked convolution kernels agree with the plain array versions of
+``kernels_direct`` (groups, dilation, channel counts that leave lanes empty, skipped
+padding rows, float32 and float64)."""
+import numpy as np
+import pytest
+
+from somanet.backend import kernels_blocked as K
+from somanet.backend import kernels_direct as D
+
+# (padded input shape, C_out, kernel, dilation, groups); output widths >= 8
+CASES = [
+    ((3, 6, 14, 14), 16, (5, 5), (1, 1), 1),   # LeNet's conv2, smaller batch
+    ((2, 4, 12, 13), 6, (2, 3), (2, 1), 2),    # dilation, groups, 3 of 8 lanes
+    ((2, 5, 10, 12), 20, (3, 3), (1, 1), 1),   # two blocks of lanes, the second partial
+    ((0, 2, 10, 10), 4, (3, 3), (1, 1), 1),    # an empty batch
+]
+
+
+def _operands(shape, c_out, kernel, dilation, groups, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    xp = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((c_out, shape[1] // groups) + kernel).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype)
+    out_hw = tuple(s - d * (k - 1) for s, d, k in zip(shape[2:], dilation, kernel))
+    grad = rng.standard_normal((shape[0], c_out) + out_hw).astype(dtype)
+    return xp, w, b, out_hw, grad
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,c_out,kernel,dilation,groups", CASES)
+def test_blocked_kernels_match_the_array_versions(shape, c_out, kernel, dilation, groups,
+                                                  dtype):
+    pytest.importorskip("numba")
+    xp, w, b, out_hw, grad = _operands(shape, c_out, kernel, dilation, groups, dtype)
+    assert K.applies(xp, out_hw[1], groups, c_out)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    for bias in (b, None):
+        got = K.blocked_forward(xp, w, bias, dilation, out_hw, groups)
+        assert got.dtype == dtype and got.shape == (shape[0], c_out) + out_hw
+        np.testing.assert_allclose(got, D.direct_forward_xp(xp, w, bias, dilation, out_hw,
+                                                            groups), **tol)
+    got = K.blocked_input_gradient(grad, w, dilation, shape[2:], groups)
+    assert got.dtype == dtype and got.shape == shape
+    np.testing.assert_allclose(got, D.direct_input_gradient_xp(grad, w, dilation, shape[2:],
+                                                               groups), **tol)
+    got = K.blocked_weight_gradient(xp, grad, kernel, dilation, groups)
+    assert got.dtype == dtype and got.shape == w.shape
+    np.testing.assert_allclose(got, D.direct_weight_gradient_xp(xp, grad, kernel, dilation,
+                                                                groups), **tol)
+
+
+def test_skipped_padding_rows_change_nothing():
+    """``rows`` skips kernel rows over zero padding: the same result as computing them."""
+    pytest.importorskip("numba")
+    xp, w, b, out_hw, _ = _operands((2, 3, 12, 12), 10, (3, 3), (1, 1), 1, np.float32)
+    xp[:, :, :2] = 0
+    xp[:, :, -3:] = 0
+    np.testing.assert_allclose(K.blocked_forward(xp, w, b, (1, 1), out_hw, 1, rows=(2, 9)),
+                               K.blocked_forward(xp, w, b, (1, 1), out_hw, 1),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_tile_width_covers_a_row_with_the_least_work():
+    assert K.tile_width(10, 16, 4) == 10
+    assert K.tile_width(16, 16, 4) == 8
+    assert K.tile_width(14, 8, 4) == 14
+    assert K.tile_width(6, 16, 4) is None
