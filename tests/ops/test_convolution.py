@@ -545,3 +545,37 @@ def test_an_empty_batch_gives_empty_outputs_and_zero_parameter_gradients():
         assert x.grad.shape == x_shape and not w.grad.numpy().any() and not b.grad.numpy().any()
     for fn in (sn.max_pool2d, sn.avg_pool2d):
         assert fn(sn.zeros((0, 2, 4, 4)), 2).shape == (0, 2, 2, 2)
+
+
+BLOCKED_CASES = [
+    (dict(), [(2, 6, 9, 14), (16, 6, 5, 5), (16,)]),  # LeNet conv2 (batch 2, fewer rows)
+    (dict(padding=(2, 1), dilation=(2, 1), groups=2), [(2, 8, 9, 10), (6, 4, 3, 3), (6,)]),
+    (dict(padding="same"), [(1, 5, 8, 9), (10, 5, 3, 3), None]),
+]
+
+
+@pytest.mark.parametrize("kwargs,shapes", BLOCKED_CASES, ids=[str(c[0]) for c in BLOCKED_CASES])
+def test_the_blocked_kernels_match_torch_and_gradcheck(monkeypatch, kwargs, shapes):
+    """Stride-1 layers with more rows than DIRECT_MAX_ROWS run on backend.kernels_blocked
+    (forward, weight gradient), paddings, dilations, groups included."""
+    pytest.importorskip("numba")
+    monkeypatch.setattr(conv_module, "BLOCKED_MAX_ROWS", 10 ** 6)
+    monkeypatch.setattr(conv_module, "DIRECT_MAX_ROWS", 0)
+    taken = []
+    original = conv_module.runs_blocked
+    monkeypatch.setattr(conv_module, "runs_blocked",
+                        lambda *a: taken.append(original(*a)) or taken[-1])
+    arrays = [None if s is None else RNG.standard_normal(s) for s in shapes]
+    present = [a for a in arrays if a is not None]
+    fn = lambda *t: sn.conv2d(t[0], t[1], t[2] if len(t) > 2 else None, **kwargs)  # noqa: E731
+    tensors = [sn.tensor(a, dtype="float64", requires_grad=True) for a in present]
+    assert sn.gradcheck(fn, tensors)
+    assert taken and all(taken)
+    torch = pytest.importorskip("torch")
+    want, want_grads, seed = _torch_grads(
+        lambda *t: torch.nn.functional.conv2d(t[0], t[1], t[2] if len(t) > 2 else None,
+                                              **kwargs), present)
+    got, got_grads = _our_grads(fn, present, seed)
+    np.testing.assert_allclose(got, want, atol=1e-10)
+    for ours, theirs in zip(got_grads, want_grads):
+        np.testing.assert_allclose(ours, theirs, atol=1e-10)

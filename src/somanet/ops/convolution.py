@@ -32,6 +32,13 @@ skip the columns: ``backend.kernels_direct`` convolves the zero-padded input in
 place (parallel loops over output planes), and backward gets the padded input's
 gradient from it and crops it.
 
+Stride-1 convolutions with a few more rows and at most 16 output channels a group
+(``runs_blocked``: LeNet's second layer, 150 rows) run forward and weight gradient
+on ``backend.kernels_blocked``: register tiles of output positions (or weight rows)
+times 16 output channels, the input read in place; their input gradient stays on
+im2col's GEMMs and col2im (faster there than the blocked kernel on the padded
+gradient).
+
 Groups are the leading axis of a batched matmul: rows (and output channels) come
 group by group in both layouts.
 
