@@ -6,11 +6,13 @@ machine with a C++ compiler. With a GPU (``-m gpu``) the same cases run on CuPy.
 import numpy as np
 import pytest
 
-from somanet.backend import kernels_conv, kernels_optim, kernels_pool, kernels_recurrent
+from somanet.backend import kernels_conv, kernels_direct, kernels_optim, kernels_pool, \
+    kernels_recurrent
 from somanet.ops.pooling import _divisor
 
 from . import cuda_emulator
 from .test_kernels_conv import GEOMETRIES as CONV_GEOMETRIES
+from .test_kernels_direct import CASES as DIRECT_CASES, _operands as _direct_operands
 from .test_kernels_pool import GEOMETRIES as POOL_GEOMETRIES, IDS as POOL_IDS, \
     _geometry as _pool_geometry, _inputs as _pool_inputs
 from .test_kernels_recurrent import _run_backward, _run_forward, _step
@@ -113,6 +115,28 @@ def test_im2col_and_col2im(on, shape, kernel, stride, padding, dilation, dtype, 
     assert K.col2im(on.asarray(cols), shape, kernel, stride, padding, dilation, out,
                     merged) is out
     np.testing.assert_allclose(on.asnumpy(out), want_x, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,c_out,kernel,dilation,groups", DIRECT_CASES)
+def test_direct_convolution_runs_on_the_cuda_im2col(on, monkeypatch, shape, c_out, kernel,
+                                                    dilation, groups, dtype):
+    """Off the CPU the direct kernels are im2col (col2im) and batched matmuls."""
+    D = kernels_direct
+    xp, w, b, out_hw, grad = _direct_operands(shape, c_out, kernel, dilation, groups, dtype)
+    want = (D.direct_forward(xp, w, b, dilation, out_hw, groups),
+            D.direct_input_gradient(grad, w, dilation, shape[2:], groups),
+            D.direct_weight_gradient(xp, grad, kernel, dilation, groups))
+    on(kernels_conv)
+    monkeypatch.setattr(D, "compiled", lambda *args, **options: None)
+    xp, w, b, grad = (on.asarray(a) for a in (xp, w, b, grad))
+    got = (D.direct_forward(xp, w, b, dilation, out_hw, groups),
+           D.direct_input_gradient(grad, w, dilation, shape[2:], groups),
+           D.direct_weight_gradient(xp, grad, kernel, dilation, groups))
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    for g, expected in zip(got, want):
+        assert g.dtype == dtype and g.shape == expected.shape
+        np.testing.assert_allclose(on.asnumpy(g), expected, **tol)
 
 
 @pytest.mark.parametrize("kind", ["random", "tied", "nan"])
@@ -242,6 +266,44 @@ def test_sgd_momentum(on, dtype, nesterov):
     tolerance = 1e-6 if dtype == np.float32 else 1e-13
     for got, want in zip(fused, plain):
         np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance)
+
+
+def _network_gradients(arrays):
+    """A small CNN and an LSTM through the ops, forward and backward: the loss and every
+    gradient, as NumPy arrays."""
+    from somanet import ops
+    from somanet.tensor import Tensor
+    x, w1, w2, w3, seq, h0, c0, w_ih, w_hh, bias = (Tensor(a, requires_grad=True)
+                                                    for a in arrays)
+    y = ops.relu(ops.conv2d(x, w1, padding=1))  # 27 rows, stride 1: the direct kernels
+    y = ops.max_pool2d(y, 2)
+    y = ops.conv2d(y, w2, stride=2, padding=1)  # im2col
+    y = ops.conv2d(y, w3, padding=2, dilation=2)  # merged columns: 288 rows, 3x3 outputs
+    y = ops.avg_pool2d(y, 3, stride=1, padding=1, count_include_pad=False)
+    y = ops.max_pool2d(y, 2, stride=1, ceil_mode=True)
+    out, h, c = ops.lstm_sequence(seq, h0, c0, w_ih, w_hh, bias)
+    loss = (y * y).sum() + (out * out).sum() + h.sum() + (c * c).sum()
+    loss.backward()
+    return [loss.numpy()] + [t.grad.numpy() for t in (x, w1, w2, w3, seq, h0, c0, w_ih, w_hh,
+                                                      bias)]
+
+
+def test_a_network_trains_the_same_on_the_cuda_kernels(monkeypatch):
+    """The ops' calls into every kernel module, through their CUDA branches (emulated)."""
+    if not cuda_emulator.available():
+        pytest.skip("the CUDA emulator needs g++")
+    rng = np.random.default_rng(0)
+    shapes = [(4, 3, 12, 12), (6, 3, 3, 3), (32, 6, 3, 3), (16, 32, 3, 3), (5, 3, 4), (3, 6),
+              (3, 6), (4, 24), (6, 24), (24,)]
+    arrays = [(rng.standard_normal(shape) * 0.3).astype(np.float32) for shape in shapes]
+    want = _network_gradients(arrays)
+    emulated = Emulated(monkeypatch)
+    for module in (kernels_conv, kernels_pool, kernels_recurrent):
+        emulated(module)
+    monkeypatch.setattr(kernels_direct, "compiled", lambda *args, **options: None)
+    got = _network_gradients(arrays)
+    for g, expected in zip(got, want):
+        np.testing.assert_allclose(g, expected, rtol=2e-4, atol=2e-5)
 
 
 def test_the_emulator_refuses_what_cupy_would_not_run():
