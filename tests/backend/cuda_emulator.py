@@ -9,7 +9,10 @@ of its declared type, and type placeholders (``T``, ``I``) take the dtype of the
 array bound to them. What this checks: the index arithmetic, the bounds, the
 arithmetic and the argument order of every launch. What it cannot: CUDA-only
 functions, races between threads (the kernels tested here write only their own
-element), NVRTC's compile errors.
+element), speed. For those it can at least compile: ``ElementwiseKernel.cuda_source``
+writes the CUDA source CuPy would (its ``CArray`` parameters, ``CUPY_FOR`` loop and
+element bindings) and ``nvrtc_compile`` compiles it with NVIDIA's runtime compiler,
+which needs CuPy and NVRTC installed but no GPU.
 """
 import ctypes
 import hashlib
@@ -148,6 +151,46 @@ class ElementwiseKernel:
             size = sizes.pop()
         source = self._source(types, [isinstance(arg, numpy.ndarray) for arg in args])
         self._compiled(source)(ctypes.c_ssize_t(size), *values)
+
+
+    def cuda_source(self, types, ndims):
+        """The CUDA source CuPy generates for this kernel with placeholder types
+        ``types`` ({"T": numpy dtype}) and array dimensions ``ndims`` (one per parameter,
+        None for a scalar)."""
+        typedefs = "".join(f"typedef {_C_TYPES[numpy.dtype(dtype).name]} {kind};\n"
+                           for kind, dtype in types.items())
+        arguments, bindings, loop_ndim = [], [], 1
+        for (raw, kind, name, output), ndim in zip(self.params, ndims):
+            ctype = _C_TYPES.get(kind, kind)
+            if ndim is None:
+                arguments.append(f"{ctype} {name}")
+            elif raw:
+                arguments.append(f"CArray<{ctype}, {ndim}, true, true> {name}")
+            else:
+                loop_ndim = ndim
+                arguments.append(f"CArray<{ctype}, {ndim}, true, true> _raw_{name}")
+                bindings.append(f"{'' if output else 'const '}{ctype} &{name} = "
+                                f"_raw_{name}[_ind.get()];")
+        arguments.append(f"CIndexer<{loop_ndim}, true> _ind")
+        return ("#include <cupy/carray.cuh>\n" + typedefs + self.preamble
+                + f'\nextern "C" __global__ void {self.name}(' + ", ".join(arguments)
+                + ") {\n  CUPY_FOR(i, _ind.size()) {\n    _ind.set(i);\n    "
+                + "\n    ".join(bindings) + "\n" + self.operation + ";\n  }\n}\n")
+
+
+def nvrtc_compile(source, name="kernel.cu", arch="compute_70"):
+    """Compile CUDA ``source`` with NVRTC against CuPy's headers; raises RuntimeError
+    with the compiler's log when it does not compile, ImportError without CuPy/NVRTC."""
+    import cupy
+    from cupy_backends.cuda.libs import nvrtc
+    include = os.path.join(os.path.dirname(cupy.__file__), "_core", "include")
+    program = nvrtc.createProgram(source, name, [], [])
+    try:
+        nvrtc.compileProgram(program, [f"-arch={arch}", f"-I{include}", "-std=c++17"])
+    except Exception as error:  # NVRTCError, with the log beside it
+        raise RuntimeError(f"{name} does not compile: {error}\n"
+                           f"{nvrtc.getProgramLog(program)}") from None
+    return nvrtc.getPTX(program)
 
 
 class EmulatedCupy:

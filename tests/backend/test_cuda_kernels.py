@@ -306,6 +306,30 @@ def test_a_network_trains_the_same_on_the_cuda_kernels(monkeypatch):
         np.testing.assert_allclose(g, expected, rtol=2e-4, atol=2e-5)
 
 
+def _nvrtc():
+    try:
+        cuda_emulator.nvrtc_compile('extern "C" __global__ void k() {}')
+    except Exception as error:  # no CuPy, or no NVRTC library
+        pytest.skip(f"NVRTC is not usable here: {error}")
+
+
+@pytest.mark.parametrize("module", [kernels_conv, kernels_optim, kernels_pool,
+                                    kernels_recurrent], ids=lambda m: m.__name__)
+def test_the_cuda_kernels_compile_with_nvrtc(module):
+    """Every kernel, as CuPy would generate it, for each dtype it is launched with
+    (no GPU needed: NVRTC compiles on the host)."""
+    _nvrtc()
+    for kernel in module._build_cuda(cuda_emulator.EmulatedCupy()):
+        kinds = {kind for _, kind, _, _ in kernel.params}
+        ndims = [None if kind in cuda_emulator._C_TYPES else 4
+                 for _, kind, _, _ in kernel.params]
+        for dtype in _FLOATS:
+            for index in ((np.uint8, np.int32) if "I" in kinds else (None,)):
+                types = {"T": dtype, **({"I": index} if index else {})}
+                cuda_emulator.nvrtc_compile(kernel.cuda_source(types, ndims),
+                                            kernel.name + ".cu")
+
+
 def test_the_emulator_refuses_what_cupy_would_not_run():
     """Its own error paths: a kernel that does not compile, mismatched dtypes, and the
     missing output (CuPy would allocate it; the emulator needs it given)."""
