@@ -31,7 +31,9 @@ printed with the ratio
 torch_time / somanet_time (above 1 means somanet is faster). Both frameworks get
 the same data, and the outputs and gradients are compared before timing.
 ``--threads`` sets both frameworks' threads (BLAS and PyTorch); 2 is the issue's
-setting, 1 gives steadier numbers on a machine other jobs share.
+setting, 1 gives steadier numbers on a machine other jobs share. The convolutions'
+GFLOP/s (``floor.conv_flops``) are printed beside the times, after the GEMM rate each
+framework's BLAS reaches in the same process (``floor.gemm_rates``).
 """
 import argparse
 import os
@@ -55,6 +57,7 @@ os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = _threads()
 import numpy as np  # noqa: E402
 
 import somanet as sn  # noqa: E402
+from floor import conv_flops, describe, gemm_rates  # noqa: E402
 
 
 def workloads(batch):
@@ -165,7 +168,9 @@ def main():
     rng = np.random.default_rng(0)
     print(f"float32, batch {args.batch}; median of {args.repeat} runs in {args.rounds} blocks, "
           f"each after a pause and at least {args.warmup} warm-up runs")
-    print(f"{'case':<10} {'pass':<8} {'somanet ms':>11} {'torch ms':>9} {'torch/somanet':>14}")
+    print(describe(gemm_rates()))
+    print(f"{'case':<10} {'pass':<8} {'somanet ms':>11} {'torch ms':>9} {'torch/somanet':>14} "
+          f"{'GFLOP/s':>8} {'torch':>6}")
     cases = workloads(args.batch)
     unknown = [name for name in args.cases if name not in cases]
     if unknown:
@@ -188,14 +193,20 @@ def main():
                 # float32 round-off scales with the largest of them
                 scale = max(1.0, float(np.abs(other).max()))
                 np.testing.assert_allclose(mine, other, rtol=1e-3, atol=1e-5 * scale)
+        forward_flops, fwd_bwd_flops = (None, None) if weight is None else conv_flops(
+            shape, weight, ours[1]().shape[2:], input_grad)
         for label, index in (("fwd_bwd", 0), ("forward", 1)):
+            flops = fwd_bwd_flops if index == 0 else forward_flops
+            rate = (lambda ms: "" if flops is None else  # noqa: E731
+                    f"{flops / ms / 1e6:>6.1f}")
             if theirs:
                 mine, other = milliseconds([ours[index], theirs[index]], args.repeat,
                                            args.warmup, args.rounds)
-                print(f"{name:<10} {label:<8} {mine:>11.3f} {other:>9.3f} {other / mine:>14.2f}")
+                print(f"{name:<10} {label:<8} {mine:>11.3f} {other:>9.3f} {other / mine:>14.2f} "
+                      f"{rate(mine):>8} {rate(other):>6}")
             else:
                 (mine,) = milliseconds([ours[index]], args.repeat, args.warmup, args.rounds)
-                print(f"{name:<10} {label:<8} {mine:>11.3f}")
+                print(f"{name:<10} {label:<8} {mine:>11.3f} {'':>9} {'':>14} {rate(mine):>8}")
     print(f"somanet {sn.__version__}, numpy {np.__version__}" + (f", {peer}" if peer else ""))
 
 

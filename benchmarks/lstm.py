@@ -17,7 +17,9 @@ the ratio torch_time / somanet_time (above 1 means somanet is faster):
   fwd_seq   forward and backward from the whole output sequence (out.sum())
   forward   forward only, without a graph (inference)
 
-Both frameworks start from the same weights (somanet's are PyTorch's,
+GFLOP/s (the matrix products, ``floor.lstm_flops``) are printed beside the times, after
+the GEMM rate each framework's BLAS reaches in the same process. Both frameworks start
+from the same weights (somanet's are PyTorch's,
 transposed, with one bias b_ih + b_hh); the outputs are compared before timing.
 """
 import argparse
@@ -46,6 +48,7 @@ import numpy as np  # noqa: E402
 
 import somanet as sn  # noqa: E402
 from somanet import nn  # noqa: E402
+from floor import describe, gemm_rates, lstm_flops  # noqa: E402
 
 FEATURES, HIDDEN = 28, 128
 
@@ -128,14 +131,19 @@ def main(args):
         np.testing.assert_allclose(mine, other, rtol=1e-4, atol=1e-5)
     print(f"LSTM({FEATURES} -> {HIDDEN}), {args.steps} steps, batch {args.batch}, float32, "
           f"{THREADS} thread(s); median of {args.repeat}")
-    print(f"{'case':<9} {'somanet ms':>11} {'torch ms':>9} {'torch/somanet':>14}")
+    print(describe(gemm_rates()))
+    print(f"{'case':<9} {'somanet ms':>11} {'torch ms':>9} {'torch/somanet':>14} "
+          f"{'GFLOP/s':>8} {'torch':>6}")
+    forward_flops, backward_flops = lstm_flops(args.steps, args.batch, FEATURES, HIDDEN)
     for name, function in ours.items():
+        flops = forward_flops if name == "forward" else backward_flops
         if name in theirs:
             mine, other = milliseconds([function, theirs[name]], args.repeat, args.warmup)
-            print(f"{name:<9} {mine:>11.2f} {other:>9.2f} {other / mine:>14.2f}")
+            print(f"{name:<9} {mine:>11.2f} {other:>9.2f} {other / mine:>14.2f} "
+                  f"{flops / mine / 1e6:>8.1f} {flops / other / 1e6:>6.1f}")
         else:
             (mine,) = milliseconds([function], args.repeat, args.warmup)
-            print(f"{name:<9} {mine:>11.2f}")
+            print(f"{name:<9} {mine:>11.2f} {'':>9} {'':>14} {flops / mine / 1e6:>8.1f}")
     print(f"somanet {sn.__version__}, numpy {np.__version__}" + (f", {peer}" if peer else ""))
 
 

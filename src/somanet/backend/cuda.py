@@ -25,14 +25,16 @@ def lazy_cuda_kernels(build):
     return kernels
 
 
-def cuda_compiled(kernels, *arrays):
+def cuda_compiled(kernels, *arrays, contiguous=True):
     """The kernels ``kernels()`` (a ``lazy_cuda_kernels`` function) if they apply to
-    ``arrays`` (C-contiguous CuPy arrays of one float dtype), else ``None``."""
+    ``arrays`` (CuPy arrays of the first one's dtype, float32 or float64, C-contiguous
+    unless ``contiguous=False``: for an entry point that makes them contiguous itself),
+    else ``None``."""
     first = arrays[0]
     if not type(first).__module__.startswith("cupy") or first.dtype not in _FLOATS:
         return None
     for array in arrays:
-        if type(array) is not type(first) or array.dtype != first.dtype or \
-                not array.flags.c_contiguous:
+        if type(array) is not type(first) or array.dtype != first.dtype or (
+                contiguous and not array.flags.c_contiguous):
             return None
     return kernels()

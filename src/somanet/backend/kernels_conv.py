@@ -1,5 +1,5 @@
 """im2col and col2im, the memory-bound halves of a convolution: a numba kernel on the
-CPU when numba is installed, plain ``xp`` code otherwise (and on GPUs).
+CPU when numba is installed, a CUDA kernel on GPUs (CuPy), plain ``xp`` code otherwise.
 
 Both implementations have one contract, checked against each other in
 ``tests/backend/test_kernels_conv.py``:
@@ -19,11 +19,14 @@ Why numba here: the NumPy versions copy or add one kernel offset at a time on
 strided views and pay per contiguous run (one output row), which compiled loops do
 not. The kernels are parallel between BLAS calls (see ``_build``) and
 compile on first use (cached on disk afterwards); the merged layout's walk a block of
-samples at a time (``_block``), so their input planes stay in cache.
+samples at a time (``_block``), so their input planes stay in cache. On a GPU one
+thread computes one element of the result (``_build_cuda``), col2im as a gather (each
+input element sums the columns that read it), so no two threads write one element.
 """
 import numpy
 
 from .arrays import xp_of
+from .cuda import cuda_compiled, lazy_cuda_kernels
 from .jit import compiled, lazy_kernels, parallel
 
 
@@ -155,12 +158,75 @@ def _build(numba):
 BLOCK_POSITIONS = 4096
 
 
+# The geometry every CUDA kernel here takes after its input, as int32 scalars.
+_GEOMETRY = ("int32 batch, int32 channels, int32 h, int32 w, int32 kh, int32 kw, int32 sh, "
+             "int32 sw, int32 dh, int32 dw, int32 top, int32 left, int32 ho, int32 wo, "
+             "bool merged")
+
+
+def _build_cuda(cupy):
+    """The CUDA kernels (CuPy compiles them on first launch): one thread an element of
+    the columns (im2col) or of the image (col2im). Index arithmetic is in ptrdiff_t:
+    a column array can pass 2**31 elements."""
+    im2col = cupy.ElementwiseKernel(
+        "raw T x, " + _GEOMETRY, "T col",
+        """
+        ptrdiff_t rest = i;
+        const int oj = rest % wo; rest /= wo;
+        const int oi = rest % ho; rest /= ho;
+        int n, c, p, q;
+        if (merged) {  // (C, kh, kw, N, Ho, Wo)
+            n = rest % batch; rest /= batch;
+            q = rest % kw; rest /= kw;
+            p = rest % kh; c = rest / kh;
+        } else {  // (N, C, kh, kw, Ho, Wo)
+            q = rest % kw; rest /= kw;
+            p = rest % kh; rest /= kh;
+            c = rest % channels; n = rest / channels;
+        }
+        const int y = oi * sh + p * dh - top, xx = oj * sw + q * dw - left;
+        col = (0 <= y && y < h && 0 <= xx && xx < w)
+            ? x[((ptrdiff_t)n * channels + c) * h * w + (ptrdiff_t)y * w + xx] : (T)0;
+        """, "somanet_im2col")
+    col2im = cupy.ElementwiseKernel(
+        "raw T cols, " + _GEOMETRY, "T image",
+        """
+        ptrdiff_t rest = i;
+        const int xx = rest % w + left; rest /= w;
+        const int y = rest % h + top; rest /= h;
+        const int c = rest % channels, n = rest / channels;
+        T sum = 0;
+        for (int p = 0; p < kh; ++p) {
+            const int ty = y - p * dh;  // the window row oi = ty / sh reads y
+            if (ty < 0 || ty % sh != 0 || ty / sh >= ho) continue;
+            const int oi = ty / sh;
+            for (int q = 0; q < kw; ++q) {
+                const int tx = xx - q * dw;
+                if (tx < 0 || tx % sw != 0 || tx / sw >= wo) continue;
+                const ptrdiff_t row = merged
+                    ? (((ptrdiff_t)c * kh + p) * kw + q) * batch + n
+                    : (((ptrdiff_t)n * channels + c) * kh + p) * kw + q;
+                sum += cols[(row * ho + oi) * wo + tx / sw];
+            }
+        }
+        image = sum;
+        """, "somanet_col2im")
+    return im2col, col2im
+
+
+def _geometry(x_shape, kernel_hw, stride, padding, dilation, out_hw, merged):
+    """The ``_GEOMETRY`` scalars."""
+    return (*x_shape, *kernel_hw, *stride, *dilation, padding[0], padding[2], *out_hw,
+            bool(merged))
+
+
 def _block(n, positions):
     """Samples per block of the merged kernels."""
     return max(1, min(n, BLOCK_POSITIONS // max(positions, 1)))
 
 
 _kernels = lazy_kernels(_build)
+_cuda_kernels = lazy_cuda_kernels(_build_cuda)
 
 
 def output_size(in_hw, kernel_hw, stride, padding, dilation):
@@ -179,11 +245,19 @@ def im2col(x, kernel_hw, stride, padding, dilation, merged=False):
     Shape: x (N, C, H, W) -> (N, C*kh*kw, Ho*Wo), or (C*kh*kw, N*Ho*Wo) when ``merged``.
     """
     kernels = compiled(_kernels, x, contiguous=False)
-    if kernels is None:
-        return im2col_xp(x, kernel_hw, stride, padding, dilation, merged)
     n, c = x.shape[:2]
     (kh, kw), (ho, wo) = kernel_hw, output_size(x.shape[2:], kernel_hw, stride, padding,
                                                 dilation)
+    if kernels is None:
+        cuda = cuda_compiled(_cuda_kernels, x, contiguous=False)
+        if cuda is None:
+            return im2col_xp(x, kernel_hw, stride, padding, dilation, merged)
+        xp = xp_of(x)
+        cols = xp.empty((c * kh * kw, n * ho * wo) if merged else (n, c * kh * kw, ho * wo),
+                        x.dtype)
+        cuda[0](xp.ascontiguousarray(x), *_geometry(x.shape, kernel_hw, stride, padding,
+                                                    dilation, (ho, wo), merged), cols)
+        return cols
     x = numpy.ascontiguousarray(x)
     if merged:
         cols = numpy.empty((c, kh, kw, n, ho, wo), x.dtype)
@@ -206,11 +280,19 @@ def col2im(cols, x_shape, kernel_hw, stride, padding, dilation, out=None, merged
     -> x_shape (N, C, H, W).
     """
     kernels = compiled(_kernels, cols, contiguous=False)
-    if kernels is None:
-        return col2im_xp(cols, x_shape, kernel_hw, stride, padding, dilation, out, merged)
     n, c = x_shape[:2]
     (kh, kw), (ho, wo) = kernel_hw, output_size(x_shape[2:], kernel_hw, stride, padding,
                                                 dilation)
+    if kernels is None:
+        cuda = cuda_compiled(_cuda_kernels, cols, contiguous=False)
+        if cuda is None or out is not None and not out.flags.c_contiguous:
+            return col2im_xp(cols, x_shape, kernel_hw, stride, padding, dilation, out, merged)
+        xp = xp_of(cols)
+        if out is None:
+            out = xp.empty(x_shape, cols.dtype)
+        cuda[1](xp.ascontiguousarray(cols), *_geometry(x_shape, kernel_hw, stride, padding,
+                                                       dilation, (ho, wo), merged), out)
+        return out
     if out is None:
         out = numpy.empty(x_shape, cols.dtype)
     cols = numpy.ascontiguousarray(cols)

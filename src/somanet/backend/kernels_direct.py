@@ -1,5 +1,6 @@
 """Direct (window) convolution kernels for stride 1: forward, input gradient and weight
-gradient without im2col columns; numba loops on the CPU, plain ``xp`` otherwise.
+gradient without im2col columns; numba loops on the CPU, im2col and batched matmuls
+otherwise (on a GPU: CUDA im2col/col2im and cuBLAS).
 
 For few rows (``C/groups * kh * kw``, LeNet's layers) im2col+GEMM spends its time
 writing and reading columns kh*kw times the input's size, and BLAS gets a thin
@@ -28,7 +29,7 @@ channel) weight blocks. They run between BLAS calls, never inside one.
 import numpy
 
 from .jit import compiled, lazy_kernels, parallel
-from .kernels_conv import col2im_xp, im2col_xp
+from .kernels_conv import col2im, im2col
 
 
 def _build(numba):
@@ -188,10 +189,11 @@ def direct_weight_gradient(xp, grad, kernel_hw, dilation, groups):
     return out
 
 
-# -- plain xp versions: im2col of the padded input, then the GEMMs ---------------------------
+# -- plain xp versions: im2col of the padded input, then the GEMMs (im2col and col2im are
+# kernels_conv's entry points: its CUDA kernels on a GPU) ----------------------------------
 
 def _columns(xp, kernel_hw, dilation):
-    return im2col_xp(xp, kernel_hw, (1, 1), (0, 0, 0, 0), dilation)
+    return im2col(xp, kernel_hw, (1, 1), (0, 0, 0, 0), dilation)
 
 
 def direct_forward_xp(xp, weight, bias, dilation, out_hw, groups):
@@ -212,8 +214,8 @@ def direct_input_gradient_xp(grad, weight, dilation, padded_hw, groups):
     c_group, kh, kw = weight.shape[1:]
     w_t = weight.reshape(groups, c_out // groups, -1).swapaxes(-1, -2)
     cols = (w_t @ grad.reshape(n, groups, c_out // groups, ho * wo)).reshape(n, c_group * kh * kw * groups, ho * wo)
-    return col2im_xp(cols, (n, c_group * groups) + tuple(padded_hw), (kh, kw), (1, 1),
-                     (0, 0, 0, 0), dilation)
+    return col2im(cols, (n, c_group * groups) + tuple(padded_hw), (kh, kw), (1, 1),
+                  (0, 0, 0, 0), dilation)
 
 
 def direct_weight_gradient_xp(xp, grad, kernel_hw, dilation, groups):

@@ -1,5 +1,5 @@
 """Max and average pooling, forward and backward: a numba kernel on the CPU when numba
-is installed, plain ``xp`` code otherwise (and on GPUs).
+is installed, a CUDA kernel on GPUs (CuPy), plain ``xp`` code otherwise.
 
 Both implementations have one contract, checked against each other in
 ``tests/backend/test_kernels_pool.py``. A ``kh x kw`` window (its elements ``d`` apart)
@@ -32,13 +32,16 @@ gradient to its argmax. Max pooling forward of other windows stays on the array
 version: compiled loops (per window, or separable with the first-maximum rule) measured
 no faster, their compares on random data being unpredictable branches. The kernels are
 sequential (threads would fight BLAS's for the cores) and compile on first use (cached
-on disk afterwards).
+on disk afterwards). On a GPU one thread computes one output element (``_build_cuda``),
+and the backward kernels gather (each input element sums the windows that hold it), so
+no two threads write one element.
 """
 import math
 
 import numpy
 
 from .arrays import xp_of
+from .cuda import cuda_compiled, lazy_cuda_kernels
 from .jit import compiled, lazy_kernels
 
 
@@ -203,7 +206,96 @@ def _build(numba):
         avg_2x2_backward_kernel, avg_kernel, avg_backward_kernel
 
 
+# What every CUDA kernel here takes after its arrays: the window's geometry
+_GEOMETRY = ("int32 h, int32 w, int32 kh, int32 kw, int32 sh, int32 sw, int32 dh, int32 dw, "
+             "int32 top, int32 left, int32 ho, int32 wo")
+
+# The windows (i, j) whose element (p, q) is input (y, x), for a backward thread: row
+# i*sh + p*dh - top == y for some 0 <= i < ho, likewise the column.
+_WINDOWS_OF_ELEMENT = """
+        ptrdiff_t rest = i;
+        const int xx = rest % w; rest /= w;
+        const int y = rest % h;
+        const ptrdiff_t plane = rest / h;
+        T sum = 0;
+        for (int p = 0; p < kh; ++p) {
+            const int ty = y + top - p * dh;
+            if (ty < 0 || ty % sh != 0 || ty / sh >= ho) continue;
+            for (int q = 0; q < kw; ++q) {
+                const int tx = xx + left - q * dw;
+                if (tx < 0 || tx % sw != 0 || tx / sw >= wo) continue;
+                const ptrdiff_t at = (plane * ho + ty / sh) * wo + tx / sw;
+"""
+
+
+def _build_cuda(cupy):
+    """The CUDA kernels (CuPy compiles them on first launch): forward, one thread an
+    output; backward, one thread an input element, summing over the windows that hold
+    it. ``lowest`` is -inf (padding's value for max)."""
+    window = """
+        ptrdiff_t rest = i;
+        const int oj = rest % wo; rest /= wo;
+        const int oi = rest % ho;
+        const T* const source = &x[(rest / ho) * h * w];
+    """
+    max_pool = cupy.ElementwiseKernel(
+        "raw T x, T lowest, " + _GEOMETRY, "T out, I index",
+        window + """
+        T m = lowest;
+        int t = 0;
+        for (int p = 0; p < kh; ++p) {
+            const int y = oi * sh + p * dh - top;
+            for (int q = 0; q < kw; ++q) {
+                const int xx = oj * sw + q * dw - left;
+                const T v = (0 <= y && y < h && 0 <= xx && xx < w) ? source[y * w + xx]
+                                                                   : lowest;
+                if (v > m) { m = v; t = p * kw + q; }
+                else if (v != v) { m = v; }  // NaN: taken, then kept (nothing is > NaN)
+            }
+        }
+        out = m;
+        index = t;
+        """, "somanet_max_pool")
+    max_pool_backward = cupy.ElementwiseKernel(
+        "raw T grad, raw I index, " + _GEOMETRY, "T dx",
+        _WINDOWS_OF_ELEMENT + """
+                if (index[at] == p * kw + q) sum += grad[at];
+            }
+        }
+        dx = sum;
+        """, "somanet_max_pool_backward")
+    avg_pool = cupy.ElementwiseKernel(
+        "raw T x, raw T scale, " + _GEOMETRY, "T out",
+        window + """
+        T sum = 0;
+        for (int p = 0; p < kh; ++p) {
+            const int y = oi * sh + p * dh - top;
+            if (y < 0 || y >= h) continue;
+            for (int q = 0; q < kw; ++q) {
+                const int xx = oj * sw + q * dw - left;
+                if (0 <= xx && xx < w) sum += source[y * w + xx];
+            }
+        }
+        out = sum * scale[oi * wo + oj];
+        """, "somanet_avg_pool")
+    avg_pool_backward = cupy.ElementwiseKernel(
+        "raw T grad, raw T scale, " + _GEOMETRY, "T dx",
+        _WINDOWS_OF_ELEMENT + """
+                sum += grad[at] * scale[at % (ho * wo)];
+            }
+        }
+        dx = sum;
+        """, "somanet_avg_pool_backward")
+    return max_pool, max_pool_backward, avg_pool, avg_pool_backward
+
+
 _kernels = lazy_kernels(_build)
+_cuda_kernels = lazy_cuda_kernels(_build_cuda)
+
+
+def _cuda_geometry(in_hw, kernel, stride, pads, dilation, out_hw):
+    """The ``_GEOMETRY`` scalars."""
+    return (*in_hw, *kernel, *stride, *dilation, pads[0][0], pads[1][0], *out_hw)
 
 
 def _is_2x2(kernel, stride, pads, dilation, in_hw, out_hw):
@@ -217,11 +309,11 @@ def _index_type(kernel):
     return numpy.uint8 if kernel[0] * kernel[1] <= 256 else numpy.int32
 
 
-def _scale(divisor, out_hw, dtype):
-    """1 / divisor for each output, an (Ho, Wo) array of ``dtype``."""
+def _scale(divisor, out_hw, dtype, xp=numpy):
+    """1 / divisor for each output, an (Ho, Wo) array of ``dtype`` on ``xp``."""
     if isinstance(divisor, int):
-        return numpy.full(out_hw, 1 / divisor, dtype)
-    return (1 / numpy.asarray(divisor, dtype)).astype(dtype, copy=False)
+        return xp.full(out_hw, 1 / divisor, dtype)
+    return (1 / xp.asarray(divisor, dtype)).astype(dtype, copy=False)
 
 
 def max_pool(x, kernel, stride, pads, dilation, out_hw):
@@ -230,6 +322,14 @@ def max_pool(x, kernel, stride, pads, dilation, out_hw):
     Shape: x (N, C, H, W) -> out (N, C, Ho, Wo), index (N, C, Ho, Wo).
     """
     kernels = compiled(_kernels, x, contiguous=False)
+    cuda = kernels is None and cuda_compiled(_cuda_kernels, x, contiguous=False)
+    if cuda:
+        xp = xp_of(x)
+        out = xp.empty(x.shape[:2] + tuple(out_hw), x.dtype)
+        index = xp.empty(out.shape, _index_type(kernel))
+        cuda[0](xp.ascontiguousarray(x), x.dtype.type(-math.inf),
+                *_cuda_geometry(x.shape[2:], kernel, stride, pads, dilation, out_hw), out, index)
+        return out, index
     if kernels is None or not _is_2x2(kernel, stride, pads, dilation, x.shape[2:], out_hw):
         return max_pool_xp(x, kernel, stride, pads, dilation, out_hw)
     x = numpy.ascontiguousarray(x)
@@ -245,6 +345,13 @@ def max_pool_backward(grad, index, in_hw, kernel, stride, pads, dilation):
     Shape: grad, index (N, C, Ho, Wo) -> (N, C, H, W).
     """
     kernels = compiled(_kernels, grad, contiguous=False)
+    cuda = kernels is None and cuda_compiled(_cuda_kernels, grad, contiguous=False)
+    if cuda:
+        xp = xp_of(grad)
+        dx = xp.empty(grad.shape[:2] + tuple(in_hw), grad.dtype)
+        cuda[1](xp.ascontiguousarray(grad), xp.ascontiguousarray(index),
+                *_cuda_geometry(in_hw, kernel, stride, pads, dilation, grad.shape[2:]), dx)
+        return dx
     if kernels is None:
         return max_pool_backward_xp(grad, index, in_hw, kernel, stride, pads, dilation)
     grad, index = numpy.ascontiguousarray(grad), numpy.ascontiguousarray(index)
@@ -262,6 +369,13 @@ def avg_pool(x, kernel, stride, pads, out_hw, divisor):
     Shape: x (N, C, H, W) -> (N, C, Ho, Wo).
     """
     kernels = compiled(_kernels, x, contiguous=False)
+    cuda = kernels is None and cuda_compiled(_cuda_kernels, x, contiguous=False)
+    if cuda:
+        xp = xp_of(x)
+        out = xp.empty(x.shape[:2] + tuple(out_hw), x.dtype)
+        cuda[2](xp.ascontiguousarray(x), _scale(divisor, out_hw, x.dtype, xp),
+                *_cuda_geometry(x.shape[2:], kernel, stride, pads, (1, 1), out_hw), out)
+        return out
     if kernels is None:
         return avg_pool_xp(x, kernel, stride, pads, out_hw, divisor)
     x = numpy.ascontiguousarray(x)
@@ -280,6 +394,13 @@ def avg_pool_backward(grad, in_hw, kernel, stride, pads, divisor):
     Shape: grad (N, C, Ho, Wo) -> (N, C, H, W).
     """
     kernels = compiled(_kernels, grad, contiguous=False)
+    cuda = kernels is None and cuda_compiled(_cuda_kernels, grad, contiguous=False)
+    if cuda:
+        xp = xp_of(grad)
+        dx = xp.empty(grad.shape[:2] + tuple(in_hw), grad.dtype)
+        cuda[3](xp.ascontiguousarray(grad), _scale(divisor, grad.shape[2:], grad.dtype, xp),
+                *_cuda_geometry(in_hw, kernel, stride, pads, (1, 1), grad.shape[2:]), dx)
+        return dx
     if kernels is None:
         return avg_pool_backward_xp(grad, in_hw, kernel, stride, pads, divisor)
     grad = numpy.ascontiguousarray(grad)

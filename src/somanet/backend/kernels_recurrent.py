@@ -1,5 +1,5 @@
 """The per-step gate arithmetic of the fused LSTM: a numba kernel on the CPU when numba is
-installed, plain ``xp`` code otherwise (and on GPUs).
+installed, a CUDA kernel on GPUs (CuPy), plain ``xp`` code otherwise.
 
 Both implementations have one contract, checked against each other in
 ``tests/backend/test_kernels_recurrent.py``. Arrays are one time step of a batch,
@@ -24,11 +24,13 @@ dozen small operations a step, most on (B, H) column blocks of a (B, 4H) array
 (one run per row). In float32 the forward's tanh is ``kernels_special``'s rational
 approximation, which LLVM vectorises: 20 us for a (64, 512) step against 140 us for
 NumPy's float32 tanh here. float64 keeps the C library's tanh. The kernels compile on
-first use (cached on disk afterwards).
+first use (cached on disk afterwards). On a GPU one thread does one (row, column) of
+the four gate blocks (``_build_cuda``).
 """
 import numpy
 
 from .arrays import xp_of
+from .cuda import cuda_compiled, lazy_cuda_kernels
 from .jit import compiled, lazy_kernels
 from .kernels_special import scalar_tanh32
 
@@ -86,7 +88,48 @@ def _build(numba):
             "backward": backward_kernel}
 
 
+def _build_cuda(cupy):
+    """The CUDA kernels (CuPy compiles them on first launch): one thread an element of the
+    (B, H) arrays, reading and writing its column of the four gate blocks of ``act`` /
+    ``grad`` (raw (B, 4H) arrays)."""
+    forward = cupy.ElementwiseKernel(
+        "raw T act, raw T recurrent, T c_prev, raw T scale, raw T shift, int32 hidden",
+        "T c, T tanh_c, T h",
+        """
+        const int column = i % hidden;
+        const ptrdiff_t at = (i / hidden) * 4 * hidden + column;
+        T gate[4];
+        for (int k = 0; k < 4; ++k) {
+            const ptrdiff_t a = at + k * hidden;
+            gate[k] = tanh(act[a] + recurrent[a]) * scale[k * hidden + column]
+                + shift[k * hidden + column];
+            act[a] = gate[k];
+        }
+        c = gate[1] * c_prev + gate[0] * gate[2];
+        tanh_c = tanh(c);
+        h = gate[3] * tanh_c;
+        """, "somanet_lstm_step_forward")
+    backward = cupy.ElementwiseKernel(
+        "raw T act, T tanh_c, T c_prev, T grad_out, int32 hidden",
+        "T grad_h, T grad_c, raw T grad",
+        """
+        const ptrdiff_t at = (i / hidden) * 4 * hidden + i % hidden;
+        const T in = act[at], forget = act[at + hidden];
+        const T g = act[at + 2 * hidden], o = act[at + 3 * hidden];
+        const T dh = grad_h + grad_out;
+        const T dc = grad_c + dh * o * (1 - tanh_c * tanh_c);
+        grad_h = dh;
+        grad[at] = dc * g * in * (1 - in);
+        grad[at + hidden] = dc * c_prev * forget * (1 - forget);
+        grad[at + 2 * hidden] = dc * in * (1 - g * g);
+        grad[at + 3 * hidden] = dh * tanh_c * o * (1 - o);
+        grad_c = dc * forget;
+        """, "somanet_lstm_cell_backward")
+    return forward, backward
+
+
 _kernels = lazy_kernels(_build)
+_cuda_kernels = lazy_cuda_kernels(_build_cuda)
 
 
 def _contiguous(array):
@@ -98,6 +141,11 @@ def lstm_step_forward(act, recurrent, c_prev, c, tanh_c, h, scale, shift):
     docstring)."""
     kernels = compiled(_kernels, act, recurrent, c_prev, c, tanh_c, h, scale, shift,
                        contiguous=False)
+    cuda = kernels is None and cuda_compiled(_cuda_kernels, act, recurrent, c_prev, c,
+                                             tanh_c, h, scale, shift)
+    if cuda:
+        cuda[0](act, recurrent, c_prev, scale, shift, c.shape[1], c, tanh_c, h)
+        return
     if kernels is None:
         return lstm_step_forward_xp(act, recurrent, c_prev, c, tanh_c, h, scale, shift)
     kernels[act.dtype](act, recurrent, c_prev, c, tanh_c, h, scale, shift)
@@ -106,6 +154,11 @@ def lstm_step_forward(act, recurrent, c_prev, c, tanh_c, h, scale, shift):
 def lstm_cell_backward(act, tanh_c, c_prev, grad_out, grad_h, grad_c, grad):
     """One BPTT step of the LSTM's gate arithmetic (module docstring)."""
     kernels = compiled(_kernels, act, contiguous=False)
+    cuda = kernels is None and cuda_compiled(_cuda_kernels, act, tanh_c, c_prev, grad_out,
+                                             grad_h, grad_c, grad)
+    if cuda:
+        cuda[1](act, tanh_c, c_prev, grad_out, grad_h.shape[1], grad_h, grad_c, grad)
+        return
     if kernels is None:
         return lstm_cell_backward_xp(act, tanh_c, c_prev, grad_out, grad_h, grad_c, grad)
     kernels["backward"](act, _contiguous(tanh_c), _contiguous(c_prev), _contiguous(grad_out),

@@ -10,6 +10,7 @@ import math
 from .._checks import check_choice, check_real
 from ..autograd.function import Function
 from ..backend import kernels_special, xp_of
+from ..backend.kernels_activation import relu_backward
 
 
 class Step(Function):
@@ -79,7 +80,7 @@ class ReLU(Function):
 
     def backward(ctx, grad):
         (out,) = ctx.saved
-        return grad * (out > 0)
+        return relu_backward(grad, out)
 
 
 class LeakyReLU(Function):
