@@ -1,11 +1,11 @@
-"""Register-blocked direct convolution kernels (stride 1, groups, dilation): forward,
-input gradient and weight gradient with the output channels in the vector lanes.
+"""Register-blocked direct convolution kernels (stride 1, groups, dilation, float32):
+forward and weight gradient with the output channels in the vector lanes.
 
 ``kernels_direct`` multiplies a whole shifted plane by one scalar weight: each
 multiply-add loads and stores its accumulator (15-18 GFLOP/s on LeNet's layers).
 Here a kernel keeps a *tile* of ``T x V`` accumulators in registers through the
-whole reduction: ``T`` output positions (or weight rows) times ``V`` output channels
-(16 float32 or 8 float64: one 512-bit vector, two 256-bit ones). Each reduction step
+whole reduction: ``T`` output positions (or weight rows) times ``V = 16`` output
+channels (one 512-bit float32 vector, two 256-bit ones). Each reduction step
 loads one vector of ``V`` weights, broadcasts ``T`` input values and does ``T``
 vector multiply-adds; the tile is written once at the end. The tile's code is
 generated (``T * V`` scalar statements, compiled with ``jit.native_function``, on
@@ -22,18 +22,20 @@ The contract (the ``kernels_direct`` one, checked against its ``_xp`` versions i
   consecutive columns of one output row (the last one of a row moved left to end at
   ``Wo``, overlapping); reduction steps ``(c, p, q)`` are offsets into the sample's
   flattened input. Parallel over (sample, group, block of ``V`` output channels).
-- ``blocked_input_gradient``: the padded input's gradient, ``(N, C, Hp, Wp)``: the
-  forward of the gradient zero-padded by ``(k-1)*d`` on each side with the weight
-  flipped and transposed (input and output channels swapped).
 - ``blocked_weight_gradient``: ``dw[o, c, p, q] = sum_{n,i,j} grad[n, o, i, j] *
   xp[n, g*C/g + c, i + p*dh, j + q*dw]``: the tile is ``T`` weight rows ``(c, p, q)``
   times ``V`` output channels, the reduction runs over every sample and output
   position (the gradient transposed to ``(N, positions, V)`` so a step loads one
   vector). Parallel over tiles of rows; no partial sums to add.
 
-``tile_width`` says whether a width has a tile (``blocked_forward`` needs
-``Wo >= 7``): callers (``ops.convolution``) fall back to ``kernels_direct`` or
-im2col otherwise.
+``applies`` says whether they run: NumPy float32 arrays and a tile for the output
+width (``Wo >= 8``); callers (``ops.convolution``) fall back to ``kernels_direct`` or
+im2col otherwise. Each generated kernel (kind, tile width) takes 7-12 s to compile the
+first time (numba then loads it from disk), so there are few of them: one lane count,
+two forward tile widths, one weight-gradient tile, and no float64 forms (float64 layers
+run im2col). Measured and not kept: the input gradient as a blocked forward of the
+padded gradient with the flipped weight (1.3-1.9 ms on LeNet's conv2 against 1.36 ms for
+im2col's GEMMs and col2im).
 """
 import functools
 
@@ -41,10 +43,11 @@ import numpy
 
 from . import jit
 
-# Tile widths compiled (each (T, V, dtype) is one compilation, ~10 s, cached on disk),
-# by the number of 32-byte registers a lane vector takes: T * that many accumulators.
-_WIDTHS = {1: (8, 14, 16), 2: (8, 10), 4: (4, 5)}
-_ROWS_TILE = {1: 16, 2: 10, 4: 5}  # weight rows a weight-gradient tile holds
+# The lanes V (output channels a tile holds), the forward's tile widths T and the
+# weight rows a weight-gradient tile holds: 2 * T 32-byte registers of accumulators.
+LANES = 16
+_WIDTHS = (8, 10)
+_ROWS_TILE = 10
 
 _FORWARD = '''
 import numpy as np
@@ -180,20 +183,11 @@ def _has_numba():
     return True
 
 
-def lanes_for(dtype, channels):
-    """The vector lanes V for ``channels`` output channels a group: 16 float32 (8 when
-    there are at most 8), 8 float64."""
-    if numpy.dtype(dtype).itemsize == 8:
-        return 8 if channels > 4 else 4
-    return 16 if channels > 8 else 8
-
-
-def tile_width(width, lanes, itemsize):
+def tile_width(width):
     """The tile width T for rows of ``width`` outputs (the least work, then the widest),
     or None when ``width`` is narrower than every compiled tile."""
-    registers = max(1, lanes * itemsize // 32)
     best = None
-    for tile in _WIDTHS[registers]:
+    for tile in _WIDTHS:
         if tile <= width:
             work = -(-width // tile) * tile
             if best is None or (work, -tile) < best[0]:
@@ -201,13 +195,12 @@ def tile_width(width, lanes, itemsize):
     return None if best is None else best[1]
 
 
-def applies(xp, out_width, groups, c_out):
-    """Whether ``blocked_forward`` runs on these operands (NumPy float arrays, a tile for
-    ``out_width``)."""
-    if type(xp) is not numpy.ndarray or xp.dtype not in jit._FLOATS or not _has_numba():
+def applies(xp, out_width):
+    """Whether ``blocked_forward`` runs on these operands (NumPy float32 arrays, a tile
+    for ``out_width``)."""
+    if type(xp) is not numpy.ndarray or xp.dtype != numpy.float32 or not _has_numba():
         return False
-    lanes = lanes_for(xp.dtype, c_out // groups)
-    return tile_width(out_width, lanes, xp.itemsize) is not None
+    return tile_width(out_width) is not None
 
 
 def _offsets(c_group, kernel_hw, dilation, hp, wp, kernel_row_major=False):
@@ -262,8 +255,7 @@ def blocked_forward(xp, weight, bias, dilation, out_hw, groups, rows=None):
     c_out, c_group, kh, kw = weight.shape
     ho, wo = out_hw
     o_group = c_out // groups
-    lanes = lanes_for(xp.dtype, o_group)
-    tile = tile_width(wo, lanes, xp.itemsize)
+    lanes, tile = LANES, tile_width(wo)
     blocks = -(-o_group // lanes)
     steps = c_group * kh * kw
     # weight (G, B, R, V), steps (p, c, q): a block's channels in the lanes, zero beyond
@@ -286,36 +278,6 @@ def blocked_forward(xp, weight, bias, dilation, out_hw, groups, rows=None):
     return out.reshape(n, c_out, ho, wo)
 
 
-def flipped_weight(weight, groups):
-    """The input gradient's weight: ``w'[g*C/g + c, o, p, q] = w[g*O/g + o, c, kh-1-p, kw-1-q]``.
-
-    Shape: (C_out, C/groups, kh, kw) -> (C, C_out/groups, kh, kw).
-    """
-    c_out, c_group, kh, kw = weight.shape
-    w = weight.reshape(groups, c_out // groups, c_group, kh, kw)[..., ::-1, ::-1]
-    return numpy.ascontiguousarray(w.swapaxes(1, 2)).reshape(
-        groups * c_group, c_out // groups, kh, kw)
-
-
-def input_gradient_applies(grad, weight, dilation, padded_hw, groups):
-    """Whether ``blocked_input_gradient`` runs (``applies`` to its forward)."""
-    return applies(grad, padded_hw[1], groups, weight.shape[1] * groups)
-
-
-def blocked_input_gradient(grad, weight, dilation, padded_hw, groups):
-    """``kernels_direct.direct_input_gradient`` as a blocked forward of the padded gradient.
-
-    Shape: grad (N, C_out, Ho, Wo), weight (C_out, C/groups, kh, kw) -> (N, C, Hp, Wp).
-    """
-    n, c_out, ho, wo = grad.shape
-    kh, kw = weight.shape[2:]
-    eh, ew = (kh - 1) * dilation[0], (kw - 1) * dilation[1]
-    padded = numpy.zeros((n, c_out, ho + 2 * eh, wo + 2 * ew), grad.dtype)
-    padded[:, :, eh:eh + ho, ew:ew + wo] = grad
-    return blocked_forward(padded, flipped_weight(weight, groups), None, dilation,
-                           padded_hw, groups, rows=(eh, eh + ho))
-
-
 def blocked_weight_gradient(xp, grad, kernel_hw, dilation, groups):
     """``kernels_direct.direct_weight_gradient`` on the register-blocked kernel.
 
@@ -327,9 +289,8 @@ def blocked_weight_gradient(xp, grad, kernel_hw, dilation, groups):
     c_out, ho, wo = grad.shape[1:]
     c_group, o_group = c // groups, c_out // groups
     kh, kw = kernel_hw
-    lanes = lanes_for(xp.dtype, o_group)
+    lanes, tile = LANES, _ROWS_TILE
     blocks = -(-o_group // lanes)
-    tile = _ROWS_TILE[max(1, lanes * xp.itemsize // 32)]
     steps = c_group * kh * kw
     tiles_r = -(-steps // tile)
     # the gradient (N, G, B, positions, V), zero in the lanes beyond the group's channels

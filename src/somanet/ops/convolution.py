@@ -95,7 +95,7 @@ def runs_blocked(x, rows, stride, groups, c_out, out_width):
     kernels (``backend.kernels_blocked``) rather than im2col and GEMMs."""
     return DIRECT_MAX_ROWS < rows <= BLOCKED_MAX_ROWS and tuple(stride) == (1, 1) and \
         c_out // groups <= BLOCKED_MAX_OUTPUTS and \
-        kernels_blocked.applies(x, out_width, groups, c_out)
+        kernels_blocked.applies(x, out_width)
 
 
 def merges_batch(rows, positions):
