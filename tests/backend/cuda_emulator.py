@@ -116,7 +116,7 @@ class ElementwiseKernel:
             path = os.path.join(self._folder, key)
             with open(path + ".cpp", "w") as file:
                 file.write(source)
-            result = subprocess.run(["g++", "-O1", "-shared", "-fPIC", "-o", path + ".so",
+            result = subprocess.run(["g++", "-O0", "-shared", "-fPIC", "-o", path + ".so",
                                      path + ".cpp"], capture_output=True, text=True)
             if result.returncode:
                 raise RuntimeError(f"{self.name} does not compile:\n{result.stderr}")

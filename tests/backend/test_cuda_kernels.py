@@ -124,9 +124,9 @@ def test_direct_convolution_runs_on_the_cuda_im2col(on, monkeypatch, shape, c_ou
     """Off the CPU the direct kernels are im2col (col2im) and batched matmuls."""
     D = kernels_direct
     xp, w, b, out_hw, grad = _direct_operands(shape, c_out, kernel, dilation, groups, dtype)
-    want = (D.direct_forward(xp, w, b, dilation, out_hw, groups),
-            D.direct_input_gradient(grad, w, dilation, shape[2:], groups),
-            D.direct_weight_gradient(xp, grad, kernel, dilation, groups))
+    want = (D.direct_forward_xp(xp, w, b, dilation, out_hw, groups),
+            D.direct_input_gradient_xp(grad, w, dilation, shape[2:], groups),
+            D.direct_weight_gradient_xp(xp, grad, kernel, dilation, groups))
     on(kernels_conv)
     monkeypatch.setattr(D, "compiled", lambda *args, **options: None)
     xp, w, b, grad = (on.asarray(a) for a in (xp, w, b, grad))
