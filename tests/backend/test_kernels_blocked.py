@@ -8,6 +8,8 @@ import pytest
 from somanet.backend import kernels_blocked as K
 from somanet.backend import kernels_direct as D
 
+from .test_kernels_direct import _operands
+
 # (padded input shape, C_out, kernel, dilation, groups); output width 10
 CASES = [
     ((3, 6, 14, 14), 16, (5, 5), (1, 1), 1),   # LeNet's conv2, smaller batch
@@ -15,16 +17,6 @@ CASES = [
     ((2, 5, 9, 12), 20, (3, 3), (1, 1), 1),    # two blocks of lanes, the second partial
     ((0, 2, 10, 12), 4, (3, 3), (1, 1), 1),    # an empty batch
 ]
-
-
-def _operands(shape, c_out, kernel, dilation, groups, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    xp = rng.standard_normal(shape).astype(dtype)
-    w = rng.standard_normal((c_out, shape[1] // groups) + kernel).astype(dtype)
-    b = rng.standard_normal(c_out).astype(dtype)
-    out_hw = tuple(s - d * (k - 1) for s, d, k in zip(shape[2:], dilation, kernel))
-    grad = rng.standard_normal((shape[0], c_out) + out_hw).astype(dtype)
-    return xp, w, b, out_hw, grad
 
 
 @pytest.mark.parametrize("shape,c_out,kernel,dilation,groups", CASES)

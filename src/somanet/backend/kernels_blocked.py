@@ -126,30 +126,31 @@ def _acc(t, o):
 
 def _source(kind, tile, lanes):
     """The generated kernel source of ``kind`` ("forward" or "weight")."""
-    pad = " " * 16
+
+    def each(indent, line, over_lanes=True):
+        """``line`` once per tile position t (and lane o), formatted with t, o and the
+        accumulator's name a."""
+        return "\n".join(" " * indent + line.format(t=t, o=o, a=_acc(t, o))
+                         for t in range(tile) for o in (range(lanes) if over_lanes else (0,)))
+
     lines = dict(
         T=tile, V=lanes,
-        LOAD_W="\n".join(pad + f"w{o} = wv[{o}]" for o in range(lanes)),
-        FMA="\n".join(pad + f"{_acc(t, o)} += x{t} * w{o}"
-                      for t in range(tile) for o in range(lanes)))
+        LOAD_W="\n".join(" " * 16 + f"w{o} = wv[{o}]" for o in range(lanes)),
+        FMA=each(16, "{a} += x{t} * w{o}"))
     if kind == "forward":
         lines.update(
-            INIT="\n".join(" " * 12 + f"{_acc(t, o)} = bs[{o}]"
-                           for t in range(tile) for o in range(lanes)),
-            LOAD_X="\n".join(pad + f"x{t} = xr[{t}]" for t in range(tile)),
+            INIT=each(12, "{a} = bs[{o}]"),
+            LOAD_X=each(16, "x{t} = xr[{t}]", over_lanes=False),
             # the tile in (position, channel) order: the stores SLP packs start from
             # consecutive channels, the lanes of the weight vectors
-            STORE="\n".join(" " * 12 + f"tile[{t}, {o}] = {_acc(t, o)}"
-                            for t in range(tile) for o in range(lanes)))
+            STORE=each(12, "tile[{t}, {o}] = {a}"))
         text = _FORWARD
     else:
         lines.update(
-            OFFS="\n".join(" " * 8 + f"s{t} = to[{t}]" for t in range(tile)),
-            INIT="\n".join(" " * 8 + f"{_acc(t, o)} = tile[{t}, {o}]"
-                           for t in range(tile) for o in range(lanes)),
-            LOAD_X="\n".join(pad + f"x{t} = xr[s{t}]" for t in range(tile)),
-            STORE_W="\n".join(" " * 8 + f"out[g, ob, rt, {t}, {o}] = {_acc(t, o)}"
-                              for t in range(tile) for o in range(lanes)))
+            OFFS=each(8, "s{t} = to[{t}]", over_lanes=False),
+            INIT=each(8, "{a} = tile[{t}, {o}]"),
+            LOAD_X=each(16, "x{t} = xr[s{t}]", over_lanes=False),
+            STORE_W=each(8, "out[g, ob, rt, {t}, {o}] = {a}"))
         text = _WEIGHT
     for key, value in lines.items():
         text = text.replace("{" + key + "}", str(value))
