@@ -268,6 +268,34 @@ def test_sgd_momentum(on, dtype, nesterov):
         np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance)
 
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_moments_below_the_smallest_normal_number_are_stored_as_zero(on, dtype):
+    """As the CPU loops: moments under ``finfo.tiny`` become 0, the others are kept."""
+    K = on(kernels_optim)
+    tiny = np.finfo(dtype).tiny
+    grad = np.array([0, 0, 1e-3, 0], dtype)
+    state = [np.ones(4, dtype), np.array([tiny * 1.05, -tiny * 1.05, 0.1, tiny * 4], dtype),
+             np.array([tiny * 1.0005, tiny * 4, 0.1, tiny * 4], dtype)]
+    for amsgrad in (False, True):
+        gpu, cpu = [a.copy() for a in state], [a.copy() for a in state]
+        if amsgrad:
+            gpu.append(state[2].copy())
+            cpu.append(state[2].copy())
+        maximum = dict(max_exp_avg_sq=gpu[3]) if amsgrad else {}
+        assert _in_place(K.adam, on)(gpu[0], grad, gpu[1], gpu[2], 5, 0.01, 0.9, 0.999, 1e-8,
+                                     **maximum)
+        maximum = dict(max_exp_avg_sq=cpu[3]) if amsgrad else {}
+        assert kernels_optim.adam(cpu[0], grad, cpu[1], cpu[2], 5, 0.01, 0.9, 0.999, 1e-8,
+                                  **maximum)
+        assert (gpu[1][:2] == 0).all() and gpu[2][0] == 0 and gpu[1][3] != 0
+        for got, want in zip(gpu, cpu):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=0)
+    buffer = np.array([tiny * 1.05, 0.5], dtype)
+    assert _in_place(K.sgd, on)(np.ones(2, dtype), np.zeros(2, dtype), buffer, 0.1, 0.9, 0.0,
+                                False)
+    assert buffer[0] == 0 and buffer[1] == dtype(0.45)
+
 def _network_gradients(arrays):
     """A small CNN and an LSTM through the ops, forward and backward: the loss and every
     gradient, as NumPy arrays."""

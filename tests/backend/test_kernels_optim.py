@@ -175,4 +175,72 @@ def test_the_constants_are_those_of_the_entry_points():
     assert all(type(value) is np.float32 for value in constants)
     assert constants[0] == np.float32(0.01 / (1 - 0.9 ** 3))
     sgd = kernels_optim.sgd_constants(np.dtype(np.float64), 0.1, 0.9, 0.0, True, 0.25)
-    assert sgd == (0.1, 0.9, 0.0, True, 0.75) and type(sgd[0]) is np.float64
+    assert sgd == (0.1, 0.9, 0.0, True, 0.75, np.finfo(np.float64).tiny)
+    assert type(sgd[0]) is np.float64
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_moments_below_the_smallest_normal_number_are_stored_as_zero(dtype):
+    """A zero gradient's decaying moments end at 0 instead of crawling through the slow
+    subnormal numbers; normal moments and the weights are those of the NumPy update."""
+    tiny = np.finfo(dtype).tiny
+    param = np.ones(6, dtype)
+    grad = np.array([0, 0, 0, 1e-3, -1e-3, 0], dtype)
+    m = np.array([tiny * 1.05, -tiny * 1.05, tiny * 4, 0.1, 0.1, 1.0], dtype)
+    v = np.array([tiny * 1.0005, tiny * 4, tiny * 4, 0.1, 0.1, 1.0], dtype)
+    plain = [a.copy() for a in (param, m, v)]
+    assert kernels_optim.adam(param, grad, m, v, 5, 0.01, 0.9, 0.999, 1e-8)
+    kernels_optim.adam_xp(*plain[:1], grad, *plain[1:], 5, 0.01, 0.9, 0.999, 1e-8)
+    assert (m[:2] == 0).all() and v[0] == 0  # 0.9 * 1.05 tiny and 0.999 * 1.0005 tiny < tiny
+    assert (0 < plain[1][:2] * [1, -1]).all() and 0 < plain[2][0] < tiny  # NumPy: subnormal
+    np.testing.assert_array_equal(m[2:], plain[1][2:])  # 0.9 * 4 tiny is normal: kept
+    np.testing.assert_array_equal(v[1:], plain[2][1:])
+    np.testing.assert_allclose(param, plain[0], rtol=1e-6)
+    buffer = np.array([tiny * 1.05, 0.5], dtype)
+    assert kernels_optim.sgd(param[:2], np.zeros(2, dtype), buffer, 0.1, 0.9, 0.0, False)
+    assert buffer[0] == 0 and buffer[1] == dtype(0.9) * dtype(0.5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_parameters_update_on_every_core_bitwise_as_in_one_loop(dtype):
+    """From ``PARALLEL_MIN`` elements the loops run in chunks on all cores; cutting the
+    arrays elsewhere (pieces below the threshold, one loop each) gives the same bits."""
+    size = kernels_optim.PARALLEL_MIN + kernels_optim.CHUNK + 37
+    rng = np.random.default_rng(3)
+    param, grad, m, v, v_max, buffer = (rng.standard_normal(size).astype(dtype)
+                                        for _ in range(6))
+    v, v_max = np.abs(v), np.abs(v_max)
+    cuts = (0, 1001, size // 2, size)
+    adam, sgd_momentum, amsgrad, _ = kernels_optim.numba_kernels()
+    adam_scalars = kernels_optim.adam_constants(np.dtype(dtype), 2, 0.01, 0.9, 0.999, 1e-8,
+                                                0.01, 0.999)
+    sgd_scalars = kernels_optim.sgd_constants(np.dtype(dtype), 0.1, 0.9, 0.01, True)
+    cases = [(adam, (param, grad, m, v), adam_scalars),
+             (amsgrad, (param, grad, m, v, v_max), adam_scalars),
+             (sgd_momentum, (param, grad, buffer), sgd_scalars)]
+    for kernel, arrays, scalars in cases:
+        whole = [a.copy() for a in arrays]
+        pieces = [a.copy() for a in arrays]
+        kernel(*whole, *scalars)
+        for start, stop in zip(cuts, cuts[1:]):
+            kernel(*(a[start:stop] for a in pieces), *scalars)
+        for ours, theirs in zip(whole, pieces):
+            np.testing.assert_array_equal(ours, theirs)
+        assert not np.array_equal(whole[0], arrays[0])  # the step did change the weights
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_nan_or_infinite_gradient_reaches_the_weights(dtype):
+    """Flushing tiny moments must not flush NaN: a diverged step shows in the weights."""
+    grad = np.zeros(40, dtype)
+    grad[[3, 17, 33]] = np.nan, np.inf, -np.inf
+    for amsgrad in (False, True):
+        param, m, v = np.ones(40, dtype), np.zeros(40, dtype), np.zeros(40, dtype)
+        maximum = dict(max_exp_avg_sq=np.zeros(40, dtype)) if amsgrad else {}
+        assert kernels_optim.adam(param, grad, m, v, 1, 0.01, 0.9, 0.999, 1e-8, **maximum)
+        assert np.isnan(param[[3, 17, 33]]).all()
+        assert np.isfinite(np.delete(param, [3, 17, 33])).all()
+        assert np.isnan(m[3]) and np.isnan(v[3]) and m[17] == np.inf and v[33] == np.inf
+    param, buffer = np.ones(40, dtype), np.zeros(40, dtype)
+    assert kernels_optim.sgd(param, grad, buffer, 0.1, 0.9, 0.0, False)
+    assert np.isnan(param[3]) and param[17] == -np.inf and param[33] == np.inf
