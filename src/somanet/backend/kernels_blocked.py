@@ -1,8 +1,8 @@
 """Register-blocked direct convolution kernels (stride 1, groups, dilation, float32):
 forward and weight gradient with the output channels in the vector lanes.
 
-``kernels_direct`` multiplies a whole shifted plane by one scalar weight: each
-multiply-add loads and stores its accumulator (15-18 GFLOP/s on LeNet's layers).
+``kernels_direct`` multiplies whole shifted planes by scalar weights (eight a pass):
+the accumulator plane is loaded and stored once per eight (15-25 GFLOP/s on LeNet's layers).
 Here a kernel keeps a *tile* of ``T x V`` accumulators in registers through the
 whole reduction: ``T`` output positions (or weight rows) times ``V = 16`` output
 channels (one 512-bit float32 vector, two 256-bit ones). Each reduction step

@@ -9,7 +9,12 @@ kernel offset ``(p, q)`` is a shift of the flattened padded plane: output positi
 ``(i, j)`` at flat index ``k = i*Wp + j`` reads input ``k + p*dh*Wp + q*dw``. So a
 whole plane's contribution of one weight is ONE contiguous loop over
 ``k < L = (Ho-1)*Wp + Wo`` (vectorised by LLVM), on *wide* rows of ``Wp`` columns of
-which the last ``Wp - Wo`` are discarded (forward) or zero (gradients).
+which the last ``Wp - Wo`` are discarded (forward) or zero (gradients). Each row
+``(c, p, q)`` of the weight is such a shift (an offset into the flattened sample);
+forward and weight gradient take eight rows a pass, so that one load (and store) of
+an accumulator plane, or one load of the gradient, serves eight multiply-adds
+(measured on LeNet's first layer: weight gradient 1.54 -> 0.78 ms, with the float32
+dot products now vectorised).
 
 The contract, checked against the ``_xp`` versions in ``tests/backend``:
 
@@ -26,6 +31,8 @@ The loops are parallel (``prange``, see ``jit.parallel``) over independent outpu
 (sample, output channel) planes, (sample, input channel) planes, (output, input
 channel) weight blocks. They run between BLAS calls, never inside one.
 """
+import functools
+
 import numpy
 
 from .jit import compiled, lazy_kernels, parallel
@@ -38,32 +45,31 @@ def _build(numba):
     options = dict(cache=True, nogil=True, parallel=parallel(numba))
 
     @numba.njit(**options)
-    def forward_kernel(xp, w, b, dh, dw, wp, ho, wo, out):
-        """xp (N, C, Hp*Wp), w (O, C/g, kh, kw), b (O,) -> out (N, O, Ho, Wo)."""
-        n_batch, channels = xp.shape[:2]
-        o_count, c_group, kh, kw = w.shape
-        o_group = o_count // (channels // c_group)
+    def forward_kernel(x, w, b, offs, o_group, wp, ho, wo, out):
+        """x (N, S) flattened padded samples, w (O, R), b (O,), offs (G, R) each row's
+        offset in a sample -> out (N, O, Ho, Wo)."""
+        n_batch = x.shape[0]
+        o_count, rows = w.shape
         length = (ho - 1) * wp + wo
         for task in prange(n_batch * o_count):
             n, o = task // o_count, task % o_count
-            first = (o // o_group) * c_group
+            xs, ws, go = x[n], w[o], offs[o // o_group]
             acc = numpy.empty(length, out.dtype)  # one wide output plane, in L1
             acc[:] = b[o]
-            for c in range(c_group):
-                plane = xp[n, first + c]
-                for p in range(kh):
-                    # kernel columns two at a time: one load and store of acc per two
-                    for q in range(0, kw - 1, 2):
-                        w0, w1, start = w[o, c, p, q], w[o, c, p, q + 1], p * dh * wp + q * dw
-                        src0 = plane[start:start + length]  # indices from 0: LLVM vectorises
-                        src1 = plane[start + dw:start + dw + length]
-                        for k in range(length):
-                            acc[k] += w0 * src0[k] + w1 * src1[k]
-                    if kw % 2:
-                        weight, start = w[o, c, p, kw - 1], p * dh * wp + (kw - 1) * dw
-                        src = plane[start:start + length]
-                        for k in range(length):
-                            acc[k] += weight * src[k]
+            # eight rows a pass: one load and store of acc per eight multiply-adds
+            for r in range(0, rows - 7, 8):
+                w0, w1, w2, w3 = ws[r], ws[r + 1], ws[r + 2], ws[r + 3]
+                w4, w5, w6, w7 = ws[r + 4], ws[r + 5], ws[r + 6], ws[r + 7]
+                # slices from unsigned offsets, indexed from 0: LLVM vectorises
+                x0, x1, x2, x3 = xs[go[r]:], xs[go[r + 1]:], xs[go[r + 2]:], xs[go[r + 3]:]
+                x4, x5, x6, x7 = xs[go[r + 4]:], xs[go[r + 5]:], xs[go[r + 6]:], xs[go[r + 7]:]
+                for k in range(length):
+                    acc[k] += (w0 * x0[k] + w1 * x1[k] + w2 * x2[k] + w3 * x3[k]) + (
+                        w4 * x4[k] + w5 * x5[k] + w6 * x6[k] + w7 * x7[k])
+            for r in range(rows - rows % 8, rows):
+                weight, src = ws[r], xs[go[r]:]
+                for k in range(length):
+                    acc[k] += weight * src[k]
             for i in range(ho):
                 for j in range(wo):
                     out[n, o, i, j] = acc[i * wp + j]
@@ -102,28 +108,44 @@ def _build(numba):
                             dst[k] += weight * g[k]
 
     # reassociation lets LLVM vectorise the dot products (partial sums per lane)
-    @numba.njit(fastmath={"reassoc", "nsz"}, **options)
-    def weight_gradient_kernel(xp, wide, dh, dw, wp, out):
-        """xp (N, C, Hp*Wp), wide (N, O, L) -> out (O, C/g, kh, kw), float64 sums."""
-        n_batch, channels = xp.shape[:2]
-        o_count, c_group, kh, kw = out.shape
-        o_group = o_count // (channels // c_group)
+    @numba.njit(fastmath={"reassoc", "nsz", "contract"}, **options)
+    def weight_gradient_kernel(x, wide, offs, o_group, out):
+        """x (N, S), wide (N, O, L), offs (G, R8) with R8 a multiple of 8 -> out (O, R8):
+        float32 sums over each sample's positions, float64 over the samples."""
+        n_batch = x.shape[0]
+        o_count, rows = out.shape
         length = wide.shape[2]
-        for task in prange(o_count * c_group):
-            o, c = task // c_group, task % c_group
-            plane_c = (o // o_group) * c_group + c
-            for p in range(kh):
-                for q in range(kw):
-                    start = p * dh * wp + q * dw
-                    total = 0.0
-                    for n in range(n_batch):
-                        g, plane = wide[n, o], xp[n, plane_c]
-                        src = plane[start:start + length]
-                        part = g[0] * 0  # the dtype's zero: a float32 sum LLVM vectorises
-                        for k in range(length):
-                            part += g[k] * src[k]
-                        total += part
-                    out[o, c, p, q] = total
+        chunks = rows // 8
+        for task in prange(o_count * chunks):
+            o, r = task // chunks, (task % chunks) * 8
+            go = offs[o // o_group]
+            totals = numpy.zeros(8)
+            for n in range(n_batch):
+                xs, g = x[n], wide[n, o]
+                x0, x1, x2, x3 = xs[go[r]:], xs[go[r + 1]:], xs[go[r + 2]:], xs[go[r + 3]:]
+                x4, x5, x6, x7 = xs[go[r + 4]:], xs[go[r + 5]:], xs[go[r + 6]:], xs[go[r + 7]:]
+                zero = g[0] - g[0]  # the dtype's zero (g[0] * 0 is float64: ints promote)
+                s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+                for k in range(length):  # eight dot products share each load of g
+                    gk = g[k]
+                    s0 += gk * x0[k]
+                    s1 += gk * x1[k]
+                    s2 += gk * x2[k]
+                    s3 += gk * x3[k]
+                    s4 += gk * x4[k]
+                    s5 += gk * x5[k]
+                    s6 += gk * x6[k]
+                    s7 += gk * x7[k]
+                totals[0] += s0
+                totals[1] += s1
+                totals[2] += s2
+                totals[3] += s3
+                totals[4] += s4
+                totals[5] += s5
+                totals[6] += s6
+                totals[7] += s7
+            for i in range(8):
+                out[o, r + i] = totals[i]
 
     return forward_kernel, widen_kernel, input_gradient_kernel, weight_gradient_kernel
 
@@ -143,11 +165,30 @@ def direct_forward(xp, weight, bias, dilation, out_hw, groups):
         return direct_forward_xp(xp, weight, bias, dilation, out_hw, groups)
     xp, weight = numpy.ascontiguousarray(xp), numpy.ascontiguousarray(weight)
     n, c, hp, wp = xp.shape
-    out = numpy.empty((n, weight.shape[0]) + tuple(out_hw), xp.dtype)
+    c_out = weight.shape[0]
+    out = numpy.empty((n, c_out) + tuple(out_hw), xp.dtype)
     if bias is None:
-        bias = numpy.zeros(weight.shape[0], xp.dtype)
-    kernels[0](xp.reshape(n, c, hp * wp), weight, bias, *dilation, wp, *out_hw, out)
+        bias = numpy.zeros(c_out, xp.dtype)
+    offsets = _row_offsets(groups, weight.shape[1:], tuple(dilation), (hp, wp))
+    kernels[0](xp.reshape(n, c * hp * wp), weight.reshape(c_out, -1), bias, offsets,
+               c_out // groups, wp, *out_hw, out)
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _row_offsets(groups, kernel_shape, dilation, padded_hw, multiple=1):
+    """Each group's rows ``(c, p, q)`` as offsets into a flattened padded sample:
+    ``(g*C/g + c) * Hp*Wp + p*dh*Wp + q*dw``, (groups, R) int64, R rounded up to a
+    ``multiple`` (the extra rows at offset 0). Cached per layer shape (read-only)."""
+    c_group, kh, kw = kernel_shape
+    (hp, wp), (dh, dw) = padded_hw, dilation
+    channel = numpy.arange(groups * c_group).reshape(groups, c_group, 1, 1) * (hp * wp)
+    offsets = (channel + numpy.arange(kh).reshape(1, 1, kh, 1) * (dh * wp)
+               + numpy.arange(kw).reshape(1, 1, 1, kw) * dw).reshape(groups, -1)
+    extra = -offsets.shape[1] % multiple
+    offsets = numpy.ascontiguousarray(numpy.pad(offsets, ((0, 0), (0, extra))), numpy.int64)
+    offsets.flags.writeable = False
+    return offsets
 
 
 def _wide(kernels, grad, wp):
@@ -184,9 +225,12 @@ def direct_weight_gradient(xp, grad, kernel_hw, dilation, groups):
         return direct_weight_gradient_xp(xp, grad, kernel_hw, dilation, groups)
     xp, grad = numpy.ascontiguousarray(xp), numpy.ascontiguousarray(grad)
     n, c, hp, wp = xp.shape
-    out = numpy.empty((grad.shape[1], c // groups) + tuple(kernel_hw), xp.dtype)
-    kernels[3](xp.reshape(n, c, hp * wp), _wide(kernels, grad, wp), *dilation, wp, out)
-    return out
+    shape = (grad.shape[1], c // groups) + tuple(kernel_hw)
+    offsets = _row_offsets(groups, shape[1:], tuple(dilation), (hp, wp), multiple=8)
+    out = numpy.empty((shape[0], offsets.shape[1]), xp.dtype)
+    kernels[3](xp.reshape(n, c * hp * wp), _wide(kernels, grad, wp), offsets,
+               shape[0] // groups, out)
+    return numpy.ascontiguousarray(out[:, :numpy.prod(shape[1:])]).reshape(shape)
 
 
 # -- plain xp versions: im2col of the padded input, then the GEMMs (im2col and col2im are
