@@ -257,7 +257,8 @@ def direct_input_gradient_xp(grad, weight, dilation, padded_hw, groups):
     n, c_out, ho, wo = grad.shape
     c_group, kh, kw = weight.shape[1:]
     w_t = weight.reshape(groups, c_out // groups, -1).swapaxes(-1, -2)
-    cols = (w_t @ grad.reshape(n, groups, c_out // groups, ho * wo)).reshape(n, c_group * kh * kw * groups, ho * wo)
+    cols = (w_t @ grad.reshape(n, groups, c_out // groups, ho * wo)).reshape(
+        n, c_group * kh * kw * groups, ho * wo)
     return col2im(cols, (n, c_group * groups) + tuple(padded_hw), (kh, kw), (1, 1),
                   (0, 0, 0, 0), dilation)
 
