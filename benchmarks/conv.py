@@ -22,12 +22,8 @@ Each case is forward then backward from a fixed output gradient (``fwd_bwd``),
 and forward alone without a graph (``forward``). Cases are timed ``--repeat`` times
 in all, in ``--rounds`` blocks, the two frameworks taking turns block after block
 (the machine may be shared); each block starts with a pause and ``--warmup``
-untimed runs. Not run after run: both frameworks' thread pools keep their idle
-threads spinning for a while after a parallel call (OpenBLAS's up to ~0.1 s), and
-on a 2-core machine those spinning threads take the core the other framework's
-next parallel call waits for (10x slowdowns on both sides). The pause lets them
-go to sleep, as they would in a program that uses one framework. The median is
-printed with the ratio
+untimed runs (``timing.milliseconds``: not run after run, for the reason given there).
+The median is printed with the ratio
 torch_time / somanet_time (above 1 means somanet is faster). Both frameworks get
 the same data, and the outputs and gradients are compared before timing.
 ``--threads`` sets both frameworks' threads (BLAS and PyTorch); 2 is the issue's
@@ -37,9 +33,7 @@ framework's BLAS reaches in the same process (``floor.gemm_rates``).
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 
 def _threads():
@@ -58,6 +52,7 @@ import numpy as np  # noqa: E402
 
 import somanet as sn  # noqa: E402
 from floor import conv_flops, describe, gemm_rates  # noqa: E402
+from timing import milliseconds  # noqa: E402
 
 
 def workloads(batch):
@@ -116,35 +111,6 @@ def make_case(framework, data, weight, kwargs, input_grad, pool="max"):
         return [np.asarray(leaf.grad.numpy()) for leaf in leaves]
 
     return fwd_bwd, forward, gradients
-
-
-# Idle OpenBLAS threads spin for 2**28 cycles (~0.1 s) before they sleep.
-PAUSE_SECONDS = 0.15
-# After a pause a virtual CPU runs slowly for a while (measured: im2col of conv2 1.1
-# instead of 0.42 ms right after a sleep): warm up for at least this long.
-WARMUP_SECONDS = 0.05
-
-
-def milliseconds(functions, repeat, warmup, rounds=5):
-    """The median time of each function, in ms. The functions take turns, a block of
-    runs each (``repeat`` runs in ``rounds`` blocks), so a machine that is busy in
-    bursts slows them alike; before its block each pauses (the other's idle threads go
-    to sleep) and runs untimed ``warmup`` times and for at least WARMUP_SECONDS."""
-    times = [[] for _ in functions]
-    rounds = max(1, min(rounds, repeat))
-    for block in range(rounds):
-        runs = repeat // rounds + (block < repeat % rounds)
-        for function, found in zip(functions, times):
-            time.sleep(PAUSE_SECONDS)
-            start, done = time.perf_counter(), 0
-            while done < warmup or time.perf_counter() - start < WARMUP_SECONDS:
-                function()
-                done += 1
-            for _ in range(runs):
-                start = time.perf_counter()
-                function()
-                found.append(time.perf_counter() - start)
-    return [statistics.median(found) * 1e3 for found in times]
 
 
 def main():

@@ -1,6 +1,6 @@
 """LSTM speed, side by side with PyTorch (CPU, 2 threads) when it is installed.
 
-    python benchmarks/lstm.py [--threads 2] [--repeat 30] [--warmup 5] [--steps 28]
+    python benchmarks/lstm.py [--threads 2] [--repeat 30] [--warmup 5] [--rounds 5] [--steps 28]
                               [--batch 64]
 
 The workload of the benchmarks issue (W4): the 28 rows of an MNIST image as a
@@ -8,9 +8,10 @@ sequence of 28 features, ``LSTM(28 -> 128)`` over 28 steps on a batch of 64.
 ``--threads`` sets both frameworks' thread count (OpenBLAS's for NumPy, through
 its environment variable before NumPy loads; ``torch.set_num_threads`` for
 PyTorch); 2 by default, as the benchmarks issue asks. Each case is timed
-``--repeat`` times after ``--warmup`` untimed runs, the two frameworks taking
-turns run after run (the machine may be shared); the median is printed, with
-the ratio torch_time / somanet_time (above 1 means somanet is faster):
+``--repeat`` times in ``--rounds`` blocks, the two frameworks taking turns block after
+block, each block after a pause and ``--warmup`` untimed runs (``timing.milliseconds``);
+the median is printed, with the ratio torch_time / somanet_time (above 1 means somanet
+is faster):
 
   fwd_bwd   forward, then backward from the last hidden state (h_n.sum()), as a
             classifier on the last state does; the input needs no gradient
@@ -24,8 +25,6 @@ transposed, with one bias b_ih + b_hh); the outputs are compared before timing.
 """
 import argparse
 import os
-import statistics
-import time
 
 
 def _arguments():
@@ -33,6 +32,7 @@ def _arguments():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=28)
     parser.add_argument("--batch", type=int, default=64)
     return parser.parse_args()
@@ -49,6 +49,7 @@ import numpy as np  # noqa: E402
 import somanet as sn  # noqa: E402
 from somanet import nn  # noqa: E402
 from floor import describe, gemm_rates, lstm_flops  # noqa: E402
+from timing import milliseconds  # noqa: E402
 
 FEATURES, HIDDEN = 28, 128
 
@@ -100,21 +101,6 @@ def torch_cases(x):
     return weights, {"fwd_bwd": fwd_bwd, "fwd_seq": fwd_seq, "forward": forward}
 
 
-def milliseconds(functions, repeat, warmup):
-    """The median time of each function, in ms. The functions take turns, run after
-    run, so a machine that is busy in bursts slows them alike."""
-    for function in functions:
-        for _ in range(warmup):
-            function()
-    times = [[] for _ in functions]
-    for _ in range(repeat):
-        for function, found in zip(functions, times):
-            start = time.perf_counter()
-            function()
-            found.append(time.perf_counter() - start)
-    return [statistics.median(found) * 1e3 for found in times]
-
-
 def main(args):
     x = np.random.default_rng(0).standard_normal((args.steps, args.batch, FEATURES),
                                                  dtype=np.float32)
@@ -138,11 +124,12 @@ def main(args):
     for name, function in ours.items():
         flops = forward_flops if name == "forward" else backward_flops
         if name in theirs:
-            mine, other = milliseconds([function, theirs[name]], args.repeat, args.warmup)
+            mine, other = milliseconds([function, theirs[name]], args.repeat, args.warmup,
+                                       args.rounds)
             print(f"{name:<9} {mine:>11.2f} {other:>9.2f} {other / mine:>14.2f} "
                   f"{flops / mine / 1e6:>8.1f} {flops / other / 1e6:>6.1f}")
         else:
-            (mine,) = milliseconds([function], args.repeat, args.warmup)
+            (mine,) = milliseconds([function], args.repeat, args.warmup, args.rounds)
             print(f"{name:<9} {mine:>11.2f} {'':>9} {'':>14} {flops / mine / 1e6:>8.1f}")
     print(f"somanet {sn.__version__}, numpy {np.__version__}" + (f", {peer}" if peer else ""))
 
