@@ -65,24 +65,31 @@ def _build(numba):
 
     forward32, forward64 = make_forward(tanh32), make_forward(tanh64)
 
+    # One loop per written array: a single loop reading seven arrays and writing three
+    # needs more run-time overlap checks than LLVM makes before it vectorises a loop, and
+    # stayed scalar (29 -> 18 us for a (64, 128) step).
     @numba.njit(cache=True, nogil=True, fastmath=True)
     def backward_kernel(act, tanh_c, c_prev, grad_out, grad_h, grad_c, grad, one):
         batch, hidden = grad_h.shape
         for b in range(batch):
             a, tcb, cp, go = act[b], tanh_c[b], c_prev[b], grad_out[b]
             gh, gc, gr = grad_h[b], grad_c[b], grad[b]
-            for j in range(hidden):
-                i, f = a[j], a[hidden + j]
-                g, o = a[2 * hidden + j], a[3 * hidden + j]
+            for j in range(hidden):  # dh
+                gh[j] += go[j]
+            for j in range(hidden):  # dc
                 tc = tcb[j]
-                dh = gh[j] + go[j]
-                dc = gc[j] + dh * o * (one - tc * tc)
-                gh[j] = dh
-                gr[j] = dc * g * i * (one - i)
-                gr[hidden + j] = dc * cp[j] * f * (one - f)
-                gr[2 * hidden + j] = dc * i * (one - g * g)
-                gr[3 * hidden + j] = dh * tc * o * (one - o)
-                gc[j] = dc * f
+                gc[j] += gh[j] * a[3 * hidden + j] * (one - tc * tc)
+            for j in range(hidden):  # the i and g gates
+                i, g = a[j], a[2 * hidden + j]
+                gr[j] = gc[j] * g * i * (one - i)
+                gr[2 * hidden + j] = gc[j] * i * (one - g * g)
+            for j in range(hidden):  # the o gate
+                o = a[3 * hidden + j]
+                gr[3 * hidden + j] = gh[j] * tcb[j] * o * (one - o)
+            for j in range(hidden):  # the f gate, and dc_{t-1} = dc f
+                f = a[hidden + j]
+                gr[hidden + j] = gc[j] * cp[j] * f * (one - f)
+                gc[j] *= f
 
     return {numpy.dtype(numpy.float32): forward32, numpy.dtype(numpy.float64): forward64,
             "backward": backward_kernel}
