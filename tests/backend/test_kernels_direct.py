@@ -51,6 +51,12 @@ def test_numba_kernels_match_the_array_versions(shape, c_out, kernel, dilation, 
     assert got.dtype == dtype and got.shape == w.shape
     np.testing.assert_allclose(got, D.direct_weight_gradient_xp(xp, grad, kernel, dilation,
                                                                 groups), **tol)
+    got, got_bias = D.direct_weight_gradient(xp, grad, kernel, dilation, groups, bias=True)
+    want, want_bias = D.direct_weight_gradient_xp(xp, grad, kernel, dilation, groups, bias=True)
+    assert got_bias.dtype == dtype and got_bias.shape == (c_out,)
+    np.testing.assert_allclose(got, want, **tol)
+    np.testing.assert_allclose(got_bias, want_bias, **tol)
+    np.testing.assert_allclose(want_bias, grad.sum(axis=(0, 2, 3)), **tol)
 
 
 def _run_all(seed):

@@ -348,6 +348,24 @@ def test_only_the_needed_gradients_are_computed():
     assert x.grad is None and w.grad.shape == (3, 2, 3, 3)
 
 
+@pytest.mark.parametrize("wanted", [(True, True), (True, False), (False, True)],
+                         ids=["weight-and-bias", "weight", "bias"])
+def test_the_direct_path_gives_each_wanted_parameter_gradient(wanted):
+    # 1 input channel, 3x3: the direct kernels, whose weight gradient also sums the bias's
+    x, w, b = _data(3, 1, 7, 6), _data(4, 1, 3, 3), _data(4)
+    seed = _data(3, 4, 7, 6)
+    params = [sn.tensor(w, requires_grad=wanted[0]), sn.tensor(b, requires_grad=wanted[1])]
+    sn.conv2d(sn.tensor(x), *params, padding=1).backward(sn.tensor(seed))
+    cols = np.stack([np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))[:, 0, p:p + 7, q:q + 6]
+                     for p in range(3) for q in range(3)], axis=1)  # (N, 9, 7, 6)
+    want_w = np.einsum("nokl,nrkl->or", seed, cols).reshape(w.shape)
+    for param, want, is_wanted in zip(params, (want_w, seed.sum(axis=(0, 2, 3))), wanted):
+        if is_wanted:
+            np.testing.assert_allclose(param.grad.numpy(), want, rtol=1e-4, atol=1e-4)
+        else:
+            assert param.grad is None
+
+
 # -- against PyTorch -------------------------------------------------------------------------
 
 def _torch_grads(fn, arrays):

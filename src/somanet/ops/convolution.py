@@ -359,10 +359,14 @@ class Conv2d(Function):
             (h, w), (top, _, left, _) = ctx.in_hw, geometry.padding
             grad_x = xp_of(grad).ascontiguousarray(
                 grad_padded[:, :, top:top + h, left:left + w])
-        if needs[1]:
+        wants_bias = len(needs) > 2 and needs[2]
+        if needs[1] and wants_bias:  # the kernel sums grad for the bias as it reads it
+            grad_weight, grad_bias = direct_weight_gradient(
+                padded, grad, weight.shape[2:], geometry.dilation, ctx.groups, bias=True)
+        elif needs[1]:
             grad_weight = direct_weight_gradient(padded, grad, weight.shape[2:],
                                                  geometry.dilation, ctx.groups)
-        if len(needs) > 2 and needs[2]:
+        elif wants_bias:
             grad_bias = _bias_gradient(grad)
         return (grad_x, grad_weight) + ((grad_bias,) if len(needs) > 2 else ())
 
