@@ -48,9 +48,9 @@ def _threads():
 
 os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = _threads()
 
-import numpy as np  # noqa: E402
-
+# somanet before NumPy: it sets how OpenBLAS's threads wait (backend/blas_threads.py)
 import somanet as sn  # noqa: E402
+import numpy as np  # noqa: E402
 from floor import conv_flops, describe, gemm_rates  # noqa: E402
 from timing import milliseconds  # noqa: E402
 

@@ -44,9 +44,9 @@ THREADS = str(ARGS.threads if ARGS else 2)
 os.environ["OMP_NUM_THREADS"] = THREADS
 os.environ["OPENBLAS_NUM_THREADS"] = THREADS
 
-import numpy as np  # noqa: E402
-
+# somanet before NumPy: it sets how OpenBLAS's threads wait (backend/blas_threads.py)
 import somanet as sn  # noqa: E402
+import numpy as np  # noqa: E402
 from somanet import nn  # noqa: E402
 from floor import describe, gemm_rates, lstm_flops  # noqa: E402
 from timing import milliseconds  # noqa: E402

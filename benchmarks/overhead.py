@@ -16,9 +16,9 @@ import timeit
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
 
-import numpy as np  # noqa: E402
-
+# somanet before NumPy: it sets how OpenBLAS's threads wait (backend/blas_threads.py)
 import somanet as sn  # noqa: E402
+import numpy as np  # noqa: E402
 
 
 def somanet_cases():

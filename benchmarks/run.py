@@ -53,8 +53,9 @@ INSTALL_HINTS = {"torch": "pip install torch==2.13.0", "jax": 'pip install "jax[
 def worker(framework, workload):
     """Run one workload of one framework in this process; print its JSON line."""
     sys.path.insert(0, str(HERE))
-    from workloads.common import load_data
+    # the framework first: somanet sets how OpenBLAS's threads wait before NumPy loads
     module = importlib.import_module(f"workloads.{FRAMEWORKS[framework][0]}")
+    from workloads.common import load_data
     data = load_data()
     result = getattr(module, workload.lower())(data)
     print("RESULT " + result.to_json(), flush=True)

@@ -1,7 +1,5 @@
 """The five workloads in somanet, written the way a user would write them: W1 with
 Sequential + compile + fit; W2-W4 a plain loop over a DataLoader; W5 tensors and backward()."""
-import numpy as np
-
 import somanet as sn
 from somanet import nn
 from somanet.data import DataLoader, TensorDataset

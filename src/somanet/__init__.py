@@ -11,6 +11,8 @@ The layers, bottom up: ``backend`` (devices, dtypes, RNG),
 """
 from ._version import __version__
 
+# backend first: it sets how OpenBLAS's threads wait before NumPy loads (blas_threads).
+from . import backend  # noqa: F401
 # tensor first: ops and autograd import the Tensor class from it.
 from .tensor import Tensor, from_dlpack
 from .backend import (Device, bool_, cpu, device, float16, float32, float64, get_default_dtype,

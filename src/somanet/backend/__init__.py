@@ -3,6 +3,10 @@
 Only this package names NumPy or CuPy for dispatch; everything above asks a
 Device for its ``xp``.
 """
+from .blas_threads import set_thread_timeout
+
+set_thread_timeout()  # before anything here loads NumPy (see blas_threads)
+
 from .arrays import (as_array_like, from_dlpack, isfinite_all, same_device, scatter_add, sum_to,
                      to_device, to_numpy, xp_of)
 from .device import (CPU, Device, cpu, device, device_of, gpu, gpu_count, gpu_memory,
