@@ -71,9 +71,11 @@ def _build(numba):
                 weight, src = ws[r], xs[go[r]:]
                 for k in range(length):
                     acc[k] += weight * src[k]
-            for i in range(ho):
+            plane = out[n, o].reshape(ho * wo)
+            for i in range(ho):  # flat slices indexed from 0: LLVM vectorises the copy
+                dst, src = plane[i * wo:], acc[i * wp:]
                 for j in range(wo):
-                    out[n, o, i, j] = acc[i * wp + j]
+                    dst[j] = src[j]
 
     @numba.njit(**options)
     def widen_kernel(grad, wp, wide):
@@ -81,11 +83,12 @@ def _build(numba):
         n_batch, o_count, ho, wo = grad.shape
         for task in prange(n_batch * o_count):
             n, o = task // o_count, task % o_count
-            row = wide[n, o]
+            row, plane = wide[n, o], grad[n, o].reshape(ho * wo)
             row[:] = 0
-            for i in range(ho):
+            for i in range(ho):  # flat slices indexed from 0: LLVM vectorises the copy
+                dst, src = row[i * wp:], plane[i * wo:]
                 for j in range(wo):
-                    row[i * wp + j] = grad[n, o, i, j]
+                    dst[j] = src[j]
 
     @numba.njit(**options)
     def input_gradient_kernel(wide, w, dh, dw, wp, out):
