@@ -43,6 +43,22 @@ def lazy_kernels(build):
     return kernels
 
 
+def available():
+    """Whether numba is installed (imported on the first call), so compiled kernels can
+    run."""
+    if not _AVAILABLE:
+        try:
+            import numba  # noqa: F401
+        except ImportError:
+            _AVAILABLE.append(False)
+        else:
+            _AVAILABLE.append(True)
+    return _AVAILABLE[0]
+
+
+_AVAILABLE = []
+
+
 def compiled(kernels, *arrays, contiguous=True):
     """The compiled loops ``kernels()`` (a ``lazy_kernels`` function) if they apply to
     ``arrays``, else ``None``: then the caller runs its plain-``xp`` version.

@@ -176,14 +176,6 @@ def _kernel(kind, tile, lanes, examples):
 
 
 @functools.lru_cache(maxsize=1)
-def _has_numba():
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def tile_width(width):
     """The tile width T for rows of ``width`` outputs (the least work, then the widest),
     or None when ``width`` is narrower than every compiled tile."""
@@ -199,7 +191,7 @@ def tile_width(width):
 def applies(xp, out_width):
     """Whether ``blocked_forward`` runs on these operands (NumPy float32 arrays, a tile
     for ``out_width``)."""
-    if type(xp) is not numpy.ndarray or xp.dtype != numpy.float32 or not _has_numba():
+    if type(xp) is not numpy.ndarray or xp.dtype != numpy.float32 or not jit.available():
         return False
     return tile_width(out_width) is not None
 
