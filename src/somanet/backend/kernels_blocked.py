@@ -175,7 +175,6 @@ def _kernel(kind, tile, lanes, examples):
     return _COMPILED[key]
 
 
-@functools.lru_cache(maxsize=1)
 def tile_width(width):
     """The tile width T for rows of ``width`` outputs (the least work, then the widest),
     or None when ``width`` is narrower than every compiled tile."""
