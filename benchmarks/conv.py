@@ -23,9 +23,9 @@ and forward alone without a graph (``forward``). Cases are timed ``--repeat`` ti
 in all, in ``--rounds`` blocks, the two frameworks taking turns block after block
 (the machine may be shared); each block starts with a pause and ``--warmup``
 untimed runs (``timing.milliseconds``: not run after run, for the reason given there).
-The median is printed with the ratio
-torch_time / somanet_time (above 1 means somanet is faster). Both frameworks get
-the same data, and the outputs and gradients are compared before timing.
+The median is printed with the ratio torch_time / somanet_time (above 1 means somanet
+is faster). Both frameworks get the same data, and the outputs and gradients are
+compared before timing.
 ``--threads`` sets both frameworks' threads (BLAS and PyTorch); 2 is the issue's
 setting, 1 gives steadier numbers on a machine other jobs share. The convolutions'
 GFLOP/s (``floor.conv_flops``) are printed beside the times, after the GEMM rate each

@@ -25,6 +25,25 @@ import numpy
 _FLOATS = (numpy.dtype(numpy.float32), numpy.dtype(numpy.float64))
 
 
+def numba_module():
+    """The numba module, imported on the first call, or None when it is not installed."""
+    if not _NUMBA:
+        try:
+            import numba
+        except ImportError:
+            numba = None
+        _NUMBA.append(numba)
+    return _NUMBA[0]
+
+
+_NUMBA = []
+
+
+def available():
+    """Whether numba is installed, so compiled kernels can run."""
+    return numba_module() is not None
+
+
 def lazy_kernels(build):
     """A function returning ``build(numba)`` on its first call (then the same value), or
     ``None`` when numba is not installed."""
@@ -32,31 +51,11 @@ def lazy_kernels(build):
 
     def kernels():
         if not found:
-            try:
-                import numba
-            except ImportError:
-                found.append(None)
-            else:
-                found.append(build(numba))
+            numba = numba_module()
+            found.append(None if numba is None else build(numba))
         return found[0]
 
     return kernels
-
-
-def available():
-    """Whether numba is installed (imported on the first call), so compiled kernels can
-    run."""
-    if not _AVAILABLE:
-        try:
-            import numba  # noqa: F401
-        except ImportError:
-            _AVAILABLE.append(False)
-        else:
-            _AVAILABLE.append(True)
-    return _AVAILABLE[0]
-
-
-_AVAILABLE = []
 
 
 def compiled(kernels, *arrays, contiguous=True):
@@ -140,9 +139,8 @@ def native_function(source, name, examples, options=None, slp=False):
     instead of compiling it. Raises what numba
     raises when the source does not compile (a ``numba.core.errors`` error).
     """
-    try:
-        import numba
-    except ImportError:
+    numba = numba_module()
+    if numba is None:
         return None
     import glob
     import hashlib

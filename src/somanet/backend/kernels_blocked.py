@@ -164,9 +164,8 @@ def _kernel(kind, tile, lanes, examples):
     """The compiled kernel for ``(kind, tile, lanes)`` and the examples' dtype, or None."""
     key = (kind, tile, lanes, examples[0].dtype.str)
     if key not in _COMPILED:
-        try:
-            import numba
-        except ImportError:
+        numba = jit.numba_module()
+        if numba is None:
             _COMPILED[key] = None
         else:
             options = dict(parallel=jit.parallel(numba), fastmath={"contract"})
